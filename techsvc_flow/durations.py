@@ -1,0 +1,183 @@
+"""Typed durations and deadlines.
+
+A duration says *how* a period is counted, not only how long it is: ``24h`` is
+clock time, ``7wd`` is seven working days, ``4wh`` four working hours, ``10d`` ten
+calendar days and ``1mo`` one calendar month. Each kind is its own type.
+
+>>> Duration.parse("7wd")
+WorkingDays(days=7)
+>>> str(Duration.parse(" 24 h "))
+'24h'
+>>> Duration.parse("1.5wh")
+WorkingHours(delta=datetime.timedelta(seconds=5400))
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import ClassVar
+
+import attrs
+
+from .errors import DurationError
+
+__all__ = [
+    "CalendarDays",
+    "CalendarMonths",
+    "ClockTime",
+    "Deadline",
+    "Duration",
+    "WorkingDays",
+    "WorkingHours",
+]
+
+_PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|min|h|d|wd|wh|wmin|mo)\s*$")
+_SECONDS = {"s": 1, "min": 60, "h": 3600, "wmin": 60, "wh": 3600}
+
+
+def _fmt_delta(delta: dt.timedelta, hour_unit: str, minute_unit: str) -> str:
+    seconds = delta.total_seconds()
+    for unit, size in ((hour_unit, 3600), (minute_unit, 60)):
+        if seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds / 3600:g}{hour_unit}"
+
+
+class Duration:
+    """Base of the typed durations; :meth:`parse` reads the short text form.
+
+    Units: ``s``, ``min``, ``h`` (clock time); ``wmin``, ``wh`` (working time);
+    ``d`` (calendar days); ``wd`` (working days); ``mo`` (calendar months).
+    Day and month counts are whole numbers; time units may have decimals.
+    """
+
+    __slots__ = ()
+    unit: ClassVar[str]
+
+    @staticmethod
+    def parse(text: str | Duration) -> Duration:
+        """Read a duration such as ``"24h"``, ``"7wd"``, ``"4wh"``, ``"10d"`` or ``"1mo"``.
+
+        Raises:
+            DurationError: the text is not a number followed by a known unit.
+
+        >>> Duration.parse("7 days")
+        Traceback (most recent call last):
+        ...
+        techsvc_flow.errors.DurationError: bad duration '7 days': expected a number and \
+one of the units s, min, h, wmin, wh, d, wd, mo (e.g. '24h', '7wd', '4wh', '10d', '1mo')
+        """
+        if isinstance(text, Duration):
+            return text
+        if not isinstance(text, str):
+            raise DurationError(text, f"expected a string, not {type(text).__name__}")
+        match = _PATTERN.match(text)
+        if match is None:
+            raise DurationError(
+                text,
+                "expected a number and one of the units s, min, h, wmin, wh, d, wd, mo "
+                "(e.g. '24h', '7wd', '4wh', '10d', '1mo')",
+            )
+        number, unit = match.groups()
+        if unit in _SECONDS:
+            delta = dt.timedelta(seconds=float(number) * _SECONDS[unit])
+            return WorkingHours(delta) if unit.startswith("w") else ClockTime(delta)
+        if "." in number:
+            raise DurationError(text, f"a count of {unit!r} must be a whole number")
+        count = int(number)
+        if unit == "wd":
+            return WorkingDays(count)
+        if unit == "d":
+            return CalendarDays(count)
+        return CalendarMonths(count)
+
+
+def _check_nonnegative_delta(
+    _: object, attribute: attrs.Attribute[dt.timedelta], value: dt.timedelta
+) -> None:
+    if not isinstance(value, dt.timedelta):
+        raise DurationError(value, f"{attribute.name} must be a timedelta")
+
+
+def _check_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise DurationError(value, f"{attribute.name} must be an int")
+
+
+@attrs.frozen
+class ClockTime(Duration):
+    """Exact elapsed time; holidays are irrelevant (``24h``, ``30min``)."""
+
+    delta: dt.timedelta = attrs.field(validator=_check_nonnegative_delta)
+
+    def __str__(self) -> str:
+        return _fmt_delta(self.delta, "h", "min")
+
+
+@attrs.frozen
+class WorkingHours(Duration):
+    """Time counted only inside business hours on working days (``4wh``)."""
+
+    delta: dt.timedelta = attrs.field(validator=_check_nonnegative_delta)
+
+    def __str__(self) -> str:
+        return _fmt_delta(self.delta, "wh", "wmin")
+
+
+@attrs.frozen
+class WorkingDays(Duration):
+    """Whole working days; the start day is not counted (``7wd``)."""
+
+    days: int = attrs.field(validator=_check_int)
+
+    def __str__(self) -> str:
+        return f"{self.days}wd"
+
+
+@attrs.frozen
+class CalendarDays(Duration):
+    """Calendar days; the start day is not counted (``10d``)."""
+
+    days: int = attrs.field(validator=_check_int)
+
+    def __str__(self) -> str:
+        return f"{self.days}d"
+
+
+@attrs.frozen
+class CalendarMonths(Duration):
+    """Calendar months, to the corresponding day of the last month (``1mo``)."""
+
+    months: int = attrs.field(validator=_check_int)
+
+    def __str__(self) -> str:
+        return f"{self.months}mo"
+
+
+@attrs.frozen
+class Deadline:
+    """When a period that started at ``start`` ends.
+
+    Attributes:
+        start: the instant the period started (aware).
+        duration: how the period is counted.
+        due: the instant the period ends, in the calendar's zone.
+        last_day: the last (local) day of the period.
+        provisional: True when the result rests on a rule-based estimate past the
+            horizon of officially published holiday schedules.
+    """
+
+    start: dt.datetime
+    duration: Duration
+    due: dt.datetime
+    last_day: dt.date
+    provisional: bool = False
+
+    def remaining(self, now: dt.datetime) -> dt.timedelta:
+        """Clock time left until :attr:`due` (negative once overdue)."""
+        return self.due - now
+
+    def is_overdue(self, now: dt.datetime) -> bool:
+        """Whether ``now`` is past :attr:`due`."""
+        return now > self.due

@@ -1,0 +1,196 @@
+"""The exceptions of techsvc_flow.
+
+Every error derives from :class:`FlowError` and also from the builtin that fits it,
+so callers may catch either. Errors carry what the caller needs as attributes.
+
+Definition-time errors (raised while a process or calendar is built) are apart from
+runtime errors (raised while a case moves).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+__all__ = [
+    "BusinessHoursError",
+    "CalendarCoverageError",
+    "CalendarError",
+    "CaseNotFound",
+    "ConcurrentUpdate",
+    "DefinitionError",
+    "DurationError",
+    "FlowError",
+    "GuardFailed",
+    "NaiveDatetimeError",
+    "PermissionDenied",
+    "ProvisionalWarning",
+    "ScheduleError",
+    "TransitionNotAllowed",
+    "UnknownCountryError",
+]
+
+
+class FlowError(Exception):
+    """Root of every error raised by techsvc_flow."""
+
+
+# --- calendar and durations -------------------------------------------------------
+
+
+class CalendarError(FlowError, ValueError):
+    """A calendar was built or used with bad input."""
+
+
+class NaiveDatetimeError(CalendarError):
+    """A datetime without a time zone was given where an aware instant is required."""
+
+    def __init__(self, value: object, what: str = "instant") -> None:
+        self.value = value
+        super().__init__(
+            f"{what} {value!r} is naive: pass an aware datetime "
+            "(e.g. datetime(..., tzinfo=ZoneInfo('Asia/Shanghai')))"
+        )
+
+
+class UnknownCountryError(CalendarError, LookupError):
+    """The ``holidays`` package knows no such country or subdivision."""
+
+    def __init__(self, country: str, subdiv: str | None = None, detail: str = "") -> None:
+        self.country = country
+        self.subdiv = subdiv
+        where = f"{country!r}" + (f" subdivision {subdiv!r}" if subdiv else "")
+        super().__init__(f"unknown country {where} in the holidays package{detail}")
+
+
+class BusinessHoursError(CalendarError):
+    """Business hours overlap, end before they start, or are otherwise malformed."""
+
+
+class ScheduleError(CalendarError):
+    """A holiday schedule (from code or from a file) is malformed."""
+
+
+class DurationError(FlowError, ValueError):
+    """A duration string or value is malformed."""
+
+    def __init__(self, text: object, reason: str) -> None:
+        self.text = text
+        self.reason = reason
+        super().__init__(f"bad duration {text!r}: {reason}")
+
+
+class CalendarCoverageError(FlowError, LookupError):
+    """A date lies past the horizon of the officially published holiday schedules.
+
+    Attributes:
+        year: the first year the calendar has no official schedule for.
+        authoritative_until: the last day covered by an official schedule.
+    """
+
+    def __init__(self, year: int, authoritative_until: Any, detail: str = "") -> None:
+        self.year = year
+        self.authoritative_until = authoritative_until
+        super().__init__(
+            f"no official holiday schedule for {year} (official data ends "
+            f"{authoritative_until}){detail}: load the published schedule with "
+            "cal.with_schedule(...), or build the calendar with coverage='provisional' "
+            "to compute a rule-based estimate marked provisional"
+        )
+
+
+class ProvisionalWarning(UserWarning):
+    """A result was computed past the official horizon and is only an estimate."""
+
+
+# --- process definitions ----------------------------------------------------------
+
+
+class DefinitionError(FlowError, ValueError):
+    """A process definition is invalid.
+
+    Attributes:
+        path: where in the definition the fault is, e.g. ``transitions[2].dest``.
+        problem: what is wrong there.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+# --- runtime: cases -----------------------------------------------------------------
+
+
+class CaseNotFound(FlowError, KeyError):
+    """No case with this id is stored."""
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(case_id)
+
+    def __str__(self) -> str:
+        return f"no case with id {self.case_id!r}"
+
+
+class TransitionNotAllowed(FlowError, LookupError):
+    """The trigger is not defined from the case's current state.
+
+    Attributes:
+        state: the case's current state.
+        trigger: the trigger that was fired.
+        allowed: the triggers defined from ``state``.
+    """
+
+    def __init__(self, case_id: str, state: str, trigger: str, allowed: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.state = state
+        self.trigger = trigger
+        self.allowed = tuple(allowed)
+        super().__init__(
+            f"case {case_id!r}: trigger {trigger!r} is not allowed in state {state!r}; "
+            f"allowed: {', '.join(self.allowed) or '(none)'}"
+        )
+
+
+class GuardFailed(FlowError, ValueError):
+    """One or more guards or required fields refused the trigger.
+
+    Attributes:
+        reasons: every unmet condition, as :class:`techsvc_flow.Reason` objects.
+    """
+
+    def __init__(self, case_id: str, trigger: str, reasons: Sequence[Any]) -> None:
+        self.case_id = case_id
+        self.trigger = trigger
+        self.reasons = tuple(reasons)
+        listed = "; ".join(str(r) for r in self.reasons)
+        super().__init__(f"case {case_id!r}: {trigger!r} refused: {listed}")
+
+
+class PermissionDenied(FlowError, PermissionError):
+    """The actor has none of the roles allowed to fire the trigger."""
+
+    def __init__(self, case_id: str, trigger: str, actor: str | None, roles: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.trigger = trigger
+        self.actor = actor
+        self.roles = tuple(roles)
+        super().__init__(
+            f"case {case_id!r}: actor {actor!r} may not fire {trigger!r}; "
+            f"needs one of the roles: {', '.join(self.roles)}"
+        )
+
+
+class ConcurrentUpdate(FlowError, RuntimeError):
+    """The case changed since it was read: its version is not the expected one."""
+
+    def __init__(self, case_id: str, expected: int, actual: int | None) -> None:
+        self.case_id = case_id
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"case {case_id!r} was changed concurrently: expected version {expected}, "
+            f"found {actual}; reload the case and try again"
+        )
