@@ -6,7 +6,9 @@ notifications.
 """
 
 from .calendar import BusinessHours, Shift, WorkCalendar
+from .case import Actor, Case, ChainCheck, HistoryEntry, verify_chain
 from .clock import Clock, SteppedClock, SystemClock
+from .definition import Field, ProcessDefinition, Sla, State, Transition
 from .durations import (
     CalendarDays,
     CalendarMonths,
@@ -33,36 +35,65 @@ from .errors import (
     TransitionNotAllowed,
     UnknownCountryError,
 )
+from .guards import Guard, GuardContext, Reason
+from .notifications import Delivery, Event, Subscription, Webhook, log_events
+from .sla import SlaClock, Timer
+from .store import MemoryStore, Store
+from .workflow import SlaState, Workflow
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Actor",
     "BusinessHours",
     "BusinessHoursError",
     "CalendarCoverageError",
     "CalendarDays",
     "CalendarError",
     "CalendarMonths",
+    "Case",
     "CaseNotFound",
+    "ChainCheck",
     "Clock",
     "ClockTime",
     "ConcurrentUpdate",
     "Deadline",
     "DefinitionError",
+    "Delivery",
     "Duration",
     "DurationError",
+    "Event",
+    "Field",
     "FlowError",
+    "Guard",
+    "GuardContext",
     "GuardFailed",
+    "HistoryEntry",
+    "MemoryStore",
     "NaiveDatetimeError",
     "PermissionDenied",
+    "ProcessDefinition",
     "ProvisionalWarning",
+    "Reason",
     "ScheduleError",
     "Shift",
+    "Sla",
+    "SlaClock",
+    "SlaState",
+    "State",
     "SteppedClock",
+    "Store",
+    "Subscription",
     "SystemClock",
+    "Timer",
+    "Transition",
     "TransitionNotAllowed",
     "UnknownCountryError",
+    "Webhook",
     "WorkCalendar",
+    "Workflow",
     "WorkingDays",
     "WorkingHours",
+    "log_events",
+    "verify_chain",
 ]

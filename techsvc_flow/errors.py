@@ -191,6 +191,6 @@ class ConcurrentUpdate(FlowError, RuntimeError):
         self.expected = expected
         self.actual = actual
         super().__init__(
-            f"case {case_id!r} was changed concurrently: expected version {expected}, "
-            f"found {actual}; reload the case and try again"
+            f"case {case_id!r} was changed concurrently (expected {expected}, found "
+            f"{actual}): reload the case and try again"
         )

@@ -1,0 +1,628 @@
+"""Process definitions: declarative, immutable, versioned, validated on construction.
+
+A definition names its states, its transitions (trigger, sources, destination, the
+roles allowed to fire it, the payload it requires, its guards), the data fields of a
+case and the SLAs. It knows nothing of storage or of how it is run.
+
+>>> p = ProcessDefinition(
+...     name="ticket",
+...     version=1,
+...     states=[State("open", initial=True), State("done", final=True)],
+...     transitions=[Transition("close", source="open", dest="done", roles=("agent",))],
+... )
+>>> p.initial, p.triggers_from("open")
+('open', ('close',))
+>>> ProcessDefinition.from_dict(p.to_dict()) == p
+True
+>>> ProcessDefinition(
+...     name="ticket",
+...     version=1,
+...     states=[State("open", initial=True), State("closed", final=True)],
+...     transitions=[Transition("close", source="open", dest="closd")],
+... )
+Traceback (most recent call last):
+...
+techsvc_flow.errors.DefinitionError: transitions[0].dest: unknown state 'closd'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping
+from functools import cached_property
+from typing import Any
+
+import attrs
+
+from .durations import Duration
+from .errors import DefinitionError, DurationError
+from .guards import Guard
+
+__all__ = ["Field", "ProcessDefinition", "Sla", "State", "Transition"]
+
+FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+
+def _labels(value: Mapping[str, str] | str | None) -> Mapping[str, str]:
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        return {"en": value}
+    return dict(value)
+
+
+def _names(value: str | Iterable[str]) -> tuple[str, ...]:
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _choices(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
+    return None if value is None else tuple(value)
+
+
+def _guards(value: Iterable[Guard]) -> tuple[Guard, ...]:
+    return tuple(value)
+
+
+def _states(value: Iterable[State]) -> tuple[State, ...]:
+    return tuple(value)
+
+
+def _transitions(value: Iterable[Transition]) -> tuple[Transition, ...]:
+    return tuple(value)
+
+
+def _slas(value: Iterable[Sla]) -> tuple[Sla, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class State:
+    """A state of a process.
+
+    Attributes:
+        name: the identifier (``snake_case``).
+        initial: the state a new case starts in (exactly one per process).
+        final: a case in this state is finished.
+        label: display names by language, e.g. ``{"en": "Received", "zh": "已受理"}``.
+        description: what happens in this state.
+        source: where the state comes from (a standard's clause, or "our reading").
+    """
+
+    name: str
+    initial: bool = False
+    final: bool = False
+    label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
+    description: str = ""
+    source: str = ""
+
+    def title(self, lang: str = "en") -> str:
+        """The label in ``lang``, falling back to English, then to the name."""
+        return self.label.get(lang) or self.label.get("en") or self.name
+
+
+@attrs.frozen
+class Field:
+    """A data field of a case: its type, and whether it is confidential (保密).
+
+    Confidential fields never appear in notification payloads or log lines.
+    """
+
+    name: str
+    type: str = "any"
+    confidential: bool = False
+    choices: tuple[Any, ...] | None = attrs.field(default=None, converter=_choices)
+    label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
+    description: str = ""
+
+
+@attrs.frozen
+class Transition:
+    """A trigger that moves a case from one of ``source`` to ``dest``.
+
+    Attributes:
+        trigger: the name the caller fires.
+        source: the states it may be fired from (``"*"``: any non-final state).
+        dest: the state it leads to.
+        roles: the roles allowed to fire it; empty means anyone.
+        requires: payload fields that must be given (or already be in the case data).
+        accepts: further payload fields that may be given.
+        guards: conditions, each with a reason code, that must all hold.
+        record_refusals: record refused attempts (role, guard) in the history.
+        label: display names by language.
+        source_clause: where the step comes from (a standard's clause).
+    """
+
+    trigger: str
+    source: tuple[str, ...] = attrs.field(converter=_names)
+    dest: str
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    requires: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    accepts: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    guards: tuple[Guard, ...] = attrs.field(default=(), converter=_guards)
+    record_refusals: bool = False
+    label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
+    description: str = ""
+    source_clause: str = ""
+
+
+def _duration(value: Duration | str) -> Duration:
+    return Duration.parse(value)
+
+
+def _fractions(value: Iterable[float]) -> tuple[float, ...]:
+    return tuple(sorted(float(v) for v in value))
+
+
+@attrs.frozen
+class Sla:
+    """A service-level clock: how long, what starts, pauses and stops it.
+
+    Attributes:
+        name: the identifier.
+        duration: the time limit (a :class:`Duration` or its text, e.g. ``"7wd"``).
+        start_states: entering one of these states starts the clock (the initial
+            state counts when a case starts).
+        start_triggers: firing one of these triggers starts the clock.
+        pause_states: the clock is paused while the case is in one of these.
+        stop_states: entering one of these stops the clock.
+        warn_at: fractions of the limit at which a warning is raised.
+        breach_trigger: a trigger fired automatically (by the system) on breach.
+        label: display names by language.
+        source: where the limit comes from.
+    """
+
+    name: str
+    duration: Duration = attrs.field(converter=_duration)
+    start_states: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    start_triggers: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    pause_states: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    stop_states: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    warn_at: tuple[float, ...] = attrs.field(default=(0.5, 0.75), converter=_fractions)
+    breach_trigger: str | None = None
+    label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
+    source: str = ""
+
+
+def _field_map(value: Mapping[str, Field] | Iterable[Field]) -> Mapping[str, Field]:
+    items = value.values() if isinstance(value, Mapping) else value
+    return {f.name: f for f in items}
+
+
+GuardFunction = Callable[..., Any]
+
+
+@attrs.frozen(eq=False)
+class ProcessDefinition:
+    """A versioned, validated process.
+
+    Attributes:
+        name: the process name (cases refer to it with ``version``).
+        version: a positive integer; a changed process gets a new version.
+        states, transitions, slas: the process itself.
+        fields: the data fields of a case, by name (types and confidentiality).
+        requires: data fields a new case must be started with.
+        title: display names by language.
+        require_final: every state must be able to reach a final state (set False
+            for a process that runs forever, e.g. a tracking loop).
+        functions: the Python callables that ``Guard.call`` guards refer to.
+    """
+
+    name: str
+    version: int
+    states: tuple[State, ...] = attrs.field(converter=_states)
+    transitions: tuple[Transition, ...] = attrs.field(converter=_transitions)
+    fields: Mapping[str, Field] = attrs.field(factory=dict, converter=_field_map)
+    slas: tuple[Sla, ...] = attrs.field(default=(), converter=_slas)
+    requires: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    title: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
+    description: str = ""
+    require_final: bool = True
+    functions: Mapping[str, GuardFunction] = attrs.field(factory=dict, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        _validate(self)
+
+    # --- lookups ----------------------------------------------------------------------
+
+    @cached_property
+    def state_map(self) -> Mapping[str, State]:
+        """States by name."""
+        return {s.name: s for s in self.states}
+
+    @property
+    def initial(self) -> str:
+        """The name of the initial state."""
+        return next(s.name for s in self.states if s.initial)
+
+    @cached_property
+    def final_states(self) -> frozenset[str]:
+        """The names of the final states."""
+        return frozenset(s.name for s in self.states if s.final)
+
+    @cached_property
+    def sla_map(self) -> Mapping[str, Sla]:
+        """SLAs by name."""
+        return {s.name: s for s in self.slas}
+
+    @cached_property
+    def edges(self) -> tuple[tuple[str, Transition], ...]:
+        """Every (source state, transition) pair, with ``"*"`` expanded."""
+        out: list[tuple[str, Transition]] = []
+        for t in self.transitions:
+            sources = (
+                [s.name for s in self.states if not s.final] if t.source == ("*",) else t.source
+            )
+            out.extend((src, t) for src in sources)
+        return tuple(out)
+
+    def triggers_from(self, state: str) -> tuple[str, ...]:
+        """The triggers defined from ``state``, in definition order, without repeats."""
+        seen = dict.fromkeys(t.trigger for src, t in self.edges if src == state)
+        return tuple(seen)
+
+    @cached_property
+    def confidential(self) -> frozenset[str]:
+        """The names of confidential fields."""
+        return frozenset(n for n, f in self.fields.items() if f.confidential)
+
+    @cached_property
+    def hash(self) -> str:
+        """A content hash (SHA-256 of the canonical dict form) identifying this version."""
+        text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ProcessDefinition) and self.hash == other.hash
+
+    def __hash__(self) -> int:
+        return hash(self.hash)
+
+    def __repr__(self) -> str:
+        return f"<ProcessDefinition {self.name} v{self.version} {self.hash[:12]}>"
+
+    # --- variations -------------------------------------------------------------------
+
+    def with_durations(self, **durations: Duration | str) -> ProcessDefinition:
+        """The same process with other SLA time limits (by SLA name).
+
+        The version stays; the content hash changes, so history records which
+        limits were in force.
+        """
+        unknown = set(durations) - set(self.sla_map)
+        if unknown:
+            raise DefinitionError(
+                f"slas.{sorted(unknown)[0]}", f"no such SLA; known: {', '.join(self.sla_map)}"
+            )
+        slas = [
+            attrs.evolve(s, duration=durations[s.name]) if s.name in durations else s
+            for s in self.slas
+        ]
+        return attrs.evolve(self, slas=slas)
+
+    # --- dict / JSON ------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain, JSON-serialisable dict; :meth:`from_dict` reads it back."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "title": dict(self.title),
+            "description": self.description,
+            "require_final": self.require_final,
+            "requires": list(self.requires),
+            "fields": [_field_dict(f) for f in self.fields.values()],
+            "states": [_state_dict(s) for s in self.states],
+            "transitions": [_transition_dict(t) for t in self.transitions],
+            "slas": [_sla_dict(s) for s in self.slas],
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The dict form as JSON text (Chinese kept as is)."""
+        kwargs.setdefault("ensure_ascii", False)
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, functions: Mapping[str, GuardFunction] | None = None
+    ) -> ProcessDefinition:
+        """Build a definition from its dict form; errors name the faulty key path.
+
+        Args:
+            data: the dict form (see :meth:`to_dict`).
+            functions: the callables that ``{"call": NAME}`` guards refer to.
+        """
+        return _from_dict(cls, data, dict(functions or {}))
+
+    @classmethod
+    def from_json(
+        cls, text: str, *, functions: Mapping[str, GuardFunction] | None = None
+    ) -> ProcessDefinition:
+        """Build a definition from JSON text."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise DefinitionError("", f"not valid JSON: {exc}") from exc
+        return cls.from_dict(data, functions=functions)
+
+
+# --- validation ---------------------------------------------------------------------
+
+
+def _validate(p: ProcessDefinition) -> None:
+    if not isinstance(p.name, str) or not _NAME.match(p.name):
+        raise DefinitionError("name", f"{p.name!r} is not a valid name (letters, digits, _ . -)")
+    if not isinstance(p.version, int) or isinstance(p.version, bool) or p.version < 1:
+        raise DefinitionError("version", f"{p.version!r} is not a positive integer")
+    if not p.states:
+        raise DefinitionError("states", "a process needs at least one state")
+    names: set[str] = set()
+    for i, s in enumerate(p.states):
+        if not isinstance(s, State):
+            raise DefinitionError(f"states[{i}]", f"expected a State, got {type(s).__name__}")
+        if not _NAME.match(s.name):
+            raise DefinitionError(f"states[{i}].name", f"{s.name!r} is not a valid name")
+        if s.name in names:
+            raise DefinitionError(f"states[{i}].name", f"duplicate state {s.name!r}")
+        names.add(s.name)
+    initial = [s.name for s in p.states if s.initial]
+    if len(initial) != 1:
+        raise DefinitionError(
+            "states", f"exactly one initial state is required, found {len(initial)}"
+        )
+    for name, f in p.fields.items():
+        if f.type not in FIELD_TYPES:
+            raise DefinitionError(
+                f"fields.{name}.type",
+                f"unknown type {f.type!r}; use one of {', '.join(FIELD_TYPES)}",
+            )
+    for i, r in enumerate(p.requires):
+        if r not in p.fields:
+            raise DefinitionError(f"requires[{i}]", f"unknown field {r!r}")
+    pairs: set[tuple[str, str, str]] = set()
+    for i, t in enumerate(p.transitions):
+        where = f"transitions[{i}]"
+        if not isinstance(t, Transition):
+            raise DefinitionError(where, f"expected a Transition, got {type(t).__name__}")
+        if not _NAME.match(t.trigger):
+            raise DefinitionError(f"{where}.trigger", f"{t.trigger!r} is not a valid name")
+        if t.trigger in names:
+            raise DefinitionError(f"{where}.trigger", f"{t.trigger!r} is also a state name")
+        if not t.source:
+            raise DefinitionError(f"{where}.source", "at least one source state is required")
+        if t.source != ("*",):
+            for j, src in enumerate(t.source):
+                if src not in names:
+                    raise DefinitionError(f"{where}.source[{j}]", f"unknown state {src!r}")
+                if src in p.final_states:
+                    raise DefinitionError(
+                        f"{where}.source[{j}]", f"{src!r} is final: nothing may leave it"
+                    )
+        if t.dest not in names:
+            raise DefinitionError(f"{where}.dest", f"unknown state {t.dest!r}")
+        for key in ("requires", "accepts"):
+            for j, field in enumerate(getattr(t, key)):
+                if field not in p.fields:
+                    raise DefinitionError(
+                        f"{where}.{key}[{j}]", f"unknown field {field!r}: declare it in fields"
+                    )
+        for j, g in enumerate(t.guards):
+            g.validate(f"{where}.guards[{j}]", p.fields, p.functions)
+        for src in t.source:
+            key3 = (src, t.trigger, t.dest)
+            if key3 in pairs:
+                raise DefinitionError(
+                    f"{where}", f"duplicate transition {t.trigger!r} from {src!r} to {t.dest!r}"
+                )
+            pairs.add(key3)
+    triggers = {t.trigger for t in p.transitions}
+    sla_names: set[str] = set()
+    for i, sla in enumerate(p.slas):
+        where = f"slas[{i}]"
+        if sla.name in sla_names:
+            raise DefinitionError(f"{where}.name", f"duplicate SLA {sla.name!r}")
+        sla_names.add(sla.name)
+        if not sla.start_states and not sla.start_triggers:
+            raise DefinitionError(where, "an SLA needs start_states or start_triggers")
+        for key in ("start_states", "pause_states", "stop_states"):
+            for j, st in enumerate(getattr(sla, key)):
+                if st not in names:
+                    raise DefinitionError(f"{where}.{key}[{j}]", f"unknown state {st!r}")
+        for j, trig in enumerate(sla.start_triggers):
+            if trig not in triggers:
+                raise DefinitionError(f"{where}.start_triggers[{j}]", f"unknown trigger {trig!r}")
+        if sla.breach_trigger is not None and sla.breach_trigger not in triggers:
+            raise DefinitionError(
+                f"{where}.breach_trigger", f"unknown trigger {sla.breach_trigger!r}"
+            )
+        for j, frac in enumerate(sla.warn_at):
+            if not 0 < frac < 1:
+                raise DefinitionError(f"{where}.warn_at[{j}]", f"{frac} is not between 0 and 1")
+    _check_reachability(p)
+
+
+def _check_reachability(p: ProcessDefinition) -> None:
+    forward: dict[str, set[str]] = {s.name: set() for s in p.states}
+    for src, t in p.edges:
+        forward[src].add(t.dest)
+    seen = {p.initial}
+    todo = [p.initial]
+    while todo:
+        for nxt in forward[todo.pop()]:
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    for i, s in enumerate(p.states):
+        if s.name not in seen:
+            raise DefinitionError(
+                f"states[{i}]", f"state {s.name!r} is unreachable from {p.initial!r}"
+            )
+    if not p.require_final:
+        return
+    if not p.final_states:
+        raise DefinitionError(
+            "states", "no final state (mark one final=True, or set require_final=False)"
+        )
+    backward: dict[str, set[str]] = {s.name: set() for s in p.states}
+    for src, t in p.edges:
+        backward[t.dest].add(src)
+    ends = set(p.final_states)
+    todo = list(ends)
+    while todo:
+        for prev in backward[todo.pop()]:
+            if prev not in ends:
+                ends.add(prev)
+                todo.append(prev)
+    for i, s in enumerate(p.states):
+        if s.name not in ends:
+            raise DefinitionError(
+                f"states[{i}]",
+                f"no final state is reachable from {s.name!r} (or set require_final=False)",
+            )
+
+
+# --- dict form ------------------------------------------------------------------------
+
+
+def _state_dict(s: State) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": s.name}
+    if s.initial:
+        out["initial"] = True
+    if s.final:
+        out["final"] = True
+    if s.label:
+        out["label"] = dict(s.label)
+    if s.description:
+        out["description"] = s.description
+    if s.source:
+        out["source"] = s.source
+    return out
+
+
+def _field_dict(f: Field) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": f.name, "type": f.type}
+    if f.confidential:
+        out["confidential"] = True
+    if f.choices is not None:
+        out["choices"] = list(f.choices)
+    if f.label:
+        out["label"] = dict(f.label)
+    if f.description:
+        out["description"] = f.description
+    return out
+
+
+def _transition_dict(t: Transition) -> dict[str, Any]:
+    out: dict[str, Any] = {"trigger": t.trigger, "source": list(t.source), "dest": t.dest}
+    for key in ("roles", "requires", "accepts"):
+        if getattr(t, key):
+            out[key] = list(getattr(t, key))
+    if t.guards:
+        out["guards"] = [g.to_dict() for g in t.guards]
+    if t.record_refusals:
+        out["record_refusals"] = True
+    if t.label:
+        out["label"] = dict(t.label)
+    if t.description:
+        out["description"] = t.description
+    if t.source_clause:
+        out["source_clause"] = t.source_clause
+    return out
+
+
+def _sla_dict(s: Sla) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": s.name, "duration": str(s.duration)}
+    for key in ("start_states", "start_triggers", "pause_states", "stop_states"):
+        if getattr(s, key):
+            out[key] = list(getattr(s, key))
+    out["warn_at"] = list(s.warn_at)
+    if s.breach_trigger:
+        out["breach_trigger"] = s.breach_trigger
+    if s.label:
+        out["label"] = dict(s.label)
+    if s.source:
+        out["source"] = s.source
+    return out
+
+
+def _take(data: Mapping[str, Any], path: str, allowed: set[str], required: set[str]) -> None:
+    if not isinstance(data, Mapping):
+        raise DefinitionError(path, f"expected an object, got {type(data).__name__}")
+    for key in data:
+        if key not in allowed:
+            raise DefinitionError(f"{path}.{key}" if path else key, "unknown key")
+    for key in required:
+        if key not in data:
+            raise DefinitionError(f"{path}.{key}" if path else key, "missing")
+
+
+def _list(data: Mapping[str, Any], key: str, path: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise DefinitionError(f"{path}{key}", f"expected a list, got {type(value).__name__}")
+    return value
+
+
+def _from_dict(
+    cls: type[ProcessDefinition], data: Mapping[str, Any], functions: dict[str, GuardFunction]
+) -> ProcessDefinition:
+    top = {
+        "name", "version", "title", "description", "require_final", "requires",
+        "fields", "states", "transitions", "slas",
+    }  # fmt: skip
+    _take(data, "", top, {"name", "version", "states", "transitions"})
+    fields = []
+    for i, f in enumerate(_list(data, "fields", "")):
+        path = f"fields[{i}]"
+        _take(
+            f, path, {"name", "type", "confidential", "choices", "label", "description"}, {"name"}
+        )
+        fields.append(Field(**f))
+    states = []
+    for i, s in enumerate(_list(data, "states", "")):
+        path = f"states[{i}]"
+        _take(s, path, {"name", "initial", "final", "label", "description", "source"}, {"name"})
+        states.append(State(**s))
+    transitions = []
+    allowed_t = {
+        "trigger", "source", "dest", "roles", "requires", "accepts", "guards",
+        "record_refusals", "label", "description", "source_clause",
+    }  # fmt: skip
+    for i, t in enumerate(_list(data, "transitions", "")):
+        path = f"transitions[{i}]"
+        _take(t, path, allowed_t, {"trigger", "source", "dest"})
+        guards = [
+            Guard.from_dict(g, f"{path}.guards[{j}]")
+            for j, g in enumerate(_list(t, "guards", f"{path}."))
+        ]
+        transitions.append(Transition(**{**t, "guards": guards}))
+    slas = []
+    allowed_s = {
+        "name", "duration", "start_states", "start_triggers", "pause_states", "stop_states",
+        "warn_at", "breach_trigger", "label", "source",
+    }  # fmt: skip
+    for i, s in enumerate(_list(data, "slas", "")):
+        path = f"slas[{i}]"
+        _take(
+            s, path, allowed_s, {"name", "duration", "start_states"} - set(s) & {"name", "duration"}
+        )
+        try:
+            slas.append(Sla(**s))
+        except DurationError as exc:
+            raise DefinitionError(f"{path}.duration", str(exc)) from exc
+    return cls(
+        name=data["name"],
+        version=data["version"],
+        states=states,
+        transitions=transitions,
+        fields=fields,
+        slas=slas,
+        requires=data.get("requires", ()),
+        title=data.get("title"),
+        description=data.get("description", ""),
+        require_final=data.get("require_final", True),
+        functions=functions,
+    )

@@ -1,0 +1,219 @@
+"""SLA clocks, as a pure function of their events: start, pause, resume, stop.
+
+The limit is a budget measured in the duration's own kind of time: clock time for
+``24h``, ``10d`` and ``1mo``; working time for ``7wd`` and ``4wh``. Time spent paused
+does not count. Warnings fall due when a fraction of the budget is consumed; the
+breach when all of it is.
+
+>>> import datetime as dt
+>>> from zoneinfo import ZoneInfo
+>>> from techsvc_flow import WorkCalendar
+>>> cal = WorkCalendar.china()
+>>> t0 = dt.datetime(2025, 9, 30, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+>>> clock = SlaClock("feedback", "7wd").start(t0)
+>>> clock.due(cal).isoformat()
+'2025-10-17T00:00:00+08:00'
+>>> paused = clock.pause(t0 + dt.timedelta(days=9)).resume(t0 + dt.timedelta(days=11))
+>>> paused.due(cal).isoformat()   # two working days on hold (Thu 9, Fri 10 Oct)
+'2025-10-21T00:00:00+08:00'
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any, Literal
+
+import attrs
+
+from .durations import ClockTime, Duration, WorkingDays, WorkingHours
+
+__all__ = ["ClockEvent", "SlaClock", "SlaStatus", "Timer"]
+
+SlaStatus = Literal["idle", "running", "paused", "stopped"]
+BREACH = "breach"
+
+
+@attrs.frozen
+class ClockEvent:
+    """One event of a clock: ``start``, ``pause``, ``resume`` or ``stop``, at an instant."""
+
+    kind: Literal["start", "pause", "resume", "stop"]
+    at: dt.datetime
+
+
+@attrs.frozen
+class Timer:
+    """A due warning or breach of one case's SLA clock (a row in the store)."""
+
+    case_id: str
+    sla: str
+    mark: str
+    due_at: dt.datetime
+
+
+def _events(values: Iterable[ClockEvent]) -> tuple[ClockEvent, ...]:
+    return tuple(values)
+
+
+def _marks(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(values)
+
+
+def _duration(value: Duration | str) -> Duration:
+    return Duration.parse(value)
+
+
+def _working_measure(duration: Duration) -> bool:
+    return isinstance(duration, WorkingDays | WorkingHours)
+
+
+def mark_name(fraction: float) -> str:
+    """The mark name of a warning fraction: ``0.5`` → ``"warning:50%"``."""
+    return f"warning:{fraction * 100:g}%"
+
+
+@attrs.frozen
+class SlaClock:
+    """One SLA clock of a case.
+
+    Attributes:
+        name: the SLA's name in the definition.
+        duration: the limit.
+        events: what happened to the clock, in order.
+        fired: the marks (warnings, breach) already raised.
+    """
+
+    name: str
+    duration: Duration = attrs.field(converter=_duration)
+    events: tuple[ClockEvent, ...] = attrs.field(default=(), converter=_events)
+    fired: tuple[str, ...] = attrs.field(default=(), converter=_marks)
+
+    # --- events -----------------------------------------------------------------------
+
+    @property
+    def status(self) -> SlaStatus:
+        """``idle`` before start, then ``running``, ``paused`` or ``stopped``."""
+        if not self.events:
+            return "idle"
+        last = self.events[-1].kind
+        return {"start": "running", "resume": "running", "pause": "paused"}.get(last, "stopped")  # type: ignore[return-value]
+
+    @property
+    def started_at(self) -> dt.datetime | None:
+        """When the clock started."""
+        return self.events[0].at if self.events else None
+
+    def _add(self, kind: Literal["start", "pause", "resume", "stop"], at: dt.datetime) -> SlaClock:
+        return attrs.evolve(self, events=(*self.events, ClockEvent(kind, at)))
+
+    def start(self, at: dt.datetime) -> SlaClock:
+        """Start an idle clock (a started clock is returned unchanged)."""
+        return self._add("start", at) if self.status == "idle" else self
+
+    def pause(self, at: dt.datetime) -> SlaClock:
+        """Pause a running clock."""
+        return self._add("pause", at) if self.status == "running" else self
+
+    def resume(self, at: dt.datetime) -> SlaClock:
+        """Resume a paused clock."""
+        return self._add("resume", at) if self.status == "paused" else self
+
+    def stop(self, at: dt.datetime) -> SlaClock:
+        """Stop a running or paused clock for good."""
+        return self._add("stop", at) if self.status in ("running", "paused") else self
+
+    def fire(self, mark: str) -> SlaClock:
+        """Record that ``mark`` was raised."""
+        return attrs.evolve(self, fired=(*self.fired, mark))
+
+    # --- measures ---------------------------------------------------------------------
+
+    def _between(self, cal: Any, a: dt.datetime, b: dt.datetime) -> dt.timedelta:
+        if _working_measure(self.duration):
+            return cal.working_time_between(a, b)  # type: ignore[no-any-return]
+        return b - a
+
+    def _advance(self, cal: Any, a: dt.datetime, amount: dt.timedelta) -> dt.datetime:
+        if _working_measure(self.duration):
+            return cal.add_working_time(a, amount)  # type: ignore[no-any-return]
+        return (a + amount).astimezone(cal.tz)
+
+    def budget(self, cal: Any) -> dt.timedelta:
+        """The limit as an amount of the clock's measure (working or clock time)."""
+        start = self.started_at
+        if start is None:
+            raise ValueError(f"SLA {self.name!r} has not started")
+        if isinstance(self.duration, ClockTime):
+            return self.duration.delta
+        if isinstance(self.duration, WorkingHours):
+            return self.duration.delta
+        return self._between(cal, start, cal.deadline(start, self.duration).due)
+
+    def provisional(self, cal: Any) -> bool:
+        """Whether the nominal deadline rests on an estimate past the official horizon."""
+        start = self.started_at
+        if start is None or isinstance(self.duration, ClockTime):
+            return False
+        return bool(cal.deadline(start, self.duration).provisional)
+
+    def consumed(self, cal: Any, now: dt.datetime) -> dt.timedelta:
+        """How much of the budget has run by ``now`` (paused time excluded)."""
+        total = dt.timedelta()
+        running_since: dt.datetime | None = None
+        for event in self.events:
+            if event.at > now:
+                break
+            if event.kind in ("start", "resume"):
+                running_since = event.at
+            elif running_since is not None:
+                total += self._between(cal, running_since, event.at)
+                running_since = None
+        if running_since is not None and now > running_since:
+            total += self._between(cal, running_since, now)
+        return total
+
+    def _run_state(self, cal: Any) -> tuple[dt.datetime, dt.timedelta] | None:
+        """(last resume or start, consumed at that instant) while running."""
+        if self.status != "running":
+            return None
+        since = self.events[-1].at
+        return since, self.consumed(cal, since)
+
+    def reached_at(self, cal: Any, fraction: float) -> dt.datetime | None:
+        """When ``fraction`` of the budget will be consumed, if the clock keeps running.
+
+        ``None`` while idle, paused or stopped.
+        """
+        state = self._run_state(cal)
+        if state is None:
+            return None
+        since, used = state
+        target = self.budget(cal) * fraction
+        if target <= used:
+            return since
+        return self._advance(cal, since, target - used)
+
+    def due(self, cal: Any) -> dt.datetime | None:
+        """The instant the limit is reached, if the clock keeps running."""
+        return self.reached_at(cal, 1.0)
+
+    def remaining(self, cal: Any, now: dt.datetime) -> dt.timedelta:
+        """Budget left at ``now`` (negative once breached); frozen while paused."""
+        return self.budget(cal) - self.consumed(cal, now)
+
+    def next_mark(self, cal: Any, warn_at: tuple[float, ...]) -> tuple[str, dt.datetime] | None:
+        """The next mark not yet raised and when it falls due, while running."""
+        for fraction in (*warn_at, 1.0):
+            mark = BREACH if fraction == 1.0 else mark_name(fraction)
+            if mark in self.fired:
+                continue
+            at = self.reached_at(cal, fraction)
+            return None if at is None else (mark, at)
+        return None
+
+    def breached(self, cal: Any, now: dt.datetime) -> bool:
+        """Whether the budget was exceeded by ``now`` (or by the stop)."""
+        if self.started_at is None:
+            return False
+        return self.consumed(cal, now) > self.budget(cal)

@@ -1,0 +1,267 @@
+"""Where cases live: the :class:`Store` interface and the in-memory reference store.
+
+A store keeps four things per case: the case row, its history entries, its timers
+and its outbox rows. :meth:`Store.commit` writes all four as one transaction, under an
+optimistic check of the case's ``seq``. A store knows nothing of process definitions
+or state machines; it stores values.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+import threading
+from collections.abc import Iterator, Sequence
+
+import attrs
+
+from .case import Case, HistoryEntry
+from .errors import CaseNotFound, ConcurrentUpdate
+from .notifications import Delivery, Event
+from .sla import Timer
+
+__all__ = ["MemoryStore", "Store"]
+
+
+class Store:
+    """The interface every store implements.
+
+    Required methods: :meth:`create`, :meth:`commit`, :meth:`load`, :meth:`history`,
+    :meth:`due_timers`, :meth:`pending`, :meth:`save_delivery`, :meth:`dead`,
+    :meth:`requeue`, :meth:`idempotent`, :meth:`cases`.
+
+    Optional: :meth:`close` (release connections).
+
+    Both writing methods are atomic: either every row is written or none is.
+    """
+
+    def create(
+        self,
+        case: Case,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+    ) -> None:
+        """Store a new case with its first entries, timers and events.
+
+        Raises:
+            ConcurrentUpdate: a case with this id exists already.
+        """
+        raise NotImplementedError
+
+    def commit(
+        self,
+        case: Case,
+        expected_seq: int,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+        idempotency_key: str | None = None,
+    ) -> None:
+        """Replace the case row, append entries, replace the case's timers, add events.
+
+        The write happens only if the stored case still has ``seq == expected_seq``.
+        With an ``idempotency_key`` the new case is remembered under it.
+
+        Raises:
+            CaseNotFound: no such case.
+            ConcurrentUpdate: the stored case has moved on.
+        """
+        raise NotImplementedError
+
+    def load(self, case_id: str) -> Case:
+        """The case. Raises :class:`CaseNotFound`."""
+        raise NotImplementedError
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        """The case's history entries in order. Raises :class:`CaseNotFound`."""
+        raise NotImplementedError
+
+    def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
+        """Up to ``limit`` timers due at or before ``now``, earliest first."""
+        raise NotImplementedError
+
+    def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        """Up to ``limit`` outbox rows ready to be delivered at ``now``, oldest first."""
+        raise NotImplementedError
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        """Record how far the delivery of an outbox row has come."""
+        raise NotImplementedError
+
+    def dead(self, limit: int = 100) -> list[Delivery]:
+        """Outbox rows whose delivery was given up (the dead letters)."""
+        raise NotImplementedError
+
+    def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
+        """Make a dead (or delivered) row pending again, for replay. Raises KeyError."""
+        raise NotImplementedError
+
+    def idempotent(self, case_id: str, key: str) -> Case | None:
+        """The case as it was after the fire recorded under ``key``, if any."""
+        raise NotImplementedError
+
+    def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
+        """The stored cases, optionally of one process and/or in one state."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release resources (optional)."""
+
+
+@attrs.define
+class _Slot:
+    case: Case
+    entries: list[HistoryEntry]
+    timers: list[Timer]
+    keys: dict[str, Case]
+
+
+class MemoryStore(Store):
+    """The reference store: everything in dicts, guarded by one lock.
+
+    Fast and exact, but gone when the process ends; use it for tests and for
+    short-lived work. Every store test runs against it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slots: dict[str, _Slot] = {}
+        # a heap of (due_at, n, timer); a timer no longer in its case's list is stale
+        self._heap: list[tuple[dt.datetime, int, Timer]] = []
+        self._n = 0
+        self._outbox: dict[str, Delivery] = {}
+        self._pending: dict[str, None] = {}
+
+    def _add_timers(self, timers: Sequence[Timer]) -> None:
+        for timer in timers:
+            self._n += 1
+            heapq.heappush(self._heap, (timer.due_at, self._n, timer))
+
+    def _live(self, timer: Timer) -> bool:
+        slot = self._slots.get(timer.case_id)
+        return slot is not None and any(t is timer for t in slot.timers)
+
+    def _add_events(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if event.id not in self._outbox:
+                self._outbox[event.id] = Delivery(event)
+                self._pending[event.id] = None
+
+    def create(
+        self,
+        case: Case,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+    ) -> None:
+        with self._lock:
+            if case.id in self._slots:
+                raise ConcurrentUpdate(case.id, 0, self._slots[case.id].case.version)
+            self._slots[case.id] = _Slot(case, list(entries), list(timers), {})
+            self._add_timers(timers)
+            self._add_events(events)
+
+    def commit(
+        self,
+        case: Case,
+        expected_seq: int,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+        idempotency_key: str | None = None,
+    ) -> None:
+        with self._lock:
+            slot = self._slots.get(case.id)
+            if slot is None:
+                raise CaseNotFound(case.id)
+            if slot.case.seq != expected_seq:
+                raise ConcurrentUpdate(case.id, expected_seq, slot.case.seq)
+            slot.case = case
+            slot.entries.extend(entries)
+            slot.timers = list(timers)
+            self._add_timers(timers)
+            self._add_events(events)
+            if idempotency_key is not None:
+                slot.keys[idempotency_key] = case
+
+    def load(self, case_id: str) -> Case:
+        slot = self._slots.get(case_id)
+        if slot is None:
+            raise CaseNotFound(case_id)
+        return slot.case
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        slot = self._slots.get(case_id)
+        if slot is None:
+            raise CaseNotFound(case_id)
+        with self._lock:
+            return list(slot.entries)
+
+    def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
+        with self._lock:
+            heap = self._heap
+            out: list[Timer] = []
+            keep = []
+            while heap and heap[0][0] <= now and len(out) < limit:
+                row = heapq.heappop(heap)
+                if self._live(row[2]):
+                    out.append(row[2])
+                    keep.append(row)
+            for row in keep:  # still live until a commit replaces them
+                heapq.heappush(heap, row)
+            return out
+
+    def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        with self._lock:
+            out = []
+            for event_id in self._pending:
+                delivery = self._outbox[event_id]
+                if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
+                    continue
+                out.append(delivery)
+                if len(out) >= limit:
+                    break
+            return out
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        with self._lock:
+            self._outbox[delivery.event.id] = delivery
+            if delivery.status == "pending":
+                self._pending[delivery.event.id] = None
+            else:
+                self._pending.pop(delivery.event.id, None)
+
+    def dead(self, limit: int = 100) -> list[Delivery]:
+        with self._lock:
+            return [d for d in self._outbox.values() if d.status == "dead"][:limit]
+
+    def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
+        with self._lock:
+            delivery = self._outbox.get(event_id)
+            if delivery is None:
+                raise KeyError(f"no outbox event {event_id!r}")
+            delivery = attrs.evolve(
+                delivery, status="pending", attempts=0, next_attempt_at=now, delivered_to=()
+            )
+            self._outbox[event_id] = delivery
+            self._pending[event_id] = None
+            return delivery
+
+    def idempotent(self, case_id: str, key: str) -> Case | None:
+        slot = self._slots.get(case_id)
+        if slot is None:
+            raise CaseNotFound(case_id)
+        return slot.keys.get(key)
+
+    def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
+        with self._lock:
+            snapshot = [slot.case for slot in self._slots.values()]
+        for case in snapshot:
+            if (process is None or case.process == process) and (
+                state is None or case.state == state
+            ):
+                yield case
+
+    def __len__(self) -> int:
+        return len(self._slots)
