@@ -33,7 +33,14 @@ class Store:
     Optional: :meth:`close` (release connections).
 
     Both writing methods are atomic: either every row is written or none is.
+
+    Attributes:
+        commits_itself: True when a write is durable as soon as the method returns.
+            A store bound to the host's own transaction sets it False; the workflow
+            then leaves delivery to :meth:`Workflow.dispatch` after the host commits.
     """
+
+    commits_itself: bool = True
 
     def create(
         self,

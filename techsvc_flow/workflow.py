@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import uuid
@@ -178,6 +179,13 @@ class Workflow:
             self._machines[key] = CompiledMachine(definition)
         self._latest[definition.name] = max(self._latest.get(definition.name, 0), key[1])
         return definition
+
+    def with_store(self, store: Store, /) -> Workflow:
+        """A workflow sharing this one's processes, calendar, clock and subscriptions,
+        writing to ``store`` (e.g. a SQL store bound to the host's own transaction)."""
+        other = copy.copy(self)
+        other.store = store
+        return other
 
     def process(self, name: str, version: int | None = None) -> ProcessDefinition:
         """The registered definition (latest version unless one is named)."""
@@ -475,7 +483,7 @@ class Workflow:
         return events
 
     def _deliver_now(self, events: Sequence[Event], at: dt.datetime) -> None:
-        if not self._auto_dispatch or not self._subscriptions:
+        if not self._auto_dispatch or not self._subscriptions or not self.store.commits_itself:
             return
         for event in events:
             self._deliver(Delivery(event), at)
