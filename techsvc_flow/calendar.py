@@ -445,18 +445,24 @@ class WorkCalendar:
         for key, entry in data.items():
             if not str(key).isdigit():
                 raise ScheduleError(f"{source}: key {key!r} is not a year")
-            if not isinstance(entry, Mapping) or set(entry) - {"holidays", "workdays", "source"}:
+            if not isinstance(entry, Mapping):
                 raise ScheduleError(
                     f"{source}: [{key}] must have 'holidays', optionally 'workdays' and 'source'"
+                )
+            if unknown := sorted(str(k) for k in set(entry) - {"holidays", "workdays", "source"}):
+                raise ScheduleError(
+                    f"{source}: [{key}] has unknown key(s) {', '.join(map(repr, unknown))}; "
+                    "expected 'holidays', optionally 'workdays' and 'source'"
                 )
             if "holidays" not in entry:
                 raise ScheduleError(f"{source}: [{key}] lacks 'holidays'")
             year = int(key)
-            calendar = calendar.with_schedule(
-                year,
-                holidays=_expand(entry["holidays"], f"{source}: [{key}].holidays"),
-                workdays=_expand(entry.get("workdays", []), f"{source}: [{key}].workdays"),
-            )
+            holidays = _expand(entry["holidays"], f"{source}: [{key}].holidays")
+            workdays = _expand(entry.get("workdays", []), f"{source}: [{key}].workdays")
+            try:
+                calendar = calendar.with_schedule(year, holidays=holidays, workdays=workdays)
+            except ScheduleError as exc:
+                raise ScheduleError(f"{source}: {exc}") from exc
         return calendar
 
     # --- the horizon ----------------------------------------------------------------
@@ -621,7 +627,8 @@ class WorkCalendar:
         """
         lo, hi = self._day(a).toordinal(), self._day(b, "b").toordinal()
         index = self._compiled(min(lo, hi), max(lo, hi))
-        self._covered(min(lo, hi), max(lo, hi))
+        if lo != hi:  # only the days of (a, b] (or (b, a]) are counted
+            self._covered(min(lo, hi) + 1, max(lo, hi))
         return index.cum[hi - index.lo + 1] - index.cum[lo - index.lo + 1]
 
     # --- working time ---------------------------------------------------------------
@@ -652,8 +659,12 @@ class WorkCalendar:
                 for shift in shifts:
                     start = _to_us(_wall(midnight, shift.start, tz))
                     end = _to_us(_wall(midnight, shift.end, tz))
-                    if spans and spans[-1][1] == start:
-                        spans[-1] = (spans[-1][0], end)
+                    if end <= start:  # wholly inside a daylight-saving gap
+                        continue
+                    # a wall time in a daylight-saving gap maps past the gap, so spans
+                    # that touch or overlap on that day are joined, never counted twice
+                    if spans and spans[-1][1] >= start:
+                        spans[-1] = (spans[-1][0], max(spans[-1][1], end))
                     else:
                         spans.append((start, end))
             first = dt.date(index.first_year, 1, 1)
@@ -693,8 +704,18 @@ class WorkCalendar:
         A shift's end is not inside it: at 18:00 sharp the next shift is returned.
         """
         us = self._instant(instant)
-        _, iv = self._intervals(us, us + 40 * _DAY_US)
-        i = bisect.bisect_right(iv.ends, us)
+        reach = 40 * _DAY_US
+        while True:
+            _, iv = self._intervals(us, us + reach)
+            i = bisect.bisect_right(iv.ends, us)
+            if i < len(iv.starts):
+                break
+            if reach > 3660 * _DAY_US:
+                raise CalendarError(
+                    f"{self.name} calendar has no working time within ten years of "
+                    f"{instant.isoformat()}: check its business hours and weekmask"
+                )
+            reach *= 4
         result = us if iv.starts[i] <= us else iv.starts[i]
         self._check_us(us, result)
         return self._from_us(result)
@@ -712,7 +733,9 @@ class WorkCalendar:
             return self.next_working_instant(instant)
         us = self._instant(instant)
         result = self._add_time(us, delta // _US)
-        self._check_us(min(us, result), max(us, result))
+        # the working time used is the half-open span between the two instants: a result
+        # at 24:00 on the horizon's last day needs no data of the next year
+        self._check_us(min(us, result), max(us, result) - 1)
         return self._from_us(result)
 
     def _add_time(self, us: int, amount: int) -> int:
@@ -729,13 +752,19 @@ class WorkCalendar:
                 j = bisect.bisect_right(iv.cum, target) - 1
                 if target >= 0 and j >= 0:
                     return iv.starts[j] + target - iv.cum[j]
+            if not iv.starts and reach > 3660 * _DAY_US:
+                raise CalendarError(
+                    f"{self.name} calendar has no working time within ten years: "
+                    "check its business hours and weekmask"
+                )
             reach *= 2
 
     def working_time_between(self, a: dt.datetime, b: dt.datetime, /) -> dt.timedelta:
         """Working time from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
         ua, ub = self._instant(a, "a"), self._instant(b, "b")
-        _, iv = self._intervals(min(ua, ub), max(ua, ub))
-        self._check_us(min(ua, ub), max(ua, ub))
+        lo, hi = min(ua, ub), max(ua, ub)
+        _, iv = self._intervals(lo, hi)
+        self._check_us(lo, max(lo, hi - 1))
         return dt.timedelta(microseconds=self._elapsed(iv, ub) - self._elapsed(iv, ua))
 
     def _check_us(self, lo_us: int, hi_us: int, *, warn: bool = True) -> bool:
@@ -786,8 +815,11 @@ class WorkCalendar:
             due = self._from_us(us + duration.delta // _US)
             return Deadline(local, duration, due, due.date(), False)
         if isinstance(duration, WorkingHours):
-            due = self._from_us(self._add_time(us, duration.delta // _US))
-            last_day = due.date()
+            amount = duration.delta // _US
+            due_us = self._add_time(us, amount)
+            due = self._from_us(due_us)
+            # a period that ends at 24:00 ends on that day, not on the next one
+            last_day = self._from_us(due_us - 1 if amount > 0 else due_us).date()
         else:
             if isinstance(duration, WorkingDays):
                 last = self._add_days(first, duration.days)

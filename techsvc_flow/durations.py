@@ -15,6 +15,7 @@ WorkingHours(delta=datetime.timedelta(seconds=5400))
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import re
 from typing import ClassVar
 
@@ -34,14 +35,19 @@ __all__ = [
 
 _PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|min|h|d|wd|wh|wmin|mo)\s*$")
 _SECONDS = {"s": 1, "min": 60, "h": 3600, "wmin": 60, "wh": 3600}
+_US = dt.timedelta(microseconds=1)
 
 
-def _fmt_delta(delta: dt.timedelta, hour_unit: str, minute_unit: str) -> str:
-    seconds = delta.total_seconds()
-    for unit, size in ((hour_unit, 3600), (minute_unit, 60)):
-        if seconds % size == 0:
-            return f"{int(seconds // size)}{unit}"
-    return f"{seconds / 3600:g}{hour_unit}"
+def _fmt_delta(delta: dt.timedelta, units: tuple[tuple[str, int], ...]) -> str:
+    """The largest unit (of ``(unit, seconds)``) that divides ``delta``, else a decimal
+    of the smallest one, written so that :meth:`Duration.parse` reads ``delta`` back."""
+    micro = delta // _US
+    for unit, seconds in units:
+        if micro % (seconds * 1_000_000) == 0:
+            return f"{micro // (seconds * 1_000_000)}{unit}"
+    unit, seconds = units[-1]
+    value = (decimal.Decimal(micro) / (seconds * 1_000_000)).normalize()
+    return f"{value:f}{unit}"
 
 
 class Duration:
@@ -112,7 +118,7 @@ class ClockTime(Duration):
     delta: dt.timedelta = attrs.field(validator=_check_nonnegative_delta)
 
     def __str__(self) -> str:
-        return _fmt_delta(self.delta, "h", "min")
+        return _fmt_delta(self.delta, (("h", 3600), ("min", 60), ("s", 1)))
 
 
 @attrs.frozen
@@ -122,7 +128,7 @@ class WorkingHours(Duration):
     delta: dt.timedelta = attrs.field(validator=_check_nonnegative_delta)
 
     def __str__(self) -> str:
-        return _fmt_delta(self.delta, "wh", "wmin")
+        return _fmt_delta(self.delta, (("wh", 3600), ("wmin", 60)))
 
 
 @attrs.frozen
