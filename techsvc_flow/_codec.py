@@ -1,7 +1,8 @@
 """JSON with exact round trips for the values cases hold (private).
 
 Aware datetimes (kept with their UTC offset), dates and Decimals are tagged, so that
-``loads(dumps(x)) == x`` and hashes are canonical.
+``loads(dumps(x)) == x``. :func:`canonical` writes instants in UTC, so that equal
+instants hash alike whatever offset a store hands them back with.
 """
 
 from __future__ import annotations
@@ -45,10 +46,20 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_encode, ensure_ascii=False, separators=(",", ":"))
 
 
+def _encode_canonical(value: Any) -> Any:
+    if isinstance(value, dt.datetime) and value.utcoffset() is not None:
+        return {"$datetime": value.astimezone(dt.UTC).isoformat()}
+    return _encode(value)
+
+
 def canonical(value: Any) -> str:
-    """Canonical JSON text (sorted keys) for hashing."""
+    """Canonical JSON text (sorted keys, aware instants in UTC) for hashing."""
     return json.dumps(
-        value, default=_encode, ensure_ascii=False, separators=(",", ":"), sort_keys=True
+        value,
+        default=_encode_canonical,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        sort_keys=True,
     )
 
 

@@ -35,16 +35,20 @@ class CompiledMachine:
             auto_transitions=False,
             ignore_invalid_triggers=False,
         )
-        # the machine's event table, keyed as (state, trigger) → our transitions in order
-        specs: dict[tuple[str, str, str], Transition] = {}
+        # the machine's event table, keyed as (state, trigger) → our transitions in order.
+        # The machine keeps the candidates of one (state, trigger) in the order they were
+        # added, which is the order of ``edges``; match them by position, since two of
+        # ours may share a destination (e.g. one per role, or ``"*"`` beside a state).
+        ours: dict[tuple[str, str], list[Transition]] = {}
         for src, t in definition.edges:
-            specs.setdefault((src, t.trigger, t.dest), t)
+            ours.setdefault((src, t.trigger), []).append(t)
         lookup: dict[tuple[str, str], tuple[Transition, ...]] = {}
         for trigger, event in self.machine.events.items():
             for source, candidates in event.transitions.items():
-                lookup[(source, trigger)] = tuple(
-                    specs[(source, trigger, str(c.dest))] for c in candidates
-                )
+                specs = ours[(source, trigger)]
+                if [str(c.dest) for c in candidates] != [t.dest for t in specs]:
+                    raise RuntimeError(f"transitions reordered {trigger!r} from {source!r}")
+                lookup[(source, trigger)] = tuple(specs)
         self._lookup: Mapping[tuple[str, str], tuple[Transition, ...]] = lookup
         self._triggers = {
             state: tuple(self.machine.get_triggers(state)) for state in self.machine.states

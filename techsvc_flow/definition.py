@@ -27,6 +27,7 @@ techsvc_flow.errors.DefinitionError: transitions[0].dest: unknown state 'closd'
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import re
@@ -36,7 +37,14 @@ from typing import Any
 
 import attrs
 
-from .durations import Duration
+from .durations import (
+    CalendarDays,
+    CalendarMonths,
+    ClockTime,
+    Duration,
+    WorkingDays,
+    WorkingHours,
+)
 from .errors import DefinitionError, DurationError
 from .guards import Guard
 
@@ -187,8 +195,22 @@ class Sla:
 
 
 def _field_map(value: Mapping[str, Field] | Iterable[Field]) -> Mapping[str, Field]:
-    items = value.values() if isinstance(value, Mapping) else value
-    return {f.name: f for f in items}
+    out: dict[str, Field] = {}
+    if isinstance(value, Mapping):
+        for key, f in value.items():
+            if not isinstance(f, Field):
+                raise DefinitionError(f"fields.{key}", f"expected a Field, got {type(f).__name__}")
+            if f.name != key:
+                raise DefinitionError(f"fields.{key}.name", f"field is named {f.name!r}")
+            out[key] = f
+        return out
+    for i, f in enumerate(value):
+        if not isinstance(f, Field):
+            raise DefinitionError(f"fields[{i}]", f"expected a Field, got {type(f).__name__}")
+        if f.name in out:
+            raise DefinitionError(f"fields[{i}].name", f"duplicate field {f.name!r}")
+        out[f.name] = f
+    return out
 
 
 GuardFunction = Callable[..., Any]
@@ -290,16 +312,23 @@ class ProcessDefinition:
 
         The version stays; the content hash changes, so history records which
         limits were in force.
+
+        Raises:
+            DefinitionError: no SLA of that name, or a malformed or negative duration.
         """
         unknown = set(durations) - set(self.sla_map)
         if unknown:
             raise DefinitionError(
                 f"slas.{sorted(unknown)[0]}", f"no such SLA; known: {', '.join(self.sla_map)}"
             )
-        slas = [
-            attrs.evolve(s, duration=durations[s.name]) if s.name in durations else s
-            for s in self.slas
-        ]
+        slas = []
+        for s in self.slas:
+            if s.name in durations:
+                try:
+                    s = attrs.evolve(s, duration=durations[s.name])
+                except DurationError as exc:
+                    raise DefinitionError(f"slas.{s.name}", str(exc)) from exc
+            slas.append(s)
         return attrs.evolve(self, slas=slas)
 
     # --- dict / JSON ------------------------------------------------------------------
@@ -382,7 +411,7 @@ def _validate(p: ProcessDefinition) -> None:
     for i, r in enumerate(p.requires):
         if r not in p.fields:
             raise DefinitionError(f"requires[{i}]", f"unknown field {r!r}")
-    pairs: set[tuple[str, str, str]] = set()
+    seen: dict[tuple[str, str, str, str], int] = {}
     for i, t in enumerate(p.transitions):
         where = f"transitions[{i}]"
         if not isinstance(t, Transition):
@@ -411,13 +440,18 @@ def _validate(p: ProcessDefinition) -> None:
                     )
         for j, g in enumerate(t.guards):
             g.validate(f"{where}.guards[{j}]", p.fields, p.functions)
-        for src in t.source:
-            key3 = (src, t.trigger, t.dest)
-            if key3 in pairs:
+        # the same trigger may lead from one state to one destination more than once
+        # (say, once per role); an exact repeat could never be chosen
+        sources = [s.name for s in p.states if not s.final] if t.source == ("*",) else t.source
+        for src in sources:
+            rule = (src, t.trigger, t.dest, _rule(t))
+            if rule in seen:
                 raise DefinitionError(
-                    f"{where}", f"duplicate transition {t.trigger!r} from {src!r} to {t.dest!r}"
+                    where,
+                    f"duplicate transition {t.trigger!r} from {src!r} to {t.dest!r} "
+                    f"(same as transitions[{seen[rule]}])",
                 )
-            pairs.add(key3)
+            seen[rule] = i
     triggers = {t.trigger for t in p.transitions}
     sla_names: set[str] = set()
     for i, sla in enumerate(p.slas):
@@ -427,6 +461,8 @@ def _validate(p: ProcessDefinition) -> None:
         sla_names.add(sla.name)
         if not sla.start_states and not sla.start_triggers:
             raise DefinitionError(where, "an SLA needs start_states or start_triggers")
+        if _negative(sla.duration):
+            raise DefinitionError(f"{where}.duration", f"{sla.duration} is negative")
         for key in ("start_states", "pause_states", "stop_states"):
             for j, st in enumerate(getattr(sla, key)):
                 if st not in names:
@@ -442,6 +478,22 @@ def _validate(p: ProcessDefinition) -> None:
             if not 0 < frac < 1:
                 raise DefinitionError(f"{where}.warn_at[{j}]", f"{frac} is not between 0 and 1")
     _check_reachability(p)
+
+
+def _rule(t: Transition) -> str:
+    """What decides whether ``t`` may be taken, as text (for spotting exact repeats)."""
+    rule = (t.roles, t.requires, t.accepts, [g.to_dict() for g in t.guards])
+    return json.dumps(rule, sort_keys=True, default=str)
+
+
+def _negative(d: Duration) -> bool:
+    if isinstance(d, ClockTime | WorkingHours):
+        return d.delta < dt.timedelta()
+    if isinstance(d, WorkingDays | CalendarDays):
+        return d.days < 0
+    if isinstance(d, CalendarMonths):
+        return d.months < 0
+    return False
 
 
 def _check_reachability(p: ProcessDefinition) -> None:
@@ -554,7 +606,7 @@ def _take(data: Mapping[str, Any], path: str, allowed: set[str], required: set[s
     for key in data:
         if key not in allowed:
             raise DefinitionError(f"{path}.{key}" if path else key, "unknown key")
-    for key in required:
+    for key in sorted(required):
         if key not in data:
             raise DefinitionError(f"{path}.{key}" if path else key, "missing")
 
@@ -564,6 +616,18 @@ def _list(data: Mapping[str, Any], key: str, path: str) -> list[Any]:
     if not isinstance(value, list):
         raise DefinitionError(f"{path}{key}", f"expected a list, got {type(value).__name__}")
     return value
+
+
+def _build(kind: Callable[..., Any], path: str, values: Mapping[str, Any]) -> Any:
+    """``kind(**values)``, with a bad value reported at ``path``."""
+    try:
+        return kind(**values)
+    except DefinitionError:
+        raise
+    except DurationError as exc:
+        raise DefinitionError(f"{path}.duration", str(exc)) from exc
+    except (TypeError, ValueError) as exc:
+        raise DefinitionError(path, str(exc)) from exc
 
 
 def _from_dict(
@@ -580,12 +644,12 @@ def _from_dict(
         _take(
             f, path, {"name", "type", "confidential", "choices", "label", "description"}, {"name"}
         )
-        fields.append(Field(**f))
+        fields.append(_build(Field, path, f))
     states = []
     for i, s in enumerate(_list(data, "states", "")):
         path = f"states[{i}]"
         _take(s, path, {"name", "initial", "final", "label", "description", "source"}, {"name"})
-        states.append(State(**s))
+        states.append(_build(State, path, s))
     transitions = []
     allowed_t = {
         "trigger", "source", "dest", "roles", "requires", "accepts", "guards",
@@ -598,7 +662,7 @@ def _from_dict(
             Guard.from_dict(g, f"{path}.guards[{j}]")
             for j, g in enumerate(_list(t, "guards", f"{path}."))
         ]
-        transitions.append(Transition(**{**t, "guards": guards}))
+        transitions.append(_build(Transition, path, {**t, "guards": guards}))
     slas = []
     allowed_s = {
         "name", "duration", "start_states", "start_triggers", "pause_states", "stop_states",
@@ -606,13 +670,8 @@ def _from_dict(
     }  # fmt: skip
     for i, s in enumerate(_list(data, "slas", "")):
         path = f"slas[{i}]"
-        _take(
-            s, path, allowed_s, {"name", "duration", "start_states"} - set(s) & {"name", "duration"}
-        )
-        try:
-            slas.append(Sla(**s))
-        except DurationError as exc:
-            raise DefinitionError(f"{path}.duration", str(exc)) from exc
+        _take(s, path, allowed_s, {"name", "duration"})
+        slas.append(_build(Sla, path, s))
     return cls(
         name=data["name"],
         version=data["version"],

@@ -24,6 +24,7 @@ __all__ = [
     "GuardFailed",
     "NaiveDatetimeError",
     "PermissionDenied",
+    "ProcessNotFound",
     "ProvisionalWarning",
     "ScheduleError",
     "TransitionNotAllowed",
@@ -123,6 +124,29 @@ class DefinitionError(FlowError, ValueError):
 # --- runtime: cases -----------------------------------------------------------------
 
 
+class ProcessNotFound(FlowError, LookupError):
+    """No process of this name (and version) is registered with the workflow.
+
+    Attributes:
+        name: the process asked for.
+        version: the version asked for (``None``: the latest).
+        registered: the registered processes, as ``(name, version)`` pairs.
+    """
+
+    def __init__(
+        self, name: str, version: int | None, registered: Sequence[tuple[str, int]]
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.registered = tuple(registered)
+        known = ", ".join(f"{n} v{v}" for n, v in self.registered) or "none"
+        which = f" version {version}" if version is not None else ""
+        super().__init__(
+            f"process {name!r}{which} is not registered (registered: {known}); "
+            "call register() first"
+        )
+
+
 class CaseNotFound(FlowError, KeyError):
     """No case with this id is stored."""
 
@@ -170,13 +194,27 @@ class GuardFailed(FlowError, ValueError):
 
 
 class PermissionDenied(FlowError, PermissionError):
-    """The actor has none of the roles allowed to fire the trigger."""
+    """The actor has none of the roles allowed to fire the trigger.
 
-    def __init__(self, case_id: str, trigger: str, actor: str | None, roles: Sequence[str]) -> None:
+    Attributes:
+        actor: the actor's id.
+        roles: the roles that may fire the trigger.
+        reasons: every unmet condition, the role first (see :meth:`Workflow.why_not`).
+    """
+
+    def __init__(
+        self,
+        case_id: str,
+        trigger: str,
+        actor: str | None,
+        roles: Sequence[str],
+        reasons: Sequence[Any] = (),
+    ) -> None:
         self.case_id = case_id
         self.trigger = trigger
         self.actor = actor
         self.roles = tuple(roles)
+        self.reasons = tuple(reasons)
         super().__init__(
             f"case {case_id!r}: actor {actor!r} may not fire {trigger!r}; "
             f"needs one of the roles: {', '.join(self.roles)}"

@@ -169,31 +169,56 @@ class Guard:
     def validate(
         self, path: str, fields: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
     ) -> None:
-        """Check the guard against the definition's fields and functions."""
+        """Check the guard against the definition's fields and functions.
+
+        Raises:
+            DefinitionError: naming the faulty key below ``path``.
+        """
         if self.kind not in _KINDS:
-            raise DefinitionError(f"{path}.kind", f"unknown guard kind {self.kind!r}")
-        if not self.code:
+            raise DefinitionError(
+                f"{path}.kind",
+                f"unknown guard kind {self.kind!r}; use one of {', '.join(_KINDS)}",
+            )
+        if not self.code or not isinstance(self.code, str):
             raise DefinitionError(f"{path}.code", "a guard needs a reason code")
         expected = _KINDS[self.kind]
-        if set(self.args) != expected:
-            raise DefinitionError(
-                path, f"a {self.kind!r} guard takes {', '.join(sorted(expected))}"
-            )
-        names = self.args.get("fields", []) + ([self.args["field"]] if "field" in self.args else [])
-        for name in names:
+        for key in self.args:
+            if key not in expected:
+                raise DefinitionError(
+                    f"{path}.{key}",
+                    f"unknown key: a {self.kind!r} guard takes {', '.join(sorted(expected))}",
+                )
+        for key in sorted(expected):
+            if key not in self.args:
+                raise DefinitionError(f"{path}.{key}", "missing")
+        args = self.args
+        named: list[tuple[str, Any]] = []
+        if "fields" in args:
+            if isinstance(args["fields"], str) or not isinstance(args["fields"], list | tuple):
+                raise DefinitionError(f"{path}.fields", "expected a list of field names")
+            named += [(f"{path}.fields[{i}]", name) for i, name in enumerate(args["fields"])]
+        if "field" in args:
+            named.append((f"{path}.field", args["field"]))
+        for where, name in named:
             if name not in fields:
-                raise DefinitionError(path, f"unknown field {name!r}: declare it in fields")
-        if self.kind == "call" and self.args["function"] not in functions:
+                raise DefinitionError(where, f"unknown field {name!r}: declare it in fields")
+        if "values" in args and (
+            isinstance(args["values"], str) or not isinstance(args["values"], list | tuple)
+        ):
+            raise DefinitionError(f"{path}.values", "expected a list")
+        if self.kind == "call" and args["function"] not in functions:
             raise DefinitionError(
                 f"{path}.function",
-                f"no function {self.args['function']!r} registered (pass functions=...)",
+                f"no function {args['function']!r} registered (pass functions=...)",
             )
         if self.kind == "within":
             try:
-                Duration.parse(self.args["duration"])
+                Duration.parse(args["duration"])
             except DurationError as exc:
                 raise DefinitionError(f"{path}.duration", str(exc)) from exc
-        if self.kind == "max_count" and not isinstance(self.args["limit"], int):
+        if self.kind == "max_count" and (
+            not isinstance(args["limit"], int) or isinstance(args["limit"], bool)
+        ):
             raise DefinitionError(f"{path}.limit", "expected an integer")
 
     # --- evaluation -------------------------------------------------------------------

@@ -101,7 +101,14 @@ class Store:
         raise NotImplementedError
 
     def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
-        """Make a dead (or delivered) row pending again, for replay. Raises KeyError."""
+        """Make a dead (or delivered) row pending again, for replay, due at ``now``.
+
+        Attempts start again from zero and ``delivered_to`` is cleared: every matching
+        subscription gets the event again, under the same event id (its idempotency key).
+
+        Raises:
+            KeyError: no outbox row with this event id.
+        """
         raise NotImplementedError
 
     def idempotent(self, case_id: str, key: str) -> Case | None:
@@ -120,7 +127,7 @@ class Store:
 class _Slot:
     case: Case
     entries: list[HistoryEntry]
-    timers: list[Timer]
+    timers: dict[int, Timer]  # by heap row number: rows not in here are stale
     keys: dict[str, Case]
 
 
@@ -134,20 +141,22 @@ class MemoryStore(Store):
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._slots: dict[str, _Slot] = {}
-        # a heap of (due_at, n, timer); a timer no longer in its case's list is stale
+        # a heap of (due_at, n, timer); a row no longer in its case's timers is stale
         self._heap: list[tuple[dt.datetime, int, Timer]] = []
         self._n = 0
         self._outbox: dict[str, Delivery] = {}
         self._pending: dict[str, None] = {}
 
-    def _add_timers(self, timers: Sequence[Timer]) -> None:
+    def _add_timers(self, slot: _Slot, timers: Sequence[Timer]) -> None:
+        slot.timers = {}
         for timer in timers:
             self._n += 1
+            slot.timers[self._n] = timer
             heapq.heappush(self._heap, (timer.due_at, self._n, timer))
 
-    def _live(self, timer: Timer) -> bool:
-        slot = self._slots.get(timer.case_id)
-        return slot is not None and any(t is timer for t in slot.timers)
+    def _live(self, row: tuple[dt.datetime, int, Timer]) -> bool:
+        slot = self._slots.get(row[2].case_id)
+        return slot is not None and row[1] in slot.timers
 
     def _add_events(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -165,8 +174,8 @@ class MemoryStore(Store):
         with self._lock:
             if case.id in self._slots:
                 raise ConcurrentUpdate(case.id, 0, self._slots[case.id].case.version)
-            self._slots[case.id] = _Slot(case, list(entries), list(timers), {})
-            self._add_timers(timers)
+            slot = self._slots[case.id] = _Slot(case, list(entries), {}, {})
+            self._add_timers(slot, timers)
             self._add_events(events)
 
     def commit(
@@ -186,8 +195,7 @@ class MemoryStore(Store):
                 raise ConcurrentUpdate(case.id, expected_seq, slot.case.seq)
             slot.case = case
             slot.entries.extend(entries)
-            slot.timers = list(timers)
-            self._add_timers(timers)
+            self._add_timers(slot, timers)
             self._add_events(events)
             if idempotency_key is not None:
                 slot.keys[idempotency_key] = case
@@ -212,7 +220,7 @@ class MemoryStore(Store):
             keep = []
             while heap and heap[0][0] <= now and len(out) < limit:
                 row = heapq.heappop(heap)
-                if self._live(row[2]):
+                if self._live(row):
                     out.append(row[2])
                     keep.append(row)
             for row in keep:  # still live until a commit replaces them

@@ -49,10 +49,12 @@ from .definition import ProcessDefinition, Transition
 from .errors import (
     CaseNotFound,
     ConcurrentUpdate,
+    DefinitionError,
     FlowError,
     GuardFailed,
     NaiveDatetimeError,
     PermissionDenied,
+    ProcessNotFound,
     TransitionNotAllowed,
 )
 from .guards import GuardContext, Reason
@@ -167,13 +169,17 @@ class Workflow:
 
         Re-registering the same name and version with other content is refused: give the
         changed process a new version, so running cases keep theirs.
+
+        Raises:
+            DefinitionError: ``name`` and ``version`` are registered with other content.
         """
         key = (definition.name, definition.version)
         existing = self._machines.get(key)
         if existing is not None and existing.definition.hash != definition.hash:
-            raise ValueError(
+            raise DefinitionError(
+                "version",
                 f"process {definition.name!r} version {definition.version} is already "
-                "registered with other content: register the change as a new version"
+                "registered with other content: register the change as a new version",
             )
         if existing is None:
             self._machines[key] = CompiledMachine(definition)
@@ -188,7 +194,11 @@ class Workflow:
         return other
 
     def process(self, name: str, version: int | None = None) -> ProcessDefinition:
-        """The registered definition (latest version unless one is named)."""
+        """The registered definition (latest version unless one is named).
+
+        Raises:
+            ProcessNotFound: no such process (or version) is registered.
+        """
         return self._machine(name, version).definition
 
     def _machine(self, name: str, version: int | None = None) -> CompiledMachine:
@@ -196,12 +206,7 @@ class Workflow:
             version = self._latest.get(name)
         machine = self._machines.get((name, version)) if version is not None else None
         if machine is None:
-            known = ", ".join(f"{n} v{v}" for n, v in sorted(self._machines)) or "none"
-            raise LookupError(
-                f"process {name!r}"
-                + (f" version {version}" if version else "")
-                + f" is not registered (registered: {known}); call register() first"
-            )
+            raise ProcessNotFound(name, version, sorted(self._machines))
         return machine
 
     # --- subscriptions ----------------------------------------------------------------
@@ -274,8 +279,10 @@ class Workflow:
                 items = value if isinstance(value, list | tuple) else [value]
                 bad = [v for v in items if v not in spec.choices]
                 if bad:
+                    # a confidential value must not reach an error, a log line or an event
+                    shown = "the value" if spec.confidential else repr(bad[0])
                     problems.append(
-                        f"{name}: {bad[0]!r} is not one of {', '.join(map(str, spec.choices))}"
+                        f"{name}: {shown} is not one of {', '.join(map(str, spec.choices))}"
                     )
         return problems
 
@@ -537,7 +544,8 @@ class Workflow:
         definition = machine.definition
         at = self._at(at)
         actor_id, _ = self._actor(actor)
-        data = dict(data or {})
+        # a copy: the caller may go on changing what it passed, the record must not change
+        data = copy.deepcopy(dict(data or {}))
         case_id = case_id or self._ids()
         reasons = []
         unknown = sorted(set(data) - set(definition.fields))
@@ -648,8 +656,9 @@ class Workflow:
         system: bool = False,
     ) -> Case:
         at = self._at(at)
-        actor_id, roles = self._actor(actor)
-        payload = dict(payload or {})
+        actor_id, roles = ("system", frozenset[str]()) if system else self._actor(actor)
+        # a copy: the caller may go on changing what it passed, the record must not change
+        payload = copy.deepcopy(dict(payload or {}))
         case = self.store.load(case_id)
         if idempotency_key is not None:
             done = self.store.idempotent(case_id, idempotency_key)
@@ -673,8 +682,8 @@ class Workflow:
                 break
             refusals.append((t, reasons))
         if chosen is None:
-            t, reasons = refusals[0]
-            role_only = all(r.kind == "role" for r in reasons)
+            t, reasons = _closest(refusals)
+            denied = any(r.kind == "role" for r in reasons)
             if t.record_refusals:
                 self._record_refusal(
                     definition,
@@ -683,10 +692,11 @@ class Workflow:
                     actor_id,
                     reasons,
                     at,
-                    "PermissionDenied" if role_only else "GuardFailed",
+                    "PermissionDenied" if denied else "GuardFailed",
                 )
-            if role_only:
-                raise PermissionDenied(case_id, trigger, actor_id, t.roles)
+            if denied:
+                roles_allowed = dict.fromkeys(r for c in candidates for r in c.roles)
+                raise PermissionDenied(case_id, trigger, actor_id, tuple(roles_allowed), reasons)
             raise GuardFailed(case_id, trigger, reasons)
         version = case.version + 1
         dest = chosen.dest
@@ -732,9 +742,15 @@ class Workflow:
         entries, head, seq = chain(case.head, case.seq, drafts)
         moved = attrs.evolve(moved, seq=seq, head=head)
         events = self._events(definition, moved, entries, at)
-        self.store.commit(
-            moved, case.seq, entries, self._timers(definition, moved), events, idempotency_key
-        )
+        timers = self._timers(definition, moved)
+        try:
+            self.store.commit(moved, case.seq, entries, timers, events, idempotency_key)
+        except ConcurrentUpdate:
+            # the same request, retried while its first attempt was being stored
+            done = self.store.idempotent(case_id, idempotency_key) if idempotency_key else None
+            if done is not None:
+                return done
+            raise
         self._deliver_now(events, at)
         return moved
 
@@ -826,16 +842,15 @@ class Workflow:
                     "state",
                 )
             ]
-        best: list[Reason] | None = None
+        refusals = []
         for t in candidates:
             reasons = self._reasons(
                 machine.definition, case, t, actor_id, roles, dict(payload or {}), at
             )
             if not reasons:
                 return []
-            if best is None:
-                best = reasons
-        return best or []
+            refusals.append((t, reasons))
+        return _closest(refusals)[1]
 
     def history(self, case_id: str, /) -> list[HistoryEntry]:
         """The case's audit trail, oldest first."""
@@ -917,6 +932,7 @@ class Workflow:
         clock = case.clocks.get(timer.sla)
         sla = definition.sla_map.get(timer.sla)
         if clock is None or sla is None:
+            self._reschedule(definition, case)
             return [], None
         marks: list[tuple[str, dt.datetime]] = []
         while clock.status == "running":
@@ -926,6 +942,9 @@ class Workflow:
             clock = clock.fire(mark[0])
             marks.append(mark)
         if not marks:
+            # the timer no longer matches the clock (e.g. the calendar got a newly
+            # published schedule): set the case's timers afresh, or it stays due forever
+            self._reschedule(definition, case)
             return [], None
         moved = attrs.evolve(case, clocks={**case.clocks, sla.name: clock})
         due = clock.due(self.calendar)
@@ -953,6 +972,9 @@ class Workflow:
         self._deliver_now(events, now)
         breach = any(name == BREACH for name, _ in marks)
         return events, sla.breach_trigger if breach else None
+
+    def _reschedule(self, definition: ProcessDefinition, case: Case) -> None:
+        self.store.commit(case, case.seq, [], self._timers(definition, case), [])
 
     def _breach_fire(self, case_id: str, trigger: str, now: dt.datetime) -> None:
         for _ in range(5):
@@ -996,3 +1018,15 @@ class Workflow:
         if self._subscriptions:
             delivery = self._deliver(delivery, at)
         return delivery
+
+
+def _closest(
+    refusals: Sequence[tuple[Transition, list[Reason]]],
+) -> tuple[Transition, list[Reason]]:
+    """The refusal to report when every candidate transition was refused: the first one
+    the actor holds a role for (its fields and guards are what stands in the way), else
+    the first one."""
+    for refusal in refusals:
+        if not any(r.kind == "role" for r in refusal[1]):
+            return refusal
+    return refusals[0]
