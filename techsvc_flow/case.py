@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -23,12 +24,18 @@ __all__ = ["Actor", "Case", "ChainCheck", "HistoryEntry", "verify_chain"]
 GENESIS = "0" * 64
 
 
+def _roles(values: Iterable[str]) -> frozenset[str]:
+    if isinstance(values, str):
+        return frozenset((values,))
+    return frozenset(values)
+
+
 @attrs.frozen
 class Actor:
     """Who fires a trigger: an id and the roles they hold."""
 
     id: str
-    roles: frozenset[str] = attrs.field(factory=frozenset, converter=frozenset)
+    roles: frozenset[str] = attrs.field(factory=frozenset, converter=_roles)
 
     def __str__(self) -> str:
         return self.id
@@ -175,11 +182,41 @@ class HistoryEntry:
 
     def computed_hash(self) -> str:
         """The hash this entry's content should have."""
-        return hashlib.sha256(canonical(self.content()).encode()).hexdigest()
+        return digest(
+            self.case_id, self.seq, self.kind, self.at, self.actor, self.trigger, self.source,
+            self.dest, self.payload, self.definition_hash, self.version, self.prev,
+        )  # fmt: skip
 
     def sealed(self) -> HistoryEntry:
         """This entry with its hash set."""
         return attrs.evolve(self, hash=self.computed_hash())
+
+
+_HEAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def digest(
+    case_id: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    actor: str | None,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    payload: Mapping[str, Any],
+    definition_hash: str,
+    version: int,
+    prev: str,
+) -> str:
+    """SHA-256 (hex) of an entry: the canonical JSON of its fields in this order, the
+    instant in UTC, followed by the canonical JSON of the payload (sorted keys)."""
+    head = _HEAD.encode(
+        [case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source, dest,
+         definition_hash, version, prev]
+    )  # fmt: skip
+    body = canonical(payload) if payload else "{}"
+    return hashlib.sha256((head + body).encode()).hexdigest()
 
 
 @attrs.frozen
@@ -222,9 +259,28 @@ def chain(
 ) -> tuple[list[HistoryEntry], str, int]:
     """Number, link and seal ``drafts`` after ``previous``; returns (entries, head, seq)."""
     sealed = []
-    for draft in drafts:
+    for d in drafts:
         seq += 1
-        entry = attrs.evolve(draft, seq=seq, prev=previous).sealed()
-        sealed.append(entry)
-        previous = entry.hash
+        sealed_hash = digest(
+            d.case_id, seq, d.kind, d.at, d.actor, d.trigger, d.source, d.dest, d.payload,
+            d.definition_hash, d.version, previous,
+        )  # fmt: skip
+        sealed.append(
+            HistoryEntry(
+                d.case_id,
+                seq,
+                d.kind,
+                d.at,
+                d.actor,
+                d.trigger,
+                d.source,
+                d.dest,
+                d.payload,
+                d.definition_hash,
+                d.version,
+                previous,
+                sealed_hash,
+            )
+        )
+        previous = sealed_hash
     return sealed, previous, seq

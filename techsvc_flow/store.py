@@ -8,6 +8,7 @@ or state machines; it stores values.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import heapq
 import threading
@@ -136,15 +137,23 @@ class MemoryStore(Store):
 
     Fast and exact, but gone when the process ends; use it for tests and for
     short-lived work. Every store test runs against it.
+
+    Args:
+        keep_delivered: how many delivered outbox rows are kept for replay; older
+            delivered rows are dropped so that memory does not grow with every event.
+            Pending and dead rows are always kept.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, keep_delivered: int = 10_000) -> None:
+        self._keep_delivered = keep_delivered
+        self._delivered: collections.deque[str] = collections.deque()
         self._lock = threading.Lock()
         self._slots: dict[str, _Slot] = {}
         # a heap of (due_at, n, timer); a row no longer in its case's timers is stale
         self._heap: list[tuple[dt.datetime, int, Timer]] = []
         self._n = 0
-        self._outbox: dict[str, Delivery] = {}
+        # an event is kept bare until its first delivery attempt makes it a Delivery
+        self._outbox: dict[str, Delivery | Event] = {}
         self._pending: dict[str, None] = {}
 
     def _add_timers(self, slot: _Slot, timers: Sequence[Timer]) -> None:
@@ -161,7 +170,7 @@ class MemoryStore(Store):
     def _add_events(self, events: Sequence[Event]) -> None:
         for event in events:
             if event.id not in self._outbox:
-                self._outbox[event.id] = Delivery(event)
+                self._outbox[event.id] = event
                 self._pending[event.id] = None
 
     def create(
@@ -231,7 +240,7 @@ class MemoryStore(Store):
         with self._lock:
             out = []
             for event_id in self._pending:
-                delivery = self._outbox[event_id]
+                delivery = _delivery(self._outbox[event_id])
                 if delivery.next_attempt_at is not None and delivery.next_attempt_at > now:
                     continue
                 out.append(delivery)
@@ -246,16 +255,25 @@ class MemoryStore(Store):
                 self._pending[delivery.event.id] = None
             else:
                 self._pending.pop(delivery.event.id, None)
+            if delivery.status == "delivered":
+                self._delivered.append(delivery.event.id)
+                while len(self._delivered) > self._keep_delivered:
+                    old = self._delivered.popleft()
+                    row = self._outbox.get(old)
+                    if isinstance(row, Delivery) and row.status == "delivered":
+                        del self._outbox[old]
 
     def dead(self, limit: int = 100) -> list[Delivery]:
         with self._lock:
-            return [d for d in self._outbox.values() if d.status == "dead"][:limit]
+            dead = (d for d in self._outbox.values() if isinstance(d, Delivery))
+            return [d for d in dead if d.status == "dead"][:limit]
 
     def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
         with self._lock:
-            delivery = self._outbox.get(event_id)
-            if delivery is None:
+            row = self._outbox.get(event_id)
+            if row is None:
                 raise KeyError(f"no outbox event {event_id!r}")
+            delivery = _delivery(row)
             delivery = attrs.evolve(
                 delivery, status="pending", attempts=0, next_attempt_at=now, delivered_to=()
             )
@@ -280,3 +298,7 @@ class MemoryStore(Store):
 
     def __len__(self) -> int:
         return len(self._slots)
+
+
+def _delivery(row: Delivery | Event) -> Delivery:
+    return row if isinstance(row, Delivery) else Delivery(row)

@@ -58,11 +58,40 @@ from .errors import (
     TransitionNotAllowed,
 )
 from .guards import GuardContext, Reason
-from .notifications import Delivery, Event, Receiver, Subscription, deliver, event_id
+from .notifications import Delivery, Event, Receiver, Subscription, deliver
 from .sla import BREACH, SlaClock, Timer
 from .store import MemoryStore, Store
 
 __all__ = ["SlaState", "Workflow"]
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_IMMUTABLE = _SCALARS | {Decimal, dt.date, dt.datetime}
+
+
+def _snapshot(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy the caller cannot change afterwards (deep only where a value is mutable)."""
+    if not values:
+        return {}
+    out = dict(values)
+    for value in out.values():
+        if type(value) not in _IMMUTABLE:
+            return copy.deepcopy(out)
+    return out
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready copy: instants and dates as ISO text, Decimals as text."""
+    for value in values.values():
+        if type(value) not in _SCALARS:
+            converted: dict[str, Any] = jsonable(dict(values))
+            return converted
+    return dict(values)
+
+
+def _event_id(entry_hash: str, index: int) -> str:
+    """A stable, unique event id: from the (unique) hash of the entry that caused it."""
+    return f"{entry_hash[:32]}-{index}"
+
 
 log = logging.getLogger("techsvc_flow")
 
@@ -253,8 +282,9 @@ class Workflow:
 
     def _public(self, definition: ProcessDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
         secret = definition.confidential
-        public: dict[str, Any] = jsonable({k: v for k, v in values.items() if k not in secret})
-        return public
+        if secret:
+            values = {k: v for k, v in values.items() if k not in secret}
+        return _plain(values)
 
     def _check_values(self, definition: ProcessDefinition, values: Mapping[str, Any]) -> list[str]:
         problems = []
@@ -396,11 +426,10 @@ class Workflow:
                 timers.append(Timer(case.id, name, mark[0], mark[1]))
         return timers
 
-    def _sla_payload(self, case: Case, name: str) -> dict[str, Any]:
-        clock = case.clocks[name]
+    def _sla_payload(self, clock: SlaClock) -> dict[str, Any]:
         due = clock.due(self.calendar)
         return {
-            "sla": name,
+            "sla": clock.name,
             "duration": str(clock.duration),
             "status": clock.status,
             "due": due.isoformat() if due else None,
@@ -478,14 +507,14 @@ class Workflow:
                 items.append(
                     (
                         "case.refused",
-                        {**base, "trigger": entry.trigger, **jsonable(dict(entry.payload))},
+                        {**base, "trigger": entry.trigger, **_plain(entry.payload)},
                     )
                 )
             else:
-                items.append((entry.kind, {**base, **jsonable(dict(entry.payload))}))
+                items.append((entry.kind, {**base, **_plain(entry.payload)}))
             for i, (etype, payload) in enumerate(items):
                 events.append(
-                    Event(event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)
+                    Event(_event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)
                 )
         return events
 
@@ -545,7 +574,7 @@ class Workflow:
         at = self._at(at)
         actor_id, _ = self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
-        data = copy.deepcopy(dict(data or {}))
+        data = _snapshot(data)
         case_id = case_id or self._ids()
         reasons = []
         unknown = sorted(set(data) - set(definition.fields))
@@ -593,7 +622,7 @@ class Workflow:
                 at,
                 None,
                 definition,
-                payload=self._sla_payload(draft, name),
+                payload=self._sla_payload(draft.clocks[name]),
                 version=1,
             )
             for kind, name in changes
@@ -658,7 +687,7 @@ class Workflow:
         at = self._at(at)
         actor_id, roles = ("system", frozenset[str]()) if system else self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
-        payload = copy.deepcopy(dict(payload or {}))
+        payload = _snapshot(payload)
         case = self.store.load(case_id)
         if idempotency_key is not None:
             done = self.store.idempotent(case_id, idempotency_key)
@@ -703,44 +732,20 @@ class Workflow:
         data = {**case.data, **payload}
         counts = {**case.counts, trigger: case.counts.get(trigger, 0) + 1}
         clocks, changes = self._clocks(definition, case.clocks, dest, trigger, at)
-        moved = attrs.evolve(
-            case,
-            state=dest,
-            data=data,
-            version=version,
-            updated_at=at,
-            entered_at=at if dest != case.state else case.entered_at,
-            counts=counts,
-            clocks=clocks,
-        )
         drafts = [
-            self._draft(
-                case,
-                "fire",
-                at,
-                actor_id,
-                definition,
-                trigger=trigger,
-                source=case.state,
-                dest=dest,
-                payload=payload,
-                version=version,
-            )
-        ]
+            HistoryEntry(case_id, 0, "fire", at, actor_id, trigger, case.state, dest, payload,
+                         definition.hash, version, "")
+        ]  # fmt: skip
         drafts += [
-            self._draft(
-                case,
-                f"sla.{kind}",
-                at,
-                None,
-                definition,
-                payload=self._sla_payload(moved, name),
-                version=version,
-            )
+            HistoryEntry(case_id, 0, f"sla.{kind}", at, None, None, None, None,
+                         self._sla_payload(clocks[name]), definition.hash, version, "")
             for kind, name in changes
-        ]
+        ]  # fmt: skip
         entries, head, seq = chain(case.head, case.seq, drafts)
-        moved = attrs.evolve(moved, seq=seq, head=head)
+        moved = Case(
+            case_id, case.process, case.process_version, dest, data, version, seq, head,
+            case.created_at, at, at if dest != case.state else case.entered_at, counts, clocks,
+        )  # fmt: skip
         events = self._events(definition, moved, entries, at)
         timers = self._timers(definition, moved)
         try:
