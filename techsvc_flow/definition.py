@@ -176,6 +176,9 @@ class Sla:
         start_triggers: firing one of these triggers starts the clock.
         pause_states: the clock is paused while the case is in one of these.
         stop_states: entering one of these stops the clock.
+        stop_triggers: firing one of these triggers stops the clock; a trigger that
+            both stops and starts a clock restarts it (a recurring limit, e.g. a
+            progress report due every 10 working days).
         warn_at: fractions of the limit at which a warning is raised.
         breach_trigger: a trigger fired automatically (by the system) on breach.
         label: display names by language.
@@ -188,6 +191,7 @@ class Sla:
     start_triggers: tuple[str, ...] = attrs.field(default=(), converter=_names)
     pause_states: tuple[str, ...] = attrs.field(default=(), converter=_names)
     stop_states: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    stop_triggers: tuple[str, ...] = attrs.field(default=(), converter=_names)
     warn_at: tuple[float, ...] = attrs.field(default=(0.5, 0.75), converter=_fractions)
     breach_trigger: str | None = None
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
@@ -467,9 +471,10 @@ def _validate(p: ProcessDefinition) -> None:
             for j, st in enumerate(getattr(sla, key)):
                 if st not in names:
                     raise DefinitionError(f"{where}.{key}[{j}]", f"unknown state {st!r}")
-        for j, trig in enumerate(sla.start_triggers):
-            if trig not in triggers:
-                raise DefinitionError(f"{where}.start_triggers[{j}]", f"unknown trigger {trig!r}")
+        for key in ("start_triggers", "stop_triggers"):
+            for j, trig in enumerate(getattr(sla, key)):
+                if trig not in triggers:
+                    raise DefinitionError(f"{where}.{key}[{j}]", f"unknown trigger {trig!r}")
         if sla.breach_trigger is not None and sla.breach_trigger not in triggers:
             raise DefinitionError(
                 f"{where}.breach_trigger", f"unknown trigger {sla.breach_trigger!r}"
@@ -587,7 +592,7 @@ def _transition_dict(t: Transition) -> dict[str, Any]:
 
 def _sla_dict(s: Sla) -> dict[str, Any]:
     out: dict[str, Any] = {"name": s.name, "duration": str(s.duration)}
-    for key in ("start_states", "start_triggers", "pause_states", "stop_states"):
+    for key in ("start_states", "start_triggers", "pause_states", "stop_states", "stop_triggers"):
         if getattr(s, key):
             out[key] = list(getattr(s, key))
     out["warn_at"] = list(s.warn_at)
@@ -666,6 +671,7 @@ def _from_dict(
     slas = []
     allowed_s = {
         "name", "duration", "start_states", "start_triggers", "pause_states", "stop_states",
+        "stop_triggers",
         "warn_at", "breach_trigger", "label", "source",
     }  # fmt: skip
     for i, s in enumerate(_list(data, "slas", "")):

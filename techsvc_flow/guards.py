@@ -81,6 +81,7 @@ class GuardContext:
     actor: str | None = None
     state: str = ""
     calendar: Any = None
+    roles: frozenset[str] = frozenset()
 
     def value(self, field: str) -> Any:
         """The payload's value of ``field`` if given, else the case data's."""

@@ -372,6 +372,7 @@ class Workflow:
                 actor=actor_id,
                 state=case.state,
                 calendar=self.calendar,
+                roles=roles,
             )
             for guard in t.guards:
                 reason = guard.check(ctx, definition.functions)
@@ -393,8 +394,9 @@ class Workflow:
         for sla in definition.slas:
             clock = out.get(sla.name)
             status = clock.status if clock is not None else "idle"
+            stop_trigger = trigger is not None and trigger in sla.stop_triggers
             if clock is not None and status in ("running", "paused"):
-                if dest in sla.stop_states:
+                if dest in sla.stop_states or stop_trigger:
                     clock = clock.stop(at)
                     changes.append(("stopped", sla.name))
                 elif status == "running" and dest in sla.pause_states:
@@ -406,6 +408,7 @@ class Workflow:
             starts = dest in sla.start_states or (
                 trigger is not None and trigger in sla.start_triggers
             )
+            status = clock.status if clock is not None else "idle"
             if starts and status in ("idle", "stopped") and dest not in sla.stop_states:
                 clock = SlaClock(sla.name, sla.duration).start(at)
                 changes.append(("started", sla.name))

@@ -1316,3 +1316,81 @@ def test_with_store(wf: Workflow, case: Case) -> None:
     assert wf.fire("C-1", "acknowledge", actor=AGENT).version == 2
     with pytest.raises(KeyError):
         host.load("C-1")
+
+
+def test_stop_trigger_on_a_self_loop_restarts_a_recurring_clock(
+    china: WorkCalendar, clock: SteppedClock
+) -> None:
+    process = ProcessDefinition(
+        name="project",
+        version=1,
+        states=[State("running", initial=True), State("done", final=True)],
+        transitions=[
+            Transition("report", source="running", dest="running"),
+            Transition("finish", source="running", dest="done"),
+        ],
+        slas=[
+            Sla(
+                "progress_report",
+                "10wd",
+                start_states="running",
+                start_triggers="report",
+                stop_triggers="report",
+                stop_states="done",
+            )
+        ],
+    )
+    wf = Workflow(calendar=china, clock=clock, processes=[process])
+    wf.start("project", case_id="P", at=at(9, 1, 9))
+    first_due = wf.deadlines("P")[0].due
+    case = wf.fire("P", "report", at=at(9, 5, 9))
+    (state,) = wf.deadlines("P")
+    assert case.clocks["progress_report"].started_at == at(9, 5, 9)
+    assert state.status == "running" and state.due is not None and first_due is not None
+    assert state.due > first_due
+    kinds = [e.kind for e in wf.history("P")]
+    assert kinds == ["start", "sla.started", "fire", "sla.stopped", "sla.started"]
+    wf.fire("P", "finish", at=at(9, 8, 9))
+    assert wf.deadlines("P")[0].status == "stopped"
+
+
+def test_unknown_stop_trigger_is_a_definition_error() -> None:
+    with pytest.raises(DefinitionError, match=r"slas\[0\]\.stop_triggers\[0\]: unknown trigger"):
+        ProcessDefinition(
+            name="p",
+            version=1,
+            states=[State("a", initial=True), State("b", final=True)],
+            transitions=[Transition("go", source="a", dest="b")],
+            slas=[Sla("s", "1wd", start_states="a", stop_triggers="nope")],
+        )
+
+
+def test_guards_see_the_actors_roles(china: WorkCalendar, clock: SteppedClock) -> None:
+    def manager_for_critical(ctx: GuardContext) -> Any:
+        if ctx.value("severity") == "critical" and "manager" not in ctx.roles:
+            return "a critical case needs a manager"
+        return True
+
+    process = ProcessDefinition(
+        name="triage",
+        version=1,
+        states=[State("new", initial=True), State("assessed", final=True)],
+        transitions=[
+            Transition(
+                "assess",
+                source="new",
+                dest="assessed",
+                accepts="severity",
+                guards=[Guard.call("manager_needed", "manager_for_critical")],
+            )
+        ],
+        fields=[Field("severity", "str")],
+        functions={"manager_for_critical": manager_for_critical},
+    )
+    wf = Workflow(calendar=china, clock=clock, processes=[process])
+    wf.start("triage", case_id="T")
+    reasons = wf.why_not("T", "assess", actor=AGENT, payload={"severity": "critical"})
+    assert [(r.code, r.details) for r in reasons] == [
+        ("manager_needed", ("a critical case needs a manager",))
+    ]
+    assert wf.why_not("T", "assess", actor=MANAGER, payload={"severity": "critical"}) == []
