@@ -9,6 +9,7 @@ from .calendar import BusinessHours, Shift, WorkCalendar
 from .case import Actor, Case, ChainCheck, HistoryEntry, verify_chain
 from .clock import Clock, SteppedClock, SystemClock
 from .definition import Field, ProcessDefinition, Sla, State, Transition
+from .diagrams import to_dot, to_mermaid
 from .durations import (
     CalendarDays,
     CalendarMonths,
@@ -97,5 +98,7 @@ __all__ = [
     "WorkingDays",
     "WorkingHours",
     "log_events",
+    "to_dot",
+    "to_mermaid",
     "verify_chain",
 ]

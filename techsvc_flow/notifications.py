@@ -21,6 +21,7 @@ import hmac
 import json
 import logging
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from typing import Any, Literal
@@ -129,9 +130,22 @@ def event_id(entry_hash: str, index: int) -> str:
 
 
 def backoff(attempts: int, base: dt.timedelta, cap: dt.timedelta) -> dt.timedelta:
-    """Exponential backoff after ``attempts`` failed rounds: base, 2·base, 4·base… ≤ cap."""
-    factor: int = 2 ** max(attempts - 1, 0)
-    return min(cap, base * factor)
+    """Exponential backoff after ``attempts`` failed rounds: base, 2·base, 4·base… ≤ cap.
+
+    Doubles only until the cap is reached, so any number of rounds is safe (``base``
+    times ``2 ** attempts`` would overflow ``timedelta`` after some forty rounds).
+
+    >>> import datetime as dt
+    >>> [backoff(n, dt.timedelta(seconds=30), dt.timedelta(minutes=5)).seconds
+    ...  for n in (1, 2, 3, 4, 5, 1000)]
+    [30, 60, 120, 240, 300, 300]
+    """
+    delay = base
+    for _ in range(max(attempts - 1, 0)):
+        if delay >= cap or delay <= dt.timedelta(0):
+            break
+        delay *= 2
+    return min(cap, delay)
 
 
 def deliver(
@@ -201,12 +215,28 @@ def log_events(
     return receive
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Treat a redirect as a failed delivery: following it would turn the POST into a
+    GET without the event (301/302/303), and a receiver that moved must be re-configured,
+    not guessed at."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 class Webhook:
     """A receiver that POSTs each event as JSON to ``url``.
 
     Headers: ``X-Techsvc-Event`` (type), ``Idempotency-Key`` (the event id) and, with a
     ``secret``, ``X-Techsvc-Signature: sha256=<hex HMAC-SHA256 of the body>``. A
-    non-2xx answer or a network error raises, so the event is retried.
+    non-2xx answer (redirects included: they are not followed) or a network error
+    raises, so the event is retried.
+
+    Its repr leaves out credentials and the query string, where robot webhooks keep
+    their key:
+
+    >>> Webhook("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0a1b2c")
+    Webhook('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…')
     """
 
     def __init__(self, url: str, *, secret: str | bytes | None = None, timeout: float = 10.0):
@@ -215,6 +245,7 @@ class Webhook:
         self.url = url
         self.secret = secret.encode() if isinstance(secret, str) else secret
         self.timeout = timeout
+        self._opener = urllib.request.build_opener(_RefuseRedirects)
 
     @staticmethod
     def signature(body: bytes, secret: bytes) -> str:
@@ -231,11 +262,25 @@ class Webhook:
         if self.secret:
             headers["X-Techsvc-Signature"] = self.signature(body, self.secret)
         request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        with urllib.request.urlopen(request, timeout=self.timeout) as response:
-            if not 200 <= response.status < 300:
-                raise urllib.error.HTTPError(
-                    self.url, response.status, "webhook refused", response.headers, None
-                )
+        try:
+            with self._opener.open(request, timeout=self.timeout) as response:
+                status = response.status
+                response_headers = response.headers
+        except urllib.error.HTTPError as exc:
+            exc.close()  # release the connection; the error itself is what the caller needs
+            raise
+        if not 200 <= status < 300:
+            raise urllib.error.HTTPError(
+                self.url, status, "webhook refused", response_headers, None
+            )
 
     def __repr__(self) -> str:
-        return f"Webhook({self.url!r})"
+        # The query string often carries the receiver's key (WeCom, DingTalk and Feishu
+        # robots put it there) and the repr ends up in subscription names and log
+        # lines: show only where the webhook goes.
+        parts = urllib.parse.urlsplit(self.url)
+        host = parts.netloc.rpartition("@")[2]  # without user:password@
+        shown = f"{parts.scheme}://{host}{parts.path}"
+        if parts.query or parts.fragment or parts.username or parts.password:
+            shown += "?…"
+        return f"Webhook({shown!r})"

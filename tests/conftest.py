@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import tempfile
 from collections.abc import Callable, Iterator
 from zoneinfo import ZoneInfo
 
@@ -24,8 +25,39 @@ def _memory() -> Iterator[Store]:
     yield MemoryStore()
 
 
+@contextlib.contextmanager
+def _sqlite() -> Iterator[Store]:
+    from techsvc_flow.sqlstore import SqlStore
+
+    with tempfile.TemporaryDirectory(prefix="techsvc-flow-") as tmp:
+        made = SqlStore(f"sqlite:///{tmp}/flow.db", engine_options={"synchronous": "OFF"})
+        try:
+            yield made
+        finally:
+            made.close()
+
+
+@contextlib.contextmanager
+def _postgres() -> Iterator[Store]:
+    import pg  # tests/pg.py: the throw-away PostgreSQL server
+
+    from techsvc_flow.sqlstore import SqlStore
+
+    server = pg.require()
+    with pg.fresh_schema(server) as schema:
+        made = SqlStore(pg.engine(server.url), schema=schema)
+        try:
+            yield made
+        finally:
+            made.close()
+
+
 StoreFactory = Callable[[], contextlib.AbstractContextManager[Store]]
-STORE_FACTORIES: dict[str, StoreFactory] = {"memory": _memory}
+STORE_FACTORIES: dict[str, StoreFactory] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+    "postgres": _postgres,
+}
 
 
 @pytest.fixture(params=list(STORE_FACTORIES))

@@ -1,0 +1,313 @@
+"""The demo behind ``python -m techsvc_flow demo``.
+
+On an embedded store with a stepped clock it runs one service engagement through the
+six stages of 《科技服务机构服务规范》, one complaint received on the eve of the 2025
+National Day holiday and answered in time, and a second complaint left unanswered until
+an SLA warning and then a breach escalate it. It prints the timeline as the workflow's
+own events report it: instant, case, trigger, state, next deadline, remaining time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Callable
+from typing import Any, TextIO
+from zoneinfo import ZoneInfo
+
+from . import processes
+from .calendar import WorkCalendar
+from .case import Actor
+from .clock import SteppedClock
+from .definition import ProcessDefinition
+from .notifications import Event
+from .processes.standards import CONTRACT_CLAUSE_CODES
+from .store import MemoryStore, Store
+from .workflow import Workflow
+
+__all__ = ["run_demo"]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_WEEKDAYS = {"en": ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], "zh": "一二三四五六日"}
+_COLUMNS = {
+    "en": ("instant", "case", "trigger / event", "state", "next deadline", "remaining"),
+    "zh": ("时间", "案件", "触发 / 事件", "状态", "下一期限", "剩余"),
+}
+_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "techsvc_flow demo: a service engagement and two complaints, in Chinese "
+        "working time (National Day 2025)",
+        "warning": "warning",
+        "breach": "BREACH",
+        "start": "received",
+        "none": "—",
+        "wt": "working",
+        "clock": "clock",
+        "overdue": "overdue",
+        "summary": "{n} cases, {e} history entries, every hash chain intact: {ok}",
+        "engagement": "1. Service engagement, six stages (《科技服务机构服务规范》)",
+        "complaint": "2. Complaint received on the eve of National Day, answered in time",
+        "escalated": "3. Complaint left unanswered: warnings, then the breach escalates",
+    },
+    "zh": {
+        "title": "techsvc_flow 演示：一次科技服务与两起投诉，按中国工作日计时（2025 年国庆）",
+        "warning": "预警",
+        "breach": "超时",
+        "start": "受理",
+        "none": "—",
+        "wt": "工作时间",
+        "clock": "自然时间",
+        "overdue": "已超时",
+        "summary": "{n} 个案件，{e} 条历史记录，哈希链完整：{ok}",
+        "engagement": "1. 科技服务项目，六个阶段（《科技服务机构服务规范》）",
+        "complaint": "2. 国庆前夕受理的投诉，按时反馈",
+        "escalated": "3. 无人处理的投诉：预警，然后超时升级",
+    },
+}  # fmt: skip
+
+
+def _when(instant: dt.datetime, lang: str) -> str:
+    local = instant.astimezone(SHANGHAI)
+    day = _WEEKDAYS[lang][local.weekday()]
+    if local.hour == 0 and local.minute == 0:  # an end-of-day deadline: show 24:00
+        before = local - dt.timedelta(days=1)
+        day = _WEEKDAYS[lang][before.weekday()]
+        return f"{before:%m-%d} {day} 24:00"
+    return f"{local:%m-%d} {day} {local:%H:%M}"
+
+
+def _span(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    sign = "-" if minutes < 0 else ""
+    hours, rest = divmod(abs(minutes), 60)
+    if hours >= 72:
+        return f"{sign}{hours // 24}d{hours % 24:02d}h"
+    return f"{sign}{hours}h{rest:02d}"
+
+
+class _Timeline:
+    """Collects the workflow's events and prints them as a table."""
+
+    def __init__(self, wf: Workflow, out: TextIO, lang: str) -> None:
+        self.wf, self.out, self.lang = wf, out, lang
+        self.text = _TEXT[lang]
+        self.widths = (17, 13, 32, 24, 38, 16)
+
+    def heading(self, title: str) -> None:
+        """Start a section of the timeline."""
+        print(f"\n{title}", file=self.out)
+        self._row(_COLUMNS[self.lang])
+        self._row(tuple("-" * (w - 1) for w in self.widths))
+
+    def _row(self, cells: tuple[str, ...]) -> None:
+        line = "".join(_pad(c, w) for c, w in zip(cells, self.widths, strict=True))
+        print(line.rstrip(), file=self.out)
+
+    def _label(self, definition: ProcessDefinition, state: str) -> str:
+        if self.lang == "en":
+            return state
+        return definition.state_map[state].title(self.lang)
+
+    def __call__(self, event: Event) -> None:
+        if event.type not in ("case.started", "case.transition", "sla.warning", "sla.breach"):
+            return
+        case = self.wf.get(event.case_id)
+        definition = self.wf.process(case.process, case.process_version)
+        p = event.payload
+        if event.type == "case.started":
+            what = f"({self.text['start']})"
+            state = self._label(definition, str(p["state"]))
+        elif event.type == "case.transition":
+            what = str(p["trigger"])
+            state = self._label(definition, str(p["dest"]))
+        else:
+            sla = definition.sla_map[str(p["sla"])]
+            mark = str(p["mark"]).replace("warning:", "")
+            kind = self.text["breach"] if event.type == "sla.breach" else self.text["warning"]
+            what = (
+                f"{kind} {sla.label.get(self.lang) or sla.name} {'' if mark == 'breach' else mark}"
+            )
+            state = self._label(definition, case.state)
+        deadline, remaining = self._next_deadline(event)
+        self._row((_when(event.at, self.lang), event.case_id, what.strip(), state, deadline,
+                   remaining))  # fmt: skip
+
+    def _next_deadline(self, event: Event) -> tuple[str, str]:
+        running = [
+            s for s in self.wf.deadlines(event.case_id, at=event.at)
+            if s.status == "running" and s.due is not None
+        ]  # fmt: skip
+        if not running:
+            return self.text["none"], ""
+        first = min(running, key=lambda s: s.due or event.at)
+        case = self.wf.get(event.case_id)
+        sla = self.wf.process(case.process, case.process_version).sla_map[first.name]
+        name = sla.label.get(self.lang) or sla.name
+        assert first.due is not None and first.remaining is not None
+        measure = self.text["clock"] if first.duration.endswith(("h", "min", "d", "mo")) and not (
+            first.duration.endswith(("wh", "wd"))
+        ) else self.text["wt"]  # fmt: skip
+        if first.remaining <= dt.timedelta(0):
+            return f"{name} {_when(first.due, self.lang)}", self.text["overdue"]
+        return f"{name} {_when(first.due, self.lang)}", f"{_span(first.remaining)} {measure}"
+
+
+def _pad(text: str, width: int) -> str:
+    wide = sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+    return text + " " * max(width - wide, 1)
+
+
+def _at(month: int, day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2025, month, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def run_demo(
+    *,
+    lang: str = "en",
+    store: Store | None = None,
+    out: TextIO | None = None,
+) -> Workflow:
+    """Run the demo scenario on ``store`` (default: in memory) and print its timeline."""
+    if lang not in _TEXT:
+        raise ValueError(f"lang must be 'en' or 'zh', not {lang!r}")
+    out = out if out is not None else io.StringIO()
+    clock = SteppedClock(_at(9, 29, 9))
+    calendar = WorkCalendar.china(business_hours="09:00-12:00,13:30-18:00",
+                                  coverage="provisional")  # fmt: skip
+    wf = Workflow(
+        store if store is not None else MemoryStore(),
+        calendar=calendar,
+        clock=clock,
+        processes=[processes.service_engagement(), processes.complaint()],
+    )
+    text = _TEXT[lang]
+    print(text["title"], file=out)
+    print(f"{calendar!r}\n", file=out)
+    timeline = _Timeline(wf, out, lang)
+    wf.on("*", timeline, name="demo-timeline")
+    people = {role: Actor(role, {role}) for role in (
+        "client", "reception", "consultant", "project_manager", "quality_manager", "manager",
+        "handler")}  # fmt: skip
+
+    def step(when: dt.datetime, case_id: str, trigger: str, role: str, **payload: Any) -> None:
+        clock.set(when)
+        wf.tick(when)
+        wf.fire(case_id, trigger, actor=people[role], payload=payload)
+
+    timeline.heading(text["engagement"])
+    _engagement(wf, clock, step, people)
+    _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]))
+    total = sum(len(wf.history(c.id)) for c in wf.store.cases())
+    intact = all(wf.verify_history(c.id) for c in wf.store.cases())
+    print("\n" + text["summary"].format(n=len(list(wf.store.cases())), e=total, ok=intact),
+          file=out)  # fmt: skip
+    return wf
+
+
+Step = Callable[..., None]
+
+
+def _engagement(wf: Workflow, clock: SteppedClock, step: Step, people: dict[str, Actor]) -> None:
+    case = "ENG-2025-017"
+    clock.set(_at(9, 29, 9))
+    wf.start("service_engagement", case_id=case, actor=people["reception"],
+             data={"client_id": "C-42", "client_name": "Widgets Ltd.", "channel": "web",
+                   "service_field": "ip_service"})  # fmt: skip
+    step(_at(9, 29, 10), case, "respond", "reception", response_channel="phone")
+    step(_at(9, 29, 11), case, "record_materials", "client", materials=["DOC-A"],
+         authenticity_prompted=True)  # fmt: skip
+    step(_at(9, 29, 14), case, "review_materials", "consultant", review_result="complete")
+    step(_at(9, 29, 15), case, "begin_assessment", "consultant")
+    step(_at(9, 30, 10), case, "accept", "consultant", feasibility="feasible",
+         informed_via="email", offered_scope="patent landscape",
+         service_time_limit="60 days", rights_obligations="DOC-RO")  # fmt: skip
+    step(_at(10, 9, 9), case, "start_plan", "project_manager")
+    step(_at(10, 10, 16), case, "submit_plan", "project_manager", plan_version=1,
+         plan_document="DOC-PLAN-1")  # fmt: skip
+    step(_at(10, 13, 11), case, "confirm_plan", "client", confirmed_plan_version=1,
+         plan_confirmation="DOC-OK-1")  # fmt: skip
+    step(_at(10, 20, 15), case, "sign_contract", "manager", contract_no="HT-17",
+         contract_document="DOC-HT-17", contract_signed_on=dt.date(2025, 10, 20),
+         delivery_due=dt.date(2025, 12, 31), acceptance_method="expert review",
+         contract_deliverables=["report"], milestones=["M1"],
+         contract_clauses=list(CONTRACT_CLAUSE_CODES))  # fmt: skip
+    step(
+        _at(10, 21, 9),
+        case,
+        "form_work_group",
+        "project_manager",
+        work_group=[{"user": "li", "duty": "lead", "qualification": "patent attorney"}],
+    )
+    step(_at(11, 14, 10), case, "submit_milestone", "project_manager", milestone_id="M1",
+         milestone_deliverable="DOC-M1")  # fmt: skip
+    step(_at(12, 1, 10), case, "deliver", "project_manager", deliverables=["report"])
+    step(
+        _at(12, 3, 16),
+        case,
+        "raise_objection",
+        "client",
+        objections=[{"item_id": "1", "description": "figure 3 mislabelled"}],
+    )
+    step(_at(12, 5, 11), case, "redeliver", "project_manager", deliverables=["report"],
+         objection_responses=["figure 3 corrected"])  # fmt: skip
+    step(_at(12, 8, 10), case, "accept_delivery", "client", accepted_by="Ms Zhou, CTO",
+         acceptance_method_used="expert review", acceptance_record="DOC-ACC")  # fmt: skip
+    step(
+        _at(12, 15, 10),
+        case,
+        "record_return_visit",
+        "quality_manager",
+        visit_outcome="reached",
+        survey_outcome="satisfied",
+        survey_case="SV-1",
+    )
+    step(_at(12, 19, 10), case, "archive", "quality_manager", archive_ref="ARC-2025-17",
+         archive_record={"service_period": "2025-10-20/2025-12-08",
+                         "content": "patent landscape", "process": "DOC-PROC",
+                         "results": "report", "evaluation": "satisfied"})  # fmt: skip
+
+
+def _complaints(
+    wf: Workflow,
+    clock: SteppedClock,
+    step: Step,
+    people: dict[str, Actor],
+    heading: Callable[[str], None],
+) -> None:
+    first, second = "TS-2025-001", "TS-2025-002"
+    heading("complaint")
+    clock.set(_at(9, 30, 17))
+    wf.start("complaint", case_id=first, actor=people["reception"],
+             data={"channel": "phone", "description": "the test report came late",
+                   "complainant_contact": "138 0000 0000"})  # fmt: skip
+    step(_at(10, 1, 10), first, "acknowledge", "handler", acknowledgement_via="phone")
+    step(_at(10, 9, 9, 30), first, "assess", "handler", severity="medium", priority="p2",
+         category="timeliness")  # fmt: skip
+    step(_at(10, 9, 10), first, "start_investigation", "handler", investigator="li")
+    step(_at(10, 13, 15), first, "decide_response", "handler", findings="lab backlog",
+         upheld="upheld", remedies=["apology", "fee_reduction"])  # fmt: skip
+    step(
+        _at(10, 14, 10),
+        first,
+        "communicate_decision",
+        "handler",
+        decision_text="We apologise and reduce the fee.",
+        communication_via="phone",
+    )
+    step(_at(10, 15, 10), first, "record_reply", "client", reply="accepted")
+    step(_at(10, 17, 10), first, "close", "handler", remedies_done=["apology", "fee_reduction"],
+         remedy_evidence=["DOC-credit-note-7"])  # fmt: skip
+
+    heading("escalated")
+    clock.set(_at(10, 20, 9))
+    wf.start("complaint", case_id=second, actor=people["reception"],
+             data={"channel": "email", "description": "the invoice is wrong",
+                   "complainant_contact": "wang@example.cn"})  # fmt: skip
+    step(_at(10, 20, 14), second, "acknowledge", "handler", acknowledgement_via="email")
+    step(_at(10, 21, 9), second, "assess", "handler", severity="low", priority="p3",
+         category="fees")  # fmt: skip
+    step(_at(10, 21, 10), second, "start_investigation", "handler", investigator="zhao")
+    # nobody answers: the workers' ticks raise the warnings, then the breach escalates
+    for when in (_at(10, 24, 12), _at(10, 28, 12), _at(10, 30, 9)):
+        clock.set(when)
+        wf.tick(when)

@@ -1,0 +1,525 @@
+"""The fixed lists of the standards, in Chinese and English, with their sources.
+
+The templates read these tables; callers may use them to render forms and reports.
+
+Sources are cited by document and clause:
+
+- 《科技服务机构服务规范》编制说明 — explanatory notes to the draft group standard
+  (the notes only; the standard's own clause numbers are not published with them);
+- 《科技创新企业服务规范》 — group standard, full text; its second-level headings are
+  printed without numbers, so "6.2" (签订合同) and "6.5" (档案管理) are *inferred*;
+- GB/T 19012-2019 (= ISO 10002:2018), GB/T 19013 (= ISO 10003), GB/T 19038-2009,
+  GB/T 34670-2017, GB/T 39668-2020: named by the seed texts, their text is not in them;
+  marked "not in the seed texts" wherever we rely on it;
+- "our reading" / "our default": no published text defines it.
+
+>>> [c.letter for c in CONTRACT_CLAUSES]
+['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j']
+>>> clause("fees").zh
+'服务费用'
+>>> satisfaction_index({item.code: 4 for item in SURVEY_ITEMS})
+Decimal('75.00')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import attrs
+
+__all__ = [
+    "COMPLAINT_CATEGORIES",
+    "COMPLAINT_CHANNELS",
+    "CONTRACT_CLAUSES",
+    "CONTRACT_CLAUSE_CODES",
+    "DECLINE_REASONS",
+    "ESCALATION_LEVELS",
+    "EXIT_REASONS",
+    "FIELD_CLASSES",
+    "INCUBATION_SERVICES",
+    "MAX_TERM_MONTHS",
+    "MIN_ANSWERED_WEIGHT",
+    "PRIORITIES",
+    "REMEDIES",
+    "ROLES",
+    "SATISFIED_THRESHOLD",
+    "SCALE",
+    "SERVICE_FIELDS",
+    "SERVICE_ITEM_CODES",
+    "SERVICE_KINDS",
+    "SERVICE_KIND_CODES",
+    "SEVERITIES",
+    "SURVEY_ITEMS",
+    "TECH_CONTRACT_TYPES",
+    "TERMINATION_KINDS",
+    "TIE",
+    "TRANSACTION_MODES",
+    "TRANSFER_SERVICE_TYPES",
+    "TSO",
+    "Clause",
+    "EscalationLevel",
+    "ServiceKind",
+    "SurveyItem",
+    "Term",
+    "clause",
+    "codes",
+    "is_satisfied",
+    "satisfaction_index",
+    "survey_problems",
+]
+
+TIE = "《科技创新企业服务规范》"
+TSO = "《科技服务机构服务规范》编制说明"
+
+
+@attrs.frozen
+class Term:
+    """A coded value of a fixed list: its code, Chinese and English names, and source."""
+
+    code: str
+    zh: str
+    en: str
+    source: str = ""
+
+
+@attrs.frozen
+class Clause:
+    """One of the ten minimum contract clauses a)–j)."""
+
+    letter: str
+    code: str
+    zh: str
+    en: str
+
+
+@attrs.frozen
+class ServiceKind:
+    """One of the seven service kinds, with the items its clause lists (item codes are
+    ``<kind>.<letter>``; every list is "including but not limited to", so
+    ``<kind>.other`` is accepted too)."""
+
+    code: str
+    zh: str
+    en: str
+    items: tuple[tuple[str, str], ...]
+
+
+@attrs.frozen
+class EscalationLevel:
+    """An internal escalation level of the complaint process and the role reviewing it."""
+
+    level: int
+    role: str
+    zh: str
+    en: str
+
+
+@attrs.frozen
+class SurveyItem:
+    """A questionnaire item with its importance weight (weights sum to 1)."""
+
+    code: str
+    zh: str
+    en: str
+    weight: Decimal
+    source: str
+
+
+def codes(terms: tuple[Term, ...]) -> list[str]:
+    """The codes of a list of terms, in order."""
+    return [t.code for t in terms]
+
+
+# --- contract (《科技创新企业服务规范》§6「签订合同」, a)–j), verbatim) ----------------------
+
+CONTRACT_CLAUSES: tuple[Clause, ...] = (
+    Clause("a", "content", "服务内容", "Content of the service"),
+    Clause("b", "method_term_place", "服务方式、期限和地点", "Method, term and place of service"),
+    Clause("c", "rights_obligations", "双方权利和义务", "Rights and obligations of both parties"),
+    Clause("d", "fees", "服务费用", "Service fees"),
+    Clause(
+        "e",
+        "custody_of_materials",
+        "对服务对象提供的技术资料、样品的保管",
+        "Custody of the technical materials and samples the client provides",
+    ),
+    Clause("f", "risk_liability", "风险责任的承担", "Allocation of risk liability"),
+    Clause(
+        "g",
+        "ownership_of_results",
+        "服务产生技术成果的归属",
+        "Ownership of the technical results the service produces",
+    ),
+    Clause(
+        "h",
+        "quality_acceptance",
+        "服务质量要求和验收方法",
+        "Quality requirements and acceptance method",
+    ),
+    Clause(
+        "i",
+        "termination_change_rescission",
+        "合同提前终止、变更和解除的条件",
+        "Conditions for early termination, change and rescission of the contract",
+    ),
+    Clause(
+        "j",
+        "confidentiality",
+        "保密内容、保密期限和泄密责任",
+        "Confidential content, confidentiality period and liability for disclosure",
+    ),
+)
+CONTRACT_CLAUSE_CODES: tuple[str, ...] = tuple(c.code for c in CONTRACT_CLAUSES)
+
+
+def clause(code_or_letter: str) -> Clause:
+    """The contract clause with this code (``"fees"``) or letter (``"d"``)."""
+    for c in CONTRACT_CLAUSES:
+        if code_or_letter in (c.code, c.letter):
+            return c
+    raise KeyError(code_or_letter)
+
+
+# --- the seven service kinds (《科技创新企业服务规范》§5, headings verbatim) -----------------
+
+SERVICE_KINDS: tuple[ServiceKind, ...] = (
+    ServiceKind(
+        "info_consulting",
+        "信息咨询服务",
+        "Information consulting",
+        (
+            ("a", "相关产业需求对接信息"),
+            ("b", "原材料、元器件、通用零部件等合格配套产品信息"),
+            ("c", "产品设计、试验、检测、集中采购、仓储配送、生产加工等生产性服务机构信息"),
+            ("d", "管理咨询、标准化、知识产权、资质认证等咨询服务机构信息"),
+            ("e", "创新创业扶持等政策法规解读"),
+            ("f", "区域产业分析、行业跟踪、市场研究"),
+        ),
+    ),
+    ServiceKind(
+        "training",
+        "培训服务",
+        "Training",
+        (
+            ("a", "产业相关政策法规"),
+            ("b", "产品质量管理"),
+            ("c", "研发项目管理"),
+            ("d", "财务与税务管理"),
+            ("e", "人力资源管理"),
+            ("f", "市场营销管理"),
+            ("g", "知识产权管理"),
+        ),
+    ),
+    ServiceKind(
+        "project_application",
+        "项目申报服务",
+        "Project application (funding, certifications)",
+        (
+            ("a", "省市区重大科技创新专项"),
+            ("b", "省市区工业发展专项"),
+            ("c", "高新技术企业认定"),
+            ("d", "科技型中小企业认定"),
+            ("e", "“专精特新”中小企业认定"),
+            ("f", "示范企业和示范产品认定"),
+        ),
+    ),
+    ServiceKind(
+        "results_transformation",
+        "科技成果转化服务",
+        "Transformation of scientific and technological results",
+        (
+            ("a", "技术成果对接会、发布会、推介会"),
+            ("b", "组织专家对技术成果进行鉴定或评价"),
+            ("c", "组织专家提供科技成果转化落地方案"),
+        ),
+    ),
+    ServiceKind(
+        "ip",
+        "知识产权服务",
+        "Intellectual property",
+        (
+            ("a", "专利预警辅导"),
+            ("b", "专利检索"),
+            ("c", "专利分析"),
+            ("d", "知识产权申请"),
+            ("e", "知识产权维权"),
+        ),
+    ),
+    ServiceKind(
+        "sci_tech_finance",
+        "科技金融服务",
+        "Sci-tech finance",
+        (
+            ("a", "整合金融资源、企业融资需求，提供融资服务"),
+            ("b", "风险投资、融资策划、金融担保、资产评估、会计、审计、金融信息等服务"),
+            ("c", "普惠金融产品宣讲"),
+            ("d", "银政企精准对接沙龙等系列活动"),
+        ),
+    ),
+    ServiceKind(
+        "promotion",
+        "宣传推广服务",
+        "Publicity and promotion",
+        (
+            ("a", "定制宣传方案"),
+            ("b", "人才洽谈会、产品展示会、展览会等"),
+            ("c", "行业交流会"),
+        ),
+    ),
+)
+SERVICE_KIND_CODES: tuple[str, ...] = tuple(k.code for k in SERVICE_KINDS)
+SERVICE_ITEM_CODES: tuple[str, ...] = tuple(
+    f"{k.code}.{letter}" for k in SERVICE_KINDS for letter, _ in (*k.items, ("other", ""))
+)
+
+# --- service fields of the engagement (《科技服务机构服务规范》编制说明 二(一)) ----------------
+
+SERVICE_FIELDS: tuple[Term, ...] = (
+    Term("policy_consulting", "科技政策咨询", "Science and technology policy consulting", TSO),
+    Term("technology_transfer", "技术转移转化", "Technology transfer", TSO),
+    Term("ip_service", "知识产权服务", "Intellectual property services", TSO),
+    Term("rnd_design", "研发与设计服务", "R&D and design", TSO),
+    Term("testing_certification", "检验检测认证", "Testing, inspection and certification", TSO),
+    Term("incubation", "创新创业孵化", "Innovation and start-up incubation", TSO),
+    Term("digital_transformation", "数字化转型", "Digital transformation", TSO),
+    Term("financing", "融资促进", "Financing promotion", TSO),
+    Term("other", "其他", "Other", "our reading (the list ends with 等)"),
+)
+
+DECLINE_REASONS: tuple[Term, ...] = (
+    Term("out_of_scope", "超出服务范围", "Outside the organisation's scope", f"{TIE}4.1.1"),
+    Term("lacks_capability", "能力不足", "Lacks the capability", f"{TIE}4.1.1"),
+    Term("lacks_conditions", "工作条件不具备", "Lacks the working conditions", f"{TIE}4.1.3"),
+    Term("materials_invalid", "材料不合法、不真实或无效", "Materials invalid", f"{TIE}6.1.1"),
+    Term("unlawful_request", "委托事项不合法", "Unlawful request", "our reading"),
+    Term("conflict_of_interest", "利益冲突", "Conflict of interest", "our reading"),
+    Term("no_capacity", "暂无承接能力", "No capacity at present", "our reading"),
+    Term("other", "其他", "Other", "our reading"),
+)
+
+TERMINATION_KINDS: tuple[Term, ...] = (
+    Term("early_termination", "提前终止", "Early termination", f"{TIE}§6 签订合同 i)"),
+    Term("rescission_by_agreement", "协商解除", "Rescission by agreement", f"{TIE}§6 签订合同 i)"),
+    Term(
+        "rescission_by_contract_condition",
+        "约定解除",
+        "Rescission on a condition agreed in the contract",
+        f"{TIE}§6 签订合同 i)",
+    ),
+    Term(
+        "statutory_rescission",
+        "法定解除",
+        "Statutory rescission",
+        "PRC Civil Code art. 563 (not in the seed texts)",
+    ),
+)
+
+# --- complaints (GB/T 19012-2019 = ISO 10002:2018 clause 7; lists are our reading) ----------
+
+COMPLAINT_CHANNELS: tuple[Term, ...] = (
+    Term("phone", "电话", "Phone", f"{TIE}§7"),
+    Term("email", "电子邮件", "E-mail", f"{TIE}§7"),
+    Term("letter", "信函", "Letter", "our reading"),
+    Term("in_person", "现场", "In person", "our reading"),
+    Term("web", "网站", "Web form", "our reading"),
+    Term("wechat", "微信", "WeChat", "our reading"),
+    Term("other", "其他", "Other", "our reading"),
+)
+
+SEVERITIES: tuple[Term, ...] = (
+    Term("low", "轻微", "Low", "our reading of ISO 10002 7.5"),
+    Term("medium", "一般", "Medium", "our reading of ISO 10002 7.5"),
+    Term("high", "严重", "High", "our reading of ISO 10002 7.5"),
+    Term("critical", "重大", "Critical", "our reading of ISO 10002 7.5"),
+)
+
+PRIORITIES: tuple[Term, ...] = (
+    Term("p1", "紧急", "Urgent", "our reading"),
+    Term("p2", "高", "High", "our reading"),
+    Term("p3", "中", "Normal", "our reading"),
+    Term("p4", "低", "Low", "our reading"),
+)
+
+COMPLAINT_CATEGORIES: tuple[Term, ...] = (
+    Term("service_quality", "服务质量", "Service quality", "our reading"),
+    Term("timeliness", "服务时效", "Timeliness", "our reading"),
+    Term("staff_conduct", "人员行为", "Staff conduct", "our reading"),
+    Term("fees", "收费", "Fees", "our reading"),
+    Term("confidentiality", "保密", "Confidentiality", f"{TIE}4.1.5"),
+    Term("contract", "合同履行", "Contract performance", "our reading"),
+    Term("other", "其他", "Other", "our reading"),
+)
+
+REMEDIES: tuple[Term, ...] = (
+    Term("refund", "退款", "Refund", "our reading"),
+    Term("fee_reduction", "减免费用", "Fee reduction", "our reading"),
+    Term("rework", "返工/重新服务", "Rework / service again", "our reading"),
+    Term("technical_support", "技术支持", "Technical support", "our reading"),
+    Term("compensation", "赔偿", "Compensation", "our reading"),
+    Term("apology", "致歉", "Apology", "our reading"),
+    Term("explanation", "解释说明", "Explanation", "our reading"),
+)
+
+ESCALATION_LEVELS: tuple[EscalationLevel, ...] = (
+    EscalationLevel(1, "handler", "投诉处理人", "Complaint handler"),
+    EscalationLevel(2, "quality_manager", "质量管理人员", "Quality manager"),
+    EscalationLevel(3, "manager", "机构负责人", "Head of the organisation"),
+)
+
+# --- satisfaction survey (GB/T 19038 style; items and weights are our reading) ----------------
+
+SURVEY_ITEMS: tuple[SurveyItem, ...] = (
+    SurveyItem("responsiveness", "响应及时性", "Responsiveness", Decimal("0.15"), f"{TSO} 二(二)5"),
+    SurveyItem("competence", "专业能力", "Professional competence", Decimal("0.20"), f"{TIE}4.2"),
+    SurveyItem("communication", "沟通协调", "Communication", Decimal("0.15"), f"{TIE}6.3.4 c)"),
+    SurveyItem("timeliness", "交付及时性", "On-time delivery", Decimal("0.15"), f"{TIE}6.4.1"),
+    SurveyItem(
+        "result_quality", "服务成效", "Results of the service", Decimal("0.25"), f"{TIE}§6 档案管理"
+    ),
+    SurveyItem(
+        "conduct_confidentiality",
+        "服务态度与保密",
+        "Conduct and confidentiality",
+        Decimal("0.10"),
+        f"{TIE}4.1.4, 4.1.5",
+    ),
+)
+SCALE: Mapping[int, tuple[str, str]] = {
+    5: ("非常满意", "Very satisfied"),
+    4: ("满意", "Satisfied"),
+    3: ("一般", "Neutral"),
+    2: ("不满意", "Dissatisfied"),
+    1: ("非常不满意", "Very dissatisfied"),
+}
+SATISFIED_THRESHOLD = Decimal(75)
+MIN_ANSWERED_WEIGHT = Decimal("0.6")
+_HUNDREDTH = Decimal("0.01")
+
+
+def _index(scores: Mapping[str, int]) -> Fraction:
+    weights = {item.code: Fraction(item.weight) for item in SURVEY_ITEMS}
+    lo, hi = min(SCALE), max(SCALE)
+    answered = [code for code in scores if code in weights]
+    total = sum((weights[c] for c in answered), Fraction(0))
+    if total == 0:
+        raise ValueError("no survey item answered")
+    points = sum((weights[c] * Fraction(scores[c] - lo, hi - lo) for c in answered), Fraction(0))
+    return 100 * points / total
+
+
+def satisfaction_index(scores: Mapping[str, int]) -> Decimal:
+    """The weighted satisfaction index, 0–100, of one respondent's scores.
+
+    ``I = 100 × Σ wᵢ·(sᵢ − 1)/(5 − 1) ÷ Σ wᵢ`` over the answered items of
+    :data:`SURVEY_ITEMS`, on the 5-point :data:`SCALE`; rounded to 0.01. A respondent
+    is *satisfied* when ``I ≥ 75`` (every item "4 满意") — our default.
+
+    Raises:
+        ValueError: no known item was answered.
+    """
+    value = _index(scores)
+    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+        _HUNDREDTH, rounding=ROUND_HALF_UP
+    )
+
+
+def survey_problems(scores: object) -> list[str]:
+    """What is wrong with a set of scores (empty: they are valid)."""
+    if not isinstance(scores, Mapping) or not scores:
+        return ["scores: expected a non-empty mapping of item code to score"]
+    known = {item.code: item.weight for item in SURVEY_ITEMS}
+    problems = [f"unknown item {code!r}" for code in scores if code not in known]
+    problems += [
+        f"{code}: {value!r} is not a score {min(SCALE)}–{max(SCALE)}"
+        for code, value in scores.items()
+        if code in known and (isinstance(value, bool) or value not in SCALE)
+    ]
+    answered = sum((known[c] for c in scores if c in known), Decimal(0))
+    if not problems and answered < MIN_ANSWERED_WEIGHT:
+        problems.append(f"answered items weigh {answered}, less than {MIN_ANSWERED_WEIGHT}")
+    return problems
+
+
+def is_satisfied(scores: Mapping[str, int]) -> bool:
+    """Whether valid ``scores`` reach :data:`SATISFIED_THRESHOLD` (exact arithmetic)."""
+    return _index(scores) >= Fraction(SATISFIED_THRESHOLD)
+
+
+# --- technology transfer (GB/T 34670-2017 style; not in the seed texts) ----------------------
+
+TRANSFER_SERVICE_TYPES: tuple[Term, ...] = (
+    Term("technology_development", "技术开发服务", "Technology development", "GB/T 34670"),
+    Term("technology_transfer", "技术转让服务", "Technology transfer", "GB/T 34670"),
+    Term("technical_service", "技术服务", "Technical service", "GB/T 34670"),
+    Term("technical_consulting", "技术咨询服务", "Technical consulting", "GB/T 34670"),
+    Term("technology_evaluation", "技术评价服务", "Technology evaluation", "GB/T 34670"),
+    Term("investment_financing", "技术投融资服务", "Investment and financing", "GB/T 34670"),
+    Term("information_platform", "信息网络平台服务", "Information platform", "GB/T 34670"),
+)
+
+TRANSACTION_MODES: tuple[Term, ...] = (
+    Term("assignment", "转让", "Assignment", "PRC Civil Code art. 862"),
+    Term("licensing", "许可", "Licensing", "PRC Civil Code art. 862"),
+    Term("equity_contribution", "作价入股", "Equity contribution", "科技服务业标准体系建设指南"),
+    Term("auction", "技术拍卖", "Auction", "科技服务业标准体系建设指南"),
+    Term("joint_development", "合作开发", "Joint development", "our reading"),
+    Term("service", "技术服务/咨询", "Technical service or consulting", "our reading"),
+)
+
+TECH_CONTRACT_TYPES: tuple[Term, ...] = (
+    Term("development", "技术开发合同", "Technology development contract", "Civil Code 843"),
+    Term("assignment", "技术转让合同", "Technology assignment contract", "Civil Code 862"),
+    Term("licensing", "技术许可合同", "Technology licensing contract", "Civil Code 862"),
+    Term("consulting", "技术咨询合同", "Technical consulting contract", "Civil Code 878"),
+    Term("service", "技术服务合同", "Technical service contract", "Civil Code 878"),
+)
+
+# --- incubation (GB/T 39668-2020 style; not in the seed texts) -------------------------------
+
+INCUBATION_SERVICES: tuple[Term, ...] = (
+    Term("entrepreneurship_guidance", "创业指导", "Entrepreneurship guidance", "标准体系建设指南"),
+    Term("technical_consulting", "技术咨询", "Technical consulting", "标准体系建设指南"),
+    Term("market_promotion", "市场推广", "Market promotion", "标准体系建设指南"),
+    Term("talent_training", "人才培训", "Talent training", "标准体系建设指南"),
+    Term("investment_financing", "投融资服务", "Investment and financing", "标准体系建设指南"),
+    Term("space_facilities", "场地与共享设施", "Space and shared facilities", "GB/T 39668 3.2"),
+)
+
+FIELD_CLASSES: tuple[Term, ...] = (
+    Term("general", "一般领域", "General", "our reading"),
+    Term("biomedicine", "生物医药", "Biomedicine", "MOST 2018 (verify)"),
+    Term("modern_agriculture", "现代农业", "Modern agriculture", "MOST 2018 (verify)"),
+    Term("integrated_circuits", "集成电路", "Integrated circuits", "MOST 2018 (verify)"),
+)
+# The longest incubation term, in months, by field class: our reading of the MOST
+# 《科技企业孵化器管理办法》(2018); not in the seed texts — verify before relying on it.
+MAX_TERM_MONTHS: Mapping[str, int] = {
+    "general": 48,
+    "biomedicine": 60,
+    "modern_agriculture": 60,
+    "integrated_circuits": 60,
+}
+
+EXIT_REASONS: tuple[Term, ...] = (
+    Term("term_expired", "孵化期满", "Incubation term expired", "our reading"),
+    Term("voluntary", "主动退出", "Voluntary exit", "our reading"),
+    Term("breach_of_agreement", "违反入孵协议", "Breach of the agreement", "our reading"),
+    Term("business_failure", "经营失败", "Business failure", "our reading"),
+    Term("relocated", "迁出", "Relocated", "our reading"),
+    Term("acquired", "被并购", "Acquired", "our reading"),
+)
+
+# --- roles --------------------------------------------------------------------------------
+
+ROLES: tuple[Term, ...] = (
+    Term("client", "服务对象/投诉人/申请企业", "Client, complainant or applicant"),
+    Term("reception", "接待人员", "Reception / account manager", TSO),
+    Term("consultant", "服务人员/专家/技术经理人", "Consultant", f"{TIE}4.2"),
+    Term("project_manager", "项目负责人", "Project manager (leads the work group)", f"{TIE}6.3.1"),
+    Term("quality_manager", "质量管理人员", "Quality manager", f"{TIE}4.4.1"),
+    Term("handler", "投诉处理人", "Complaint handler", "our reading"),
+    Term("manager", "机构负责人", "Head of the organisation", f"{TIE}4.2.2"),
+    Term("system", "系统", "The system (timers)", "our reading"),
+)

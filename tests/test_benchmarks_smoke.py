@@ -1,0 +1,32 @@
+"""The calendar benchmark runs, and checks its answers against the baselines.
+
+Only that it runs: performance is never asserted in tests (see docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_calendar_benchmark_quick_run() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.calendar", "--quick", "--markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    agreed = [line for line in result.stdout.splitlines() if line.startswith("answers agree:")]
+    # each baseline was run on the same inputs as ours, and gave the same answers
+    assert any("holidays get_nth_working_day" in line and "n=7" in line for line in agreed)
+    assert any("holidays get_nth_working_day" in line and "n=2500" in line for line in agreed)
+    assert any("pandas CustomBusinessHour" in line for line in agreed)
+    assert any("numpy busday_offset" in line for line in agreed)
+    assert "| case | ours (µs/call) | baseline (µs/call) |" in result.stdout
+    assert "targets met:" in result.stdout
