@@ -843,7 +843,7 @@ class Workflow:
             allowed = machine.triggers(case.state)
             return [
                 Reason(
-                    "state",
+                    "not_allowed_in_state",
                     f"{trigger!r} is not allowed in state {case.state!r}"
                     f" (allowed: {', '.join(allowed) or 'none'})",
                     allowed,

@@ -677,7 +677,7 @@ def test_refusal_not_recorded_unless_asked(wf: Workflow, case: Case) -> None:
 def test_why_not(wf: Workflow, case: Case) -> None:
     state = wf.why_not("C-1", "close", actor=AGENT)
     assert [(r.code, r.kind, r.details) for r in state] == [
-        ("state", "state", ("acknowledge", "escalate", "note"))
+        ("not_allowed_in_state", "state", ("acknowledge", "escalate", "note"))
     ]
     assert "not allowed in state 'received'" in state[0].message
     wf.fire("C-1", "acknowledge", actor=AGENT)
