@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import itertools
 import json
 import re
@@ -59,6 +60,8 @@ _US = dt.timedelta(microseconds=1)
 _MIN_YEAR, _MAX_YEAR = 1900, 2300
 _DAY_MINUTES = 24 * 60
 _DAY_US = 86_400_000_000
+_MIDNIGHT = dt.time(0)
+_ONE_DAY = dt.timedelta(days=1)
 _HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -188,7 +191,7 @@ class _YearSchedule:
 class _Index:
     """An immutable snapshot of the compiled days (and, lazily, working intervals)."""
 
-    __slots__ = ("cum", "first_year", "flags", "intervals", "last_year", "lo", "work")
+    __slots__ = ("cum", "dates", "first_year", "flags", "intervals", "last_year", "lo", "work")
 
     def __init__(self, first_year: int, last_year: int, flags: bytes) -> None:
         self.first_year = first_year
@@ -198,16 +201,21 @@ class _Index:
         # cum[i]: working days among the days with ordinal < lo + i
         self.cum = [0, *itertools.accumulate(flags)]
         self.work = [self.lo + i for i, flag in enumerate(flags) if flag]
+        self.dates = [dt.date.fromordinal(o) for o in self.work]  # the answers, ready-made
         self.intervals: _Intervals | None = None
 
 
 class _Intervals:
     """Working intervals in UTC microseconds, with cumulative working time."""
 
-    __slots__ = ("cum", "cum_end", "ends", "hi_us", "lo_us", "starts")
+    __slots__ = ("cum", "cum_end", "ends", "hi_us", "lo_us", "local", "starts", "varies")
 
     def __init__(self, spans: list[tuple[int, int]], lo_us: int, hi_us: int) -> None:
         self.lo_us, self.hi_us = lo_us, hi_us
+        # each span's start as a local datetime, filled in on first use unless the UTC
+        # offset varies within the span (see WorkCalendar._local)
+        self.local: list[dt.datetime | None] = [None] * len(spans)
+        self.varies = bytearray(len(spans))
         self.starts = [s for s, _ in spans]
         self.ends = [e for _, e in spans]
         self.cum = [0, *itertools.accumulate(e - s for s, e in spans)][:-1]
@@ -594,9 +602,19 @@ class WorkCalendar:
         >>> cal.add_working_days(dt.date(2025, 10, 9), -1)
         datetime.date(2025, 9, 30)
         """
-        if not isinstance(n, int) or isinstance(n, bool):
+        if type(n) is not int and (not isinstance(n, int) or isinstance(n, bool)):
             raise CalendarError(f"n must be an int, not {type(n).__name__}")
-        ordinal = self._day(day).toordinal()
+        ordinal = (day if type(day) is dt.date else self._day(day)).toordinal()
+        index, auth = self._index, self._auth
+        if index is not None and n > 0:
+            # the common case, without a call: a compiled index, inside the horizon
+            i = ordinal - index.lo
+            if 0 <= i < len(index.flags):
+                k = index.cum[i + 1] + n - 1
+                if k < len(index.work) and (
+                    auth is None or (auth[0] <= ordinal and index.work[k] <= auth[1])
+                ):
+                    return index.dates[k]
         result = self._add_days(ordinal, n)
         self._covered(min(ordinal, result), max(ordinal, result))
         return dt.date.fromordinal(result)
@@ -636,12 +654,13 @@ class WorkCalendar:
     def _instant(self, value: dt.datetime, what: str = "instant") -> int:
         if not isinstance(value, dt.datetime):
             raise CalendarError(f"{what} must be an aware datetime, not {type(value).__name__}")
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise NaiveDatetimeError(value, what)
-        return _to_us(value)
+        try:
+            return (value - _EPOCH) // _US
+        except TypeError:  # naive (or a tzinfo without an offset): aware - naive fails
+            raise NaiveDatetimeError(value, what) from None
 
     def _from_us(self, us: int) -> dt.datetime:
-        return (_EPOCH + dt.timedelta(microseconds=us)).astimezone(self.tz)
+        return (_EPOCH + dt.timedelta(0, 0, us)).astimezone(self.tz)
 
     def _spans_of(self, index: _Index) -> _Intervals:
         intervals = index.intervals
@@ -732,13 +751,64 @@ class WorkCalendar:
         if not delta:
             return self.next_working_instant(instant)
         us = self._instant(instant)
-        result = self._add_time(us, delta // _US)
+        result, iv, j = self._add_time_at(us, delta // _US)
         # the working time used is the half-open span between the two instants: a result
         # at 24:00 on the horizon's last day needs no data of the next year
-        self._check_us(min(us, result), max(us, result) - 1)
-        return self._from_us(result)
+        lo, hi = (us, result - 1) if us <= result else (result, us - 1)
+        bounds = self._auth_us
+        if bounds is not None and not (bounds[0] <= lo and hi < bounds[1]):
+            self._check_us(lo, hi)
+        return self._local(result, iv, j)
+
+    def _local(self, us: int, iv: _Intervals, j: int) -> dt.datetime:
+        """``us`` (inside or at the end of interval ``j``) as a local datetime.
+
+        The start of the interval is converted once and remembered; an instant inside it
+        is then start + timedelta, with no zone lookup, unless the UTC offset changes
+        within the interval (a daylight-saving switch during business hours).
+        """
+        start = iv.local[j]
+        if start is None:
+            if iv.varies[j] or not self._fixed_offset(iv.starts[j], iv.ends[j]):
+                iv.varies[j] = 1
+                return self._from_us(us)
+            # a benign race: any thread stores the same value
+            start = iv.local[j] = self._from_us(iv.starts[j])
+        return start + dt.timedelta(0, 0, us - iv.starts[j])
+
+    def _fixed_offset(self, lo_us: int, hi_us: int) -> bool:
+        """Whether the UTC offset is the same from ``lo_us`` to ``hi_us`` (≤ 2 days).
+
+        Checked every hour: no time zone changes its offset twice within an hour.
+        """
+        if hi_us - lo_us > 2 * _DAY_US:
+            return False
+        offset = self._from_us(lo_us).utcoffset()
+        hour = 3_600_000_000
+        return all(
+            self._from_us(t).utcoffset() == offset for t in (*range(lo_us, hi_us, hour), hi_us)
+        )
 
     def _add_time(self, us: int, amount: int) -> int:
+        return self._add_time_at(us, amount)[0]
+
+    def _add_time_at(self, us: int, amount: int) -> tuple[int, _Intervals, int]:
+        """The instant ``amount`` µs of working time from ``us``, its intervals and span."""
+        index = self._index
+        iv = None if index is None else index.intervals
+        if amount > 0 and iv is not None and iv.lo_us + 7 * _DAY_US <= us:
+            # the common case, in one call: compiled intervals that reach the answer
+            starts = iv.starts
+            i = bisect.bisect_right(iv.ends, us)
+            if i < len(starts):
+                start = starts[i]
+                if start < us:
+                    target = iv.cum[i] + us - start + amount
+                else:
+                    target = (iv.cum_end[i - 1] if i else 0) + amount
+                j = bisect.bisect_left(iv.cum_end, target)
+                if j < len(starts):
+                    return starts[j] + target - iv.cum[j], iv, j
         reach = abs(amount) * 4 + 40 * _DAY_US
         while True:
             lo, hi = (us, us + reach) if amount > 0 else (us - reach, us)
@@ -747,11 +817,11 @@ class WorkCalendar:
             if amount > 0:
                 j = bisect.bisect_left(iv.cum_end, target)
                 if j < len(iv.starts):
-                    return iv.starts[j] + target - iv.cum[j]
+                    return iv.starts[j] + target - iv.cum[j], iv, j
             else:
                 j = bisect.bisect_right(iv.cum, target) - 1
                 if target >= 0 and j >= 0:
-                    return iv.starts[j] + target - iv.cum[j]
+                    return iv.starts[j] + target - iv.cum[j], iv, j
             if not iv.starts and reach > 3660 * _DAY_US:
                 raise CalendarError(
                     f"{self.name} calendar has no working time within ten years: "
@@ -807,7 +877,7 @@ class WorkCalendar:
         >>> d.last_day, d.due.isoformat(), d.provisional
         (datetime.date(2025, 10, 16), '2025-10-17T00:00:00+08:00', False)
         """
-        duration = Duration.parse(duration)
+        duration = _parse(duration)
         us = self._instant(start, "start")
         local = start.astimezone(self.tz)
         first = local.date().toordinal()
@@ -816,10 +886,12 @@ class WorkCalendar:
             return Deadline(local, duration, due, due.date(), False)
         if isinstance(duration, WorkingHours):
             amount = duration.delta // _US
-            due_us = self._add_time(us, amount)
-            due = self._from_us(due_us)
-            # a period that ends at 24:00 ends on that day, not on the next one
-            last_day = self._from_us(due_us - 1 if amount > 0 else due_us).date()
+            due_us, iv, j = self._add_time_at(us, amount)
+            due = self._local(due_us, iv, j)
+            last_day = due.date()
+            if amount > 0 and due.time() == _MIDNIGHT:
+                # a period that ends at 24:00 ends on that day, not on the next one
+                last_day -= _ONE_DAY
         else:
             if isinstance(duration, WorkingDays):
                 last = self._add_days(first, duration.days)
@@ -834,8 +906,11 @@ class WorkCalendar:
                 raise CalendarError(f"unsupported duration {duration!r}")
             last_day = dt.date.fromordinal(last)
             due = self.end_of_day(last_day)
-        lo, hi = sorted((first, last_day.toordinal()))
-        provisional = not self._covered(lo, hi, warn=False)
+        last_ordinal = last_day.toordinal()
+        if first <= last_ordinal:
+            provisional = not self._covered(first, last_ordinal, warn=False)
+        else:
+            provisional = not self._covered(last_ordinal, first, warn=False)
         if provisional:
             warnings.warn(
                 f"deadline {duration} from {local.isoformat()} lies past the official "
@@ -851,6 +926,16 @@ class WorkCalendar:
             f"<WorkCalendar {self.name} tz={self.tz} authoritative_until="
             f"{self.authoritative_until}{hours} coverage={self.coverage!r}>"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_text(text: str) -> Duration:
+    return Duration.parse(text)
+
+
+def _parse(value: Duration | str) -> Duration:
+    """Duration.parse, remembering the few texts an application uses (they are frozen)."""
+    return _parse_text(value) if type(value) is str else Duration.parse(value)
 
 
 def _wall(midnight: dt.datetime, minutes: int, tz: dt.tzinfo) -> dt.datetime:
