@@ -6,6 +6,7 @@ Run from the repository root::
     python -m benchmarks.sql             # full run (a few minutes: fills 1,000,000 cases)
     python -m benchmarks.sql --quick     # smoke run: small counts, 100,000 cases at most
     python -m benchmarks.sql --durable   # commits wait for the disk (fsync) on both sides
+    python -m benchmarks.sql --durable --fires 300 --no-timers   # the durable fire rows only
 
 PostgreSQL runs on a throw-away server started for the run (``tests/pg.py``: Debian's
 ``postgresql`` package, ``initdb`` + ``pg_ctl`` on loopback); without it those rows are
@@ -36,6 +37,7 @@ disk's; ``--durable`` measures with fsync on every commit on both sides.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import multiprocessing
@@ -82,6 +84,7 @@ class Settings:
     due: int = 1000
     repeats: int = 20  # timed queries per size; the median is kept
     durable: bool = False
+    postgres: bool = True
 
 
 QUICK = Settings(fires=100, rounds=1, open_cases=(10_000, 100_000), repeats=5)
@@ -252,7 +255,7 @@ def fires_per_second(backend: Backend, side: str, workers: int, fires: int) -> f
     ]
     for proc in procs:
         proc.start()
-    times = [out.get(timeout=600) for _ in procs]
+    times: list[float] = [out.get(timeout=600) for _ in procs]
     for proc in procs:
         proc.join(60)
         if proc.exitcode != 0:
@@ -315,7 +318,17 @@ def check_fires(backend: Backend, settings: Settings, rows: Sequence[FireRow]) -
 def _fill(conn: sa.Connection, store: SqlStore, first: int, last: int, due: int) -> None:
     """Open cases ``first``..``last - 1``, each with one timer; the first ``due`` are due."""
     cases, timers = store.tables.cases.fullname, store.tables.timers.fullname
-    body = json.dumps({"data": {}, "counts": {}, "clocks": {}})
+    at = T0.isoformat()
+    body = json.dumps(
+        {
+            "data": {},
+            "created_at": at,
+            "updated_at": at,
+            "entered_at": at,
+            "counts": {},
+            "clocks": {},
+        }
+    )
     if conn.dialect.name == "postgresql":
         numbers = "generate_series(:first, :last - 1) AS s(i)"
         ident = "'C-' || lpad(i::text, 8, '0')"
@@ -335,9 +348,9 @@ def _fill(conn: sa.Connection, store: SqlStore, first: int, last: int, due: int)
             "ELSE datetime(:t0, '+30 days', '+' || i || ' seconds') || '.000000' END"
         )
         now = "'2025-10-09 09:00:00.000000'"
-    params = {"first": first, "last": last, "due": due, "t0": T0}
+    params: dict[str, Any] = {"first": first, "last": last, "due": due, "t0": T0}
     if conn.dialect.name == "sqlite":
-        params["t0"] = "2025-10-09 09:00:00"  # type: ignore[assignment]
+        params["t0"] = "2025-10-09 09:00:00"
     conn.execute(
         sa.text(
             f"INSERT INTO {cases} (id, process, process_version, state, version, seq, head, "
@@ -450,7 +463,7 @@ def _postgres(durable: bool) -> Any:
         sys.path.remove(str(root))
     reason = pg.unavailable()
     if reason is not None:
-        return reason
+        return f"{reason} (apt-get install postgresql; pip install 'psycopg[binary]')"
     settings = {"shared_buffers": "256MB"}
     if durable:
         settings |= {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
@@ -468,9 +481,9 @@ def run(settings: Settings, *, out: Callable[[str], None] = print) -> int:
     timer_rows: list[TimerRow] = []
     with tempfile.TemporaryDirectory(prefix="techsvc-flow-bench-") as tmp:
         backends = [Backend("SQLite", f"sqlite:///{tmp}/bench.db", settings.durable)]
-        server = _postgres(settings.durable)
+        server = _postgres(settings.durable) if settings.postgres else "not asked for"
         if isinstance(server, str):
-            out(f"PostgreSQL rows left out: {server} (apt-get install postgresql)")
+            out(f"PostgreSQL rows left out: {server}")
         else:
             backends.append(Backend("PostgreSQL", server.url, settings.durable))
         try:
@@ -506,10 +519,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run)")
     parser.add_argument("--durable", action="store_true", help="fsync every commit")
+    parser.add_argument("--fires", type=int, help="fires per worker and round")
+    parser.add_argument(
+        "--no-timers", action="store_true", help="leave out the due-timer measurement"
+    )
+    parser.add_argument("--sqlite-only", action="store_true", help="leave out PostgreSQL")
     args = parser.parse_args(argv)
     settings = QUICK if args.quick else Settings()
     if args.durable:
-        settings = Settings(**{**settings.__dict__, "durable": True})
+        settings = dataclasses.replace(settings, durable=True)
+    if args.fires:
+        settings = dataclasses.replace(settings, fires=args.fires)
+    if args.no_timers:
+        settings = dataclasses.replace(settings, open_cases=())
+    if args.sqlite_only:
+        settings = dataclasses.replace(settings, postgres=False)
     return run(settings)
 
 

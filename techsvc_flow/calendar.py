@@ -304,17 +304,29 @@ class WorkCalendar:
         business_hours: BusinessHours | str | None = None,
         coverage: Coverage = "raise",
         tz: str | dt.tzinfo = "Asia/Shanghai",
+        authoritative_until: dt.date | None = None,
     ) -> WorkCalendar:
         """Mainland China: statutory holidays and 调休 make-up working days.
 
         The data comes from the ``holidays`` package; its official schedules (the
-        State Council's notices) set :attr:`authoritative_until`.
+        State Council's notices) set :attr:`authoritative_until`. Pass an earlier
+        ``authoritative_until`` to treat later data as an estimate (for instance to pin
+        the horizon your organisation has checked, whatever the installed package has).
         """
         import holidays
 
         source = holidays.country_holidays("CN", years=[])
         published = sorted(holidays.countries.china.ChinaStaticHolidays.special_public_holidays)
-        authoritative = (dt.date(published[0], 1, 1), dt.date(published[-1], 12, 31))
+        last = dt.date(published[-1], 12, 31)
+        if authoritative_until is not None:
+            if authoritative_until > last:
+                raise CalendarError(
+                    f"authoritative_until {authoritative_until} is past the last official "
+                    f"schedule the holidays package has ({last}): load the newer schedule "
+                    "with with_schedule() instead"
+                )
+            last = authoritative_until
+        authoritative = (dt.date(published[0], 1, 1), last)
         return cls(
             _holidays_rule(source),
             tz=tz,

@@ -7,16 +7,26 @@ threshold with ``--fail-below``), 2 bad input (one line on stderr, no traceback)
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import sys
 import tempfile
-from collections.abc import Sequence
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .calendar import WorkCalendar
 from .errors import FlowError
 
+if TYPE_CHECKING:
+    from .sqlstore import SqlStore
+
 __all__ = ["main"]
+
+#: seconds of work after which a progress indicator appears on stderr
+PROGRESS_AFTER = 2.0
 
 
 class _UsageError(Exception):
@@ -78,6 +88,127 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _progress(label: str) -> Iterator[None]:
+    """Show ``label`` and the elapsed seconds on stderr once work takes a while."""
+    done = threading.Event()
+    started = time.monotonic()
+    tty = sys.stderr.isatty()
+
+    def show() -> None:
+        if done.wait(PROGRESS_AFTER):
+            return
+        while True:
+            seconds = time.monotonic() - started
+            if tty:
+                print(f"\rtechsvc-flow: {label}… {seconds:.0f} s", end="", file=sys.stderr)
+            else:
+                print(f"techsvc-flow: {label}… {seconds:.0f} s", file=sys.stderr)
+            if done.wait(1.0 if tty else 10.0):
+                break
+        if tty:
+            print("\r\033[K", end="", file=sys.stderr)
+
+    thread = threading.Thread(target=show, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _store(url: str) -> SqlStore:
+    """The existing store at ``url``; never creates one (a typo must not look empty)."""
+    import sqlalchemy as sa
+
+    from .sqlstore import SqlStore, current_revision
+
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).exists():
+            raise _UsageError(f"no database file {parsed.database!r}")
+    store = SqlStore(parsed, migrate=False)
+    with store.engine.connect() as connection:
+        revision = current_revision(connection, store.tables)
+    if revision is None:
+        store.close()
+        raise _UsageError(f"no techsvc_flow tables at {url}: run 'techsvc-flow db upgrade URL'")
+    return store
+
+
+def _now(args: argparse.Namespace, cal: WorkCalendar) -> dt.datetime:
+    if args.as_of is None:
+        return dt.datetime.now(dt.UTC)
+    try:
+        instant = dt.datetime.fromisoformat(args.as_of)
+    except ValueError as exc:
+        raise _UsageError(f"--as-of {args.as_of!r} is not an ISO instant") from exc
+    return instant if instant.tzinfo else instant.replace(tzinfo=cal.tz)
+
+
+def _write(args: argparse.Namespace, content: str | bytes) -> None:
+    if args.output:
+        Path(args.output).write_bytes(content if isinstance(content, bytes) else content.encode())
+        print(f"written: {args.output}", file=sys.stderr)
+    elif isinstance(content, bytes):
+        raise _UsageError("binary output (xlsx) needs --output FILE")
+    else:
+        print(content, end="" if content.endswith("\n") else "\n")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from .quality import Period, report
+    from .report import render
+
+    cal = WorkCalendar.china(coverage="provisional")
+    period = Period.parse(args.period, tz=cal.tz)
+    store = _store(args.db)
+    try:
+        with _progress("computing indicators"):
+            result = report(store, period, calendar=cal, as_of=min(period.end, _now(args, cal)))
+        _write(args, render(result, args.format, lang=args.lang))
+    finally:
+        store.close()
+    failing = [r for r in result.results if r.passed is False]
+    return 1 if failing and args.fail_below else 0
+
+
+def _ledger(args: argparse.Namespace) -> int:
+    from .ledger import ledger
+
+    cal = WorkCalendar.china(coverage="provisional")
+    store = _store(args.db)
+    try:
+        with _progress("reading complaints"):
+            rows = ledger(store, calendar=cal, as_of=_now(args, cal),
+                          include_confidential=args.confidential)  # fmt: skip
+            content = rows.export(args.format, lang=args.lang)
+        _write(args, content)
+    finally:
+        store.close()
+    return 0
+
+
+def _recompute(args: argparse.Namespace) -> int:
+    from . import processes
+    from .recompute import recompute_deadlines
+    from .workflow import Workflow
+
+    cal = WorkCalendar.china(coverage="provisional")
+    published = cal.with_schedule_file(args.schedule)
+    store = _store(args.db)
+    try:
+        wf = Workflow(store, calendar=cal, dispatch="manual",
+                      processes=[processes.builtin(name) for name in processes.ALL])  # fmt: skip
+        with _progress("recomputing open deadlines"):
+            done = recompute_deadlines(wf, published, at=_now(args, cal), source=args.schedule)
+        print(done.to_text())
+    finally:
+        store.close()
+    return 0
+
+
 def _db_upgrade(args: argparse.Namespace) -> int:
     from .sqlstore import upgrade
 
@@ -128,6 +259,37 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     diagram.add_argument("--lang", choices=("en", "zh"), default="en")
     diagram.set_defaults(run=_diagram)
+
+    report = commands.add_parser("report", help="the seven quality indicators over a period")
+    report.add_argument("--db", required=True, help="database URL of the SQL store")
+    report.add_argument("--period", required=True, help="2025, 2025-H2, 2025-Q4, 2025-10 or A..B")
+    report.add_argument("--format", choices=("text", "json", "csv", "html"), default="text")
+    report.add_argument("--lang", choices=("en", "zh"), default="en")
+    report.add_argument("--output", help="write to FILE instead of stdout")
+    report.add_argument("--as-of", default=None, help="evaluate as of this instant (default now)")
+    report.add_argument(
+        "--fail-below", action="store_true", help="exit 1 when an indicator is below threshold"
+    )
+    report.set_defaults(run=_report)
+
+    ledger = commands.add_parser("ledger", help="the complaint ledger (投诉台账)")
+    ledger.add_argument("--db", required=True, help="database URL of the SQL store")
+    ledger.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
+    ledger.add_argument("--lang", choices=("en", "zh"), default="en", help="header language")
+    ledger.add_argument("--output", help="write to FILE (required for xlsx)")
+    ledger.add_argument("--as-of", default=None, help="evaluate as of this instant (default now)")
+    ledger.add_argument(
+        "--confidential", action="store_true", help="include confidential fields (保密)"
+    )
+    ledger.set_defaults(run=_ledger)
+
+    recompute = commands.add_parser(
+        "recompute", help="recompute open deadlines after loading a published holiday schedule"
+    )
+    recompute.add_argument("--db", required=True, help="database URL of the SQL store")
+    recompute.add_argument("--schedule", required=True, help="JSON or TOML schedule file")
+    recompute.add_argument("--as-of", default=None, help="recompute as of this instant")
+    recompute.set_defaults(run=_recompute)
 
     db = commands.add_parser("db", help="manage the SQL store's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -49,6 +49,7 @@ EVENT_TYPES = (
     "sla.stopped",
     "sla.warning",
     "sla.breach",
+    "sla.recomputed",
 )
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]
@@ -124,9 +125,12 @@ class Subscription:
 
 
 def event_id(entry_hash: str, index: int) -> str:
-    """A stable event id derived from the history entry that caused it."""
-    digest = hashlib.sha256(f"{entry_hash}:{index}".encode()).hexdigest()
-    return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    """A stable event id: the ``index``-th event of the history entry with this hash.
+
+    Entry hashes are unique (each covers its case id and position in the chain), so
+    the id is unique too, and the same whenever the event is delivered again.
+    """
+    return f"{entry_hash[:32]}-{index}"
 
 
 def backoff(attempts: int, base: dt.timedelta, cap: dt.timedelta) -> dt.timedelta:

@@ -37,6 +37,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import random
+import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -293,7 +296,7 @@ def flow_tables(
 _BEGIN_OPTION = "sqlite_begin"
 
 
-def _sqlite_setup(engine: Engine, synchronous: str) -> None:
+def _sqlite_setup(engine: Engine, synchronous: str, busy_timeout: float) -> None:
     """Let SQLAlchemy, not the sqlite3 module, emit BEGIN; WAL; foreign keys on."""
 
     @sa.event.listens_for(engine, "connect")
@@ -310,8 +313,36 @@ def _sqlite_setup(engine: Engine, synchronous: str) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "")
-        if mode != "NONE":  # NONE: each statement commits itself (the store's reads)
-            conn.exec_driver_sql(f"BEGIN {mode}".strip())
+        if mode == "NONE":  # each statement commits itself (the store's reads)
+            return
+        dbapi_connection = conn.connection.dbapi_connection
+        if mode == "IMMEDIATE":
+            _begin_immediate(dbapi_connection, busy_timeout)
+        else:
+            dbapi_connection.execute(f"BEGIN {mode}".strip())  # type: ignore[union-attr]
+
+
+def _begin_immediate(dbapi_connection: Any, timeout: float) -> None:
+    """BEGIN IMMEDIATE, waiting for the write lock in short random naps.
+
+    SQLite's own busy handler sleeps ever longer (up to 100 ms at a time), so writers
+    from several processes queueing for the lock spend most of their time asleep.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        deadline = time.monotonic() + timeout
+        nap = 0.0001
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(random.uniform(0, nap))
+            nap = min(nap * 2, 0.004)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
 
 
 def sqlite_engine(
@@ -338,7 +369,7 @@ def sqlite_engine(
         connect_args.setdefault("check_same_thread", False)
         options.setdefault("poolclass", sa.pool.StaticPool)
     engine = sa.create_engine(made, connect_args=connect_args, **options)
-    _sqlite_setup(engine, synchronous.upper())
+    _sqlite_setup(engine, synchronous.upper(), float(connect_args["timeout"]))
     return engine
 
 
@@ -456,14 +487,19 @@ def _escape(value: Any) -> Any:
     """User data with its one-key ``{"$…": …}`` dicts wrapped, so that the codec's tags
     (``{"$date": …}``) cannot be forged by data and come back as something else."""
     if isinstance(value, Mapping):
-        out = {key: _escape(item) for key, item in value.items()}
+        out = {
+            key: _escape(item) if isinstance(item, Mapping | list | tuple) else item
+            for key, item in value.items()
+        }
         if len(out) == 1:
             ((key, item),) = out.items()
             if isinstance(key, str) and key.startswith("$"):
                 return {"$map": [[key, item]]}
         return out
     if isinstance(value, list | tuple):
-        return [_escape(item) for item in value]
+        return [
+            _escape(item) if isinstance(item, Mapping | list | tuple) else item for item in value
+        ]
     return value
 
 
@@ -475,23 +511,33 @@ def _unescape(obj: dict[str, Any]) -> Any:
 
 def _loads(text: str) -> Any:
     """Read JSON written by the store (codec tags and escaped data)."""
+    if '"$' not in text:  # nothing tagged: the C decoder alone
+        return json.loads(text)
     return json.loads(text, object_hook=_unescape)
+
+
+_INSTANTS = ("created_at", "updated_at", "entered_at")
 
 
 def _case_body(case: Case) -> dict[str, Any]:
     return {
         "data": _escape(case.data),
-        "created_at": case.created_at,
-        "updated_at": case.updated_at,
-        "entered_at": case.entered_at,
+        # ISO text with the offset: read back exactly, without a tag to decode
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "entered_at": case.entered_at.isoformat(),
         "counts": dict(case.counts),
         "clocks": case.to_dict()["clocks"] if case.clocks else {},
     }
 
 
 def _case_from(row: Any) -> Case:
-    body = _loads(row.body)
-    return Case.from_dict({name: getattr(row, name) for name in _CASE_COLUMNS} | body)
+    """A case from a row of ``_CASE_COLUMNS`` followed by ``body``, in that order."""
+    *columns, text = row
+    body = _loads(text)
+    for name in _INSTANTS:
+        body[name] = dt.datetime.fromisoformat(body[name])
+    return Case.from_dict(dict(zip(_CASE_COLUMNS, columns, strict=True)) | body)
 
 
 def _entry_from(case_id: str, seq: int, body: str) -> HistoryEntry:
@@ -654,7 +700,8 @@ class SqlStore(Store):
         t = self.tables
         c, h, tm, o, k = t.cases, t.history, t.timers, t.outbox, t.idempotency
         bp = sa.bindparam
-        self._sel_case = sa.select(c).where(c.c.id == bp("b_id"))
+        self._case_columns = [c.c[name] for name in (*_CASE_COLUMNS, "body")]
+        self._sel_case = sa.select(*self._case_columns).where(c.c.id == bp("b_id"))
         self._sel_seq = sa.select(c.c.seq).where(c.c.id == bp("b_id"))
         self._ins_case = sa.insert(c)
         self._upd_case = (
@@ -744,8 +791,6 @@ class SqlStore(Store):
                 "sla": _key(timer.sla, f"{name} SLA name"),
                 "mark": _key(timer.mark, f"{name} SLA mark"),
                 "due_at": _aware(timer.due_at, f"{name} timer due_at"),
-                "claimed_until": None,
-                "claimed_by": None,
             }
             for timer in timers
         ]
@@ -756,11 +801,7 @@ class SqlStore(Store):
                 "type": event.type,
                 "status": "pending",
                 "attempts": 0,
-                "next_attempt_at": None,
-                "claimed_until": None,
-                "claimed_by": None,
                 "delivered_to": "[]",
-                "last_error": None,
                 "event": size(
                     {
                         "type": event.type,
@@ -879,7 +920,7 @@ class SqlStore(Store):
         """The stored cases in id order, read a page at a time (no connection is held
         between pages, so the caller may stop early)."""
         c = self.tables.cases
-        query = sa.select(c).order_by(c.c.id).limit(self.page_size)
+        query = sa.select(*self._case_columns).order_by(c.c.id).limit(self.page_size)
         if process is not None:
             query = query.where(c.c.process == process)
         if state is not None:

@@ -12,12 +12,13 @@ import collections
 import datetime as dt
 import heapq
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import attrs
 
 from .case import Case, HistoryEntry
 from .errors import CaseNotFound, ConcurrentUpdate
+from .facts import CaseFacts, case_facts
 from .notifications import Delivery, Event
 from .sla import Timer
 
@@ -31,7 +32,9 @@ class Store:
     :meth:`due_timers`, :meth:`pending`, :meth:`save_delivery`, :meth:`dead`,
     :meth:`requeue`, :meth:`idempotent`, :meth:`cases`.
 
-    Optional: :meth:`close` (release connections).
+    Optional: :meth:`close` (release connections); :meth:`facts` (per-case facts for
+    quality reports; the default reads :meth:`cases` and :meth:`history`, a SQL store
+    may override it to compute them in the database).
 
     Both writing methods are atomic: either every row is written or none is.
 
@@ -119,6 +122,32 @@ class Store:
     def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
         """The stored cases, optionally of one process and/or in one state."""
         raise NotImplementedError
+
+    def facts(
+        self,
+        processes: Iterable[str] | None = None,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[CaseFacts]:
+        """The :class:`~techsvc_flow.facts.CaseFacts` of the stored cases (optional).
+
+        Args:
+            processes: only cases of these processes (default: every case).
+            since: only cases changed by a fire at or after ``since`` (``updated_at``).
+            until: only cases created before ``until``.
+
+        The default builds them from :meth:`cases` and :meth:`history`, one history read
+        per case; a store that can do better (one grouped query) overrides it.
+        """
+        names: list[str | None] = [None] if processes is None else list(dict.fromkeys(processes))
+        for name in names:
+            for case in self.cases(process=name):
+                if until is not None and case.created_at >= until:
+                    continue
+                if since is not None and case.updated_at < since:
+                    continue
+                yield case_facts(case, self.history(case.id))
 
     def close(self) -> None:
         """Release resources (optional)."""

@@ -58,7 +58,7 @@ from .errors import (
     TransitionNotAllowed,
 )
 from .guards import GuardContext, Reason
-from .notifications import Delivery, Event, Receiver, Subscription, deliver
+from .notifications import Delivery, Event, Receiver, Subscription, deliver, event_id
 from .sla import BREACH, SlaClock, Timer
 from .store import MemoryStore, Store
 
@@ -86,11 +86,6 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
             converted: dict[str, Any] = jsonable(dict(values))
             return converted
     return dict(values)
-
-
-def _event_id(entry_hash: str, index: int) -> str:
-    """A stable, unique event id: from the (unique) hash of the entry that caused it."""
-    return f"{entry_hash[:32]}-{index}"
 
 
 log = logging.getLogger("techsvc_flow")
@@ -142,6 +137,19 @@ _TYPES: Mapping[str, tuple[type, ...]] = {
 }
 
 
+def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
+    """The timers a case needs: the next warning or breach of each running SLA clock."""
+    timers = []
+    for name, clock in case.clocks.items():
+        sla = definition.sla_map.get(name)
+        if sla is None or clock.status != "running":
+            continue
+        mark = clock.next_mark(calendar, sla.warn_at)
+        if mark is not None:
+            timers.append(Timer(case.id, name, mark[0], mark[1]))
+    return timers
+
+
 class Workflow:
     """Runs cases of registered process definitions.
 
@@ -180,6 +188,7 @@ class Workflow:
         )
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._roles = roles
+        self.dispatch_mode = dispatch
         self._auto_dispatch = dispatch == "after_commit"
         self.max_attempts = max_attempts
         self.retry_base = retry_base
@@ -214,6 +223,13 @@ class Workflow:
             self._machines[key] = CompiledMachine(definition)
         self._latest[definition.name] = max(self._latest.get(definition.name, 0), key[1])
         return definition
+
+    def with_calendar(self, calendar: WorkCalendar, /) -> Workflow:
+        """A workflow like this one counting deadlines with ``calendar`` (e.g. after a
+        newly published holiday schedule was loaded; see :mod:`techsvc_flow.recompute`)."""
+        other = copy.copy(self)
+        other.calendar = calendar
+        return other
 
     def with_store(self, store: Store, /) -> Workflow:
         """A workflow sharing this one's processes, calendar, clock and subscriptions,
@@ -420,14 +436,7 @@ class Workflow:
         return out, changes
 
     def _timers(self, definition: ProcessDefinition, case: Case) -> list[Timer]:
-        timers = []
-        for name, clock in case.clocks.items():
-            if clock.status != "running":
-                continue
-            mark = clock.next_mark(self.calendar, definition.sla_map[name].warn_at)
-            if mark is not None:
-                timers.append(Timer(case.id, name, mark[0], mark[1]))
-        return timers
+        return case_timers(case, definition, self.calendar)
 
     def _sla_payload(self, clock: SlaClock) -> dict[str, Any]:
         due = clock.due(self.calendar)
@@ -517,7 +526,7 @@ class Workflow:
                 items.append((entry.kind, {**base, **_plain(entry.payload)}))
             for i, (etype, payload) in enumerate(items):
                 events.append(
-                    Event(_event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)
+                    Event(event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)
                 )
         return events
 

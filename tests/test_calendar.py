@@ -862,3 +862,12 @@ def test_working_days_between_needs_no_data_for_the_uncounted_start_day() -> Non
     assert cal.working_days_between(dt.date(2000, 12, 31), dt.date(2001, 1, 5)) >= 1
     with pytest.raises(CalendarCoverageError):
         cal.working_days_between(dt.date(2000, 12, 30), dt.date(2001, 1, 5))
+
+
+def test_china_horizon_can_be_pinned_earlier_but_not_later() -> None:
+    pinned = WorkCalendar.china(authoritative_until=dt.date(2025, 12, 31))
+    assert pinned.authoritative_until == dt.date(2025, 12, 31)
+    with pytest.raises(CalendarCoverageError, match="2026"):
+        pinned.add_working_days(dt.date(2025, 12, 30), 3)
+    with pytest.raises(CalendarError, match="past the last official schedule"):
+        WorkCalendar.china(authoritative_until=dt.date(2999, 12, 31))

@@ -18,9 +18,10 @@ def name(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
-def test_registry_lists_the_six_templates() -> None:
+def test_registry_lists_the_six_templates_and_improvement() -> None:
     assert NAMES == [
         "complaint",
+        "improvement",
         "incubation",
         "innovation_service",
         "satisfaction_survey",

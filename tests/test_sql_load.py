@@ -108,9 +108,10 @@ def workflow(store: SqlStore, at: dt.datetime = T0, **options: Any) -> Workflow:
 
 
 def run_workers(
-    count: int, work: Callable[..., None], *args: Any
+    count: int, work: Callable[..., None], *args: Any, exitcode: int = 0
 ) -> list[multiprocessing.process.BaseProcess]:
-    """Start ``count`` forked workers running ``work(n, *args)``; wait (bounded)."""
+    """Start ``count`` forked workers running ``work(n, *args)``; wait (bounded) and
+    check that each ended with ``exitcode``."""
     workers = [FORK.Process(target=work, args=(n, *args)) for n in range(count)]
     for worker in workers:
         worker.start()
@@ -122,6 +123,7 @@ def run_workers(
         worker.kill()
         worker.join(5)
     assert not stuck, f"{len(stuck)} workers did not finish within {JOIN} s"
+    assert [w.exitcode for w in workers] == [exitcode] * count, "a worker failed (see above)"
     return workers
 
 
@@ -255,15 +257,13 @@ def test_killed_after_commit_the_event_is_delivered_after_restart(target: Target
     store = target.store()
     quiet = workflow(store)
     quiet.start("load", case_id="K-1", at=T0)  # no subscription yet: events wait
-    (worker,) = run_workers(1, _fire_then_die, target)
-    assert worker.exitcode == -signal.SIGKILL
+    run_workers(1, _fire_then_die, target, exitcode=-signal.SIGKILL)
     case = store.load("K-1")
     assert case.version == 2  # the commit happened before the kill
     fire = store.history("K-1")[-1]
     assert fire.kind == "fire" and fire.payload == {"who": 0, "n": 1}
 
-    (worker,) = run_workers(1, _dispatch_then_die, target)
-    assert worker.exitcode == -signal.SIGKILL
+    run_workers(1, _dispatch_then_die, target, exitcode=-signal.SIGKILL)
 
     restarted = workflow(target.store(migrate=False))
     received: list[Event] = []
@@ -305,8 +305,7 @@ def test_killed_mid_transaction_leaves_nothing_partial(target: Target) -> None:
     wf.start("load", case_id="M-1", at=T0)
     before = case_of(target)("M-1")
     outbox = len(store.pending(T0, 100))
-    (worker,) = run_workers(1, _die_mid_commit, target)
-    assert worker.exitcode == -signal.SIGKILL
+    run_workers(1, _die_mid_commit, target, exitcode=-signal.SIGKILL)
     assert case_of(target)("M-1") == before
     assert len(store.pending(T0 + H, 100)) == outbox
     assert not [e for e in store.history("M-1") if e.kind == "fire"]

@@ -301,6 +301,18 @@ def test_sqlite_file_runs_in_wal_mode(tmp_path: Path) -> None:
     store.close()
 
 
+def test_a_host_engine_made_without_our_settings_works_too(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/host.db")  # sqlite3's legacy mode
+    store = SqlStore(engine)
+    wf = workflow(store)
+    wf.start("ticket", case_id="T-1", at=T0)
+    wf.fire("T-1", "note", payload={"text": "hi"}, at=T0 + H)
+    assert [e.payload["mark"] for e in wf.tick(T0 + 30 * H)] == ["warning:50%", "breach"]
+    assert verify_chain(store.history("T-1"), head=store.load("T-1").head)
+    store.close()
+    engine.dispose()
+
+
 def test_naive_instants_refused_before_any_write(db: Database) -> None:
     store = db.store()
     case = workflow(store).start("ticket", case_id="T-1", at=T0)

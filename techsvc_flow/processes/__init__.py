@@ -9,7 +9,7 @@ as the standard has it:
 >>> [str(p.sla_map[n].duration) for n in ("acknowledge", "feedback")]
 ['12h', '5wd']
 >>> sorted(processes.ALL)  # doctest: +NORMALIZE_WHITESPACE
-['complaint', 'incubation', 'innovation_service', 'satisfaction_survey',
+['complaint', 'improvement', 'incubation', 'innovation_service', 'satisfaction_survey',
  'service_engagement', 'technology_transfer']
 >>> processes.builtin("complaint") == processes.complaint()
 True
@@ -39,6 +39,9 @@ from .checks import FUNCTIONS
 from .complaint import GUARDS as _COMPLAINT_GUARDS
 from .complaint import LIMITS as _COMPLAINT_LIMITS
 from .complaint import complaint
+from .improvement import GUARDS as _IMPROVEMENT_GUARDS
+from .improvement import LIMITS as _IMPROVEMENT_LIMITS
+from .improvement import improvement
 from .incubation import GUARDS as _INCUBATION_GUARDS
 from .incubation import LIMITS as _INCUBATION_LIMITS
 from .incubation import incubation
@@ -64,6 +67,7 @@ __all__ = [
     "Limit",
     "builtin",
     "complaint",
+    "improvement",
     "incubation",
     "innovation_service",
     "satisfaction_survey",
@@ -82,6 +86,7 @@ ALL: Mapping[str, Builder] = {
     "satisfaction_survey": satisfaction_survey,
     "technology_transfer": technology_transfer,
     "incubation": incubation,
+    "improvement": improvement,
 }
 
 #: The limits each template takes, by process name, then by limit name.
@@ -92,6 +97,7 @@ LIMITS: Mapping[str, Mapping[str, Limit]] = {
     "satisfaction_survey": _SURVEY_LIMITS,
     "technology_transfer": _TRANSFER_LIMITS,
     "incubation": _INCUBATION_LIMITS,
+    "improvement": _IMPROVEMENT_LIMITS,
 }
 
 #: What each guard's reason code means and where the rule comes from, by process name.
@@ -102,6 +108,7 @@ GUARDS: Mapping[str, Mapping[str, GuardDoc]] = {
     "satisfaction_survey": _SURVEY_GUARDS,
     "technology_transfer": _TRANSFER_GUARDS,
     "incubation": _INCUBATION_GUARDS,
+    "improvement": _IMPROVEMENT_GUARDS,
 }
 
 
