@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"machine: {platform.platform()}, {platform.processor() or 'cpu'}, "
           f"python {sys.version.split()[0]}")  # fmt: skip
-    print("versions: " + ", ".join(
-        f"{p} {version(p)}" for p in ("techsvc_flow", "transitions", "python-statemachine")))  # fmt: skip
+    names = ("techsvc_flow", "transitions", "python-statemachine")
+    print("versions: " + ", ".join(f"{p} {version(p)}" for p in names))
 
     ours_run, _ = _ours(n_cases)
     ours = _time(ours_run, k, rounds)

@@ -125,9 +125,9 @@ def _store(url: str) -> SqlStore:
     from .sqlstore import SqlStore, current_revision
 
     parsed = sa.make_url(url)
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        if not Path(parsed.database).exists():
-            raise _UsageError(f"no database file {parsed.database!r}")
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
+        raise _UsageError(f"no database file {file!r}")
     store = SqlStore(parsed, migrate=False)
     with store.engine.connect() as connection:
         revision = current_revision(connection, store.tables)
