@@ -441,6 +441,10 @@ def current_revision(connection: Connection, tables: SqlTables) -> str | None:
 # --- values <-> rows ------------------------------------------------------------------
 
 _CASE_COLUMNS = ("id", "process", "process_version", "state", "version", "seq", "head")
+# what a commit rewrites: a case never changes its id, process or creation (and leaving
+# ``process`` out of the SET spares SQLite the (process, state) index when the state
+# does not change)
+_UPDATED = ("process_version", "state", "version", "seq", "head", "updated_at", "body")
 
 
 def _aware(value: dt.datetime, what: str) -> dt.datetime:
@@ -710,7 +714,7 @@ class SqlStore(Store):
             .values(
                 {
                     name: bp(name, type_=c.c[name].type)
-                    for name in (*_CASE_COLUMNS[1:], "created_at", "updated_at", "body")
+                    for name in _UPDATED
                 }
             )
         )
@@ -874,7 +878,7 @@ class SqlStore(Store):
         idempotency_key: str | None = None,
     ) -> None:
         writes = self._prepare(case, entries, timers, events, idempotency_key)
-        params = {f"{name}": value for name, value in writes.case.items() if name != "id"}
+        params = {name: writes.case[name] for name in _UPDATED}
         params["b_id"] = case.id
         params["b_seq"] = expected_seq
         with self._write() as conn:

@@ -345,6 +345,8 @@ class Workflow:
         check_payload: bool = True,
         system: bool = False,
     ) -> list[Reason]:
+        if not (payload or t.roles or t.requires or t.guards):
+            return []  # nothing to check: the common case of a plain trigger
         reasons: list[Reason] = []
         if t.roles and not system and not roles.intersection(t.roles):
             reasons.append(
@@ -403,8 +405,10 @@ class Workflow:
         dest: str,
         trigger: str | None,
         at: dt.datetime,
-    ) -> tuple[dict[str, SlaClock], list[tuple[str, str]]]:
+    ) -> tuple[Mapping[str, SlaClock], list[tuple[str, str]]]:
         """Advance the SLA clocks for entering ``dest``; returns (clocks, [(kind, sla)])."""
+        if not definition.slas:
+            return clocks, []
         out = dict(clocks)
         changes: list[tuple[str, str]] = []
         for sla in definition.slas:
