@@ -79,7 +79,7 @@ class Settings:
     """How much work each measurement does."""
 
     fires: int = 1500  # fires per worker per round
-    rounds: int = 3  # rounds per side; the best is kept
+    rounds: int = 5  # rounds per side; the best is kept
     open_cases: tuple[int, ...] = (10_000, 100_000, 1_000_000)
     due: int = 1000
     repeats: int = 20  # timed queries per size; the median is kept

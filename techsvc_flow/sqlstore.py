@@ -65,6 +65,7 @@ __all__ = [
     "SqlStore",
     "SqlTables",
     "UnstorableValue",
+    "current_revision",
     "flow_tables",
     "sqlite_engine",
     "upgrade",
@@ -711,12 +712,7 @@ class SqlStore(Store):
         self._upd_case = (
             sa.update(c)
             .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"))
-            .values(
-                {
-                    name: bp(name, type_=c.c[name].type)
-                    for name in _UPDATED
-                }
-            )
+            .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
         )
         # whether the case has timers to replace, learnt in the same statement (saves a
         # DELETE per commit for the many cases without a running SLA clock)
