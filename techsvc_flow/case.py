@@ -216,7 +216,8 @@ def digest(
          definition_hash, version, prev]
     )  # fmt: skip
     body = canonical(payload) if payload else "{}"
-    return hashlib.sha256((head + body).encode()).hexdigest()
+    # surrogatepass: any Python string hashes (a store may still refuse to keep it)
+    return hashlib.sha256((head + body).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @attrs.frozen

@@ -157,8 +157,9 @@ class Store:
 class _Slot:
     case: Case
     entries: list[HistoryEntry]
-    timers: dict[int, Timer]  # by heap row number: rows not in here are stale
-    keys: dict[str, Case]
+    # by heap row number: rows not in here are stale (None: no timers, saves memory)
+    timers: dict[int, Timer] | None
+    keys: dict[str, Case] | None  # idempotency keys, made on first use
 
 
 class MemoryStore(Store):
@@ -186,15 +187,18 @@ class MemoryStore(Store):
         self._pending: dict[str, None] = {}
 
     def _add_timers(self, slot: _Slot, timers: Sequence[Timer]) -> None:
-        slot.timers = {}
+        if not timers:
+            slot.timers = None
+            return
+        rows = slot.timers = {}
         for timer in timers:
             self._n += 1
-            slot.timers[self._n] = timer
+            rows[self._n] = timer
             heapq.heappush(self._heap, (timer.due_at, self._n, timer))
 
     def _live(self, row: tuple[dt.datetime, int, Timer]) -> bool:
         slot = self._slots.get(row[2].case_id)
-        return slot is not None and row[1] in slot.timers
+        return slot is not None and slot.timers is not None and row[1] in slot.timers
 
     def _add_events(self, events: Sequence[Event]) -> None:
         for event in events:
@@ -212,7 +216,7 @@ class MemoryStore(Store):
         with self._lock:
             if case.id in self._slots:
                 raise ConcurrentUpdate(case.id, 0, self._slots[case.id].case.version)
-            slot = self._slots[case.id] = _Slot(case, list(entries), {}, {})
+            slot = self._slots[case.id] = _Slot(case, list(entries), None, None)
             self._add_timers(slot, timers)
             self._add_events(events)
 
@@ -236,6 +240,8 @@ class MemoryStore(Store):
             self._add_timers(slot, timers)
             self._add_events(events)
             if idempotency_key is not None:
+                if slot.keys is None:
+                    slot.keys = {}
                 slot.keys[idempotency_key] = case
 
     def load(self, case_id: str) -> Case:
@@ -314,7 +320,7 @@ class MemoryStore(Store):
         slot = self._slots.get(case_id)
         if slot is None:
             raise CaseNotFound(case_id)
-        return slot.keys.get(key)
+        return None if slot.keys is None else slot.keys.get(key)
 
     def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
         with self._lock:

@@ -1394,3 +1394,19 @@ def test_guards_see_the_actors_roles(china: WorkCalendar, clock: SteppedClock) -
         ("manager_needed", ("a critical case needs a manager",))
     ]
     assert wf.why_not("T", "assess", actor=MANAGER, payload={"severity": "critical"}) == []
+
+
+def test_any_python_string_hashes_into_the_history(
+    china: WorkCalendar, clock: SteppedClock
+) -> None:
+    process = ProcessDefinition(
+        name="note",
+        version=1,
+        states=[State("open", initial=True), State("done", final=True)],
+        transitions=[Transition("close", source="open", dest="done", accepts="text")],
+        fields=[Field("text", "str")],
+    )
+    wf = Workflow(calendar=china, clock=clock, processes=[process])
+    wf.start("note", case_id="N")
+    wf.fire("N", "close", payload={"text": "lone surrogate \ud800 and 中文"})
+    assert wf.verify_history("N")
