@@ -2,7 +2,13 @@
 
 A year (2025) of synthetic cases — 60 % complaints, 25 % service engagements, 15 %
 satisfaction surveys, a few per cent late — and ``quality.report`` over the whole year
-with the month-by-month trend. Measured side by side in one run:
+with the month-by-month trend. Run from the repository root::
+
+    python -m benchmarks.quality --markdown              # facts rows + SQLite, 100k and 1M
+    python -m benchmarks.quality --markdown --postgres   # PostgreSQL too (tests/pg.py)
+    python -m benchmarks.quality --quick                 # smoke run: 4,000 cases
+
+**In memory** (no database), side by side in one run:
 
 - *facts only*: producing the per-case facts (what any store pays to hand them over);
 - *report over facts*: ``quality.report`` reading those facts (the Python aggregation:
@@ -10,9 +16,23 @@ with the month-by-month trend. Measured side by side in one run:
 - *default Store.facts*: the base class's ``facts`` on a ``MemoryStore`` (one
   ``history()`` read per case) for a smaller number of cases, per case and extrapolated.
 
-A SQL store that overrides ``Store.facts`` with one grouped query pays the first line in
-the database instead. Run: ``python -m benchmarks.quality`` (``--cases N``, ``--quick``
-for a smoke run, ``--markdown`` for a table).
+**In SQL** (``--sql-cases``, default 100,000 and 1,000,000): the same synthetic cases are
+written straight into a ``SqlStore``'s tables with bulk inserts — a SQLite file, and with
+``--postgres`` a throw-away PostgreSQL server (``tests/pg.py``) filled from that file with
+``COPY`` — each case with its whole history (start, fires, and the ``sla.started`` /
+``sla.stopped`` entries of its clocks; ~8 rows a case), the history rows in time order as
+a running system writes them. The rows are the store's own: before timing, a sample is
+compared with what ``SqlStore``'s own writing code makes of the same cases, and read back.
+(Entry hashes are stand-ins: facts do not read them.) Then, on the same data:
+
+- ``report`` through ``SqlStore.facts`` (cases filtered and first entries grouped in the
+  database, rows streamed), end to end, and the facts alone;
+- ``report`` through the default ``Store.facts`` (``cases()`` + one ``history()`` per
+  case); at 1,000,000 cases it is measured on the 100,000-case database and
+  extrapolated (marked "≈").
+
+Before anything is printed the figures are checked: every path gives the same seven
+results on the same cases.
 """
 
 from __future__ import annotations
@@ -20,15 +40,20 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import json
 import platform
+import sqlite3
 import sys
+import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 SH = ZoneInfo("Asia/Shanghai")
+UTC = dt.UTC
 START = dt.datetime(2025, 1, 2, 9, 0, tzinfo=SH)
 YEAR_SECONDS = 360 * 86_400
 SCORES = {
@@ -38,12 +63,26 @@ SCORES = {
     "timeliness": 4,
     "result_quality": 4,
 }
+GENESIS = "0" * 64
 
 
 # (process, state, data, counts, [(state entered, at)], clocks)
 Parts = tuple[
     str, str, dict[str, Any], dict[str, int], list[tuple[str, dt.datetime]], dict[str, Any]
 ]
+# (kind, at, actor, trigger, source, dest, payload), in history order
+Entry = tuple[str, dt.datetime, str | None, str | None, str | None, str | None, dict[str, Any]]
+TRIGGERS = {
+    "acknowledged": "acknowledge",
+    "decision_communicated": "communicate_decision",
+    "closed": "close",
+    "needs_matching": "respond",
+    "delivered": "deliver",
+    "after_sales": "accept_delivery",
+    "return_visited": "record_return_visit",
+    "satisfied": "record_responses",
+    "not_satisfied": "record_responses",
+}
 
 
 def _kind(i: int) -> str:
@@ -52,7 +91,7 @@ def _kind(i: int) -> str:
 
 
 class Synthetic:
-    """Builds the facts (and, for the default path, the cases and histories) of case i."""
+    """Builds the facts, the cases and histories, and the table rows of case i."""
 
     def __init__(self, n: int) -> None:
         from techsvc_flow import Duration
@@ -140,6 +179,109 @@ class Synthetic:
             dict(entered), clocks,
         )  # fmt: skip
 
+    @staticmethod
+    def entries(parts: Parts) -> list[Entry]:
+        """The history of a case: its start, its fires and its clocks' start and stop."""
+        _, _, _, _, entered, clocks = parts
+        first, t0 = entered[0]
+        items: list[tuple[dt.datetime, int, Entry]] = [
+            (t0, 0, ("start", t0, "staff", None, None, first, {}))
+        ]
+        for (source, _), (dest, at) in zip(entered, entered[1:], strict=False):
+            items.append((at, 1, ("fire", at, "staff", TRIGGERS[dest], source, dest, {})))
+        for name, clock in clocks.items():
+            duration = str(clock.duration)
+            for event in clock.events:
+                status = "running" if event.kind == "start" else "stopped"
+                payload = {"sla": name, "duration": duration, "status": status, "due": None}
+                kind = "sla.started" if event.kind == "start" else "sla.stopped"
+                items.append((event.at, 2, (kind, event.at, None, None, None, None, payload)))
+        items.sort(key=lambda item: (item[0], item[1]))
+        return [entry for _, _, entry in items]
+
+    def case(self, i: int) -> tuple[Any, list[Any]]:
+        """Case i and its history entries, as the store's own objects."""
+        from techsvc_flow import Case, HistoryEntry
+
+        parts = self.parts(i)
+        process, state, data, counts, entered, clocks = parts
+        cid = f"K{i}"
+        entries = []
+        version, prev = 0, GENESIS
+        for seq, (kind, at, actor, trigger, source, dest, payload) in enumerate(
+            self.entries(parts), 1
+        ):
+            version += kind in ("start", "fire")
+            digest = _hash(i, seq)
+            entries.append(
+                HistoryEntry(cid, seq, kind, at, actor, trigger, source, dest, payload,
+                             DEFINITION, version, prev, digest)
+            )  # fmt: skip
+            prev = digest
+        case = Case(cid, process, 1, state, data, version, len(entries), prev,
+                    entered[0][1], entered[-1][1], entered[-1][1], counts, clocks)  # fmt: skip
+        return case, entries
+
+    def rows(self, i: int) -> tuple[tuple[Any, ...], list[tuple[Any, ...]]]:
+        """The rows of case i in a ``SqlStore``'s cases and history tables (SQLite values):
+        the same text the store writes, built without its checks (see :func:`check_rows`)."""
+        parts = self.parts(i)
+        process, state, data, counts, entered, clocks = parts
+        cid = f"K{i}"
+        history = []
+        version, prev = 0, GENESIS
+        for seq, (kind, at, actor, trigger, source, dest, payload) in enumerate(
+            self.entries(parts), 1
+        ):
+            version += kind in ("start", "fire")
+            digest = _hash(i, seq)
+            body = {
+                "kind": kind, "at": {"$datetime": at.isoformat()}, "actor": actor,
+                "trigger": trigger, "source": source, "dest": dest, "payload": payload,
+                "definition_hash": DEFINITION, "version": version, "prev": prev, "hash": digest,
+            }  # fmt: skip
+            history.append(
+                (cid, seq, kind, _sqlite_instant(at), version, digest, _json(body), dest, OFFSET)
+            )
+            prev = digest
+        created, updated = entered[0][1], entered[-1][1]
+        body = {
+            "data": {k: {"$date": v.isoformat()} if isinstance(v, dt.date) else v
+                     for k, v in data.items()},
+            "created_at": created.isoformat(),
+            "updated_at": updated.isoformat(),
+            "entered_at": updated.isoformat(),
+            "counts": counts,
+            "clocks": {
+                name: {
+                    "duration": str(c.duration),
+                    "events": [[e.kind, {"$datetime": e.at.isoformat()}] for e in c.events],
+                    "fired": list(c.fired),
+                }
+                for name, c in clocks.items()
+            },
+        }  # fmt: skip
+        case = (cid, process, 1, state, version, len(history), prev,
+                _sqlite_instant(created), _sqlite_instant(updated), _json(body))  # fmt: skip
+        return case, history
+
+
+DEFINITION = "d" * 64
+OFFSET = 8 * 3600  # the synthetic instants are all in Shanghai time
+
+
+def _hash(i: int, seq: int) -> str:
+    return f"{i:032x}{seq:032x}"  # a stand-in: facts do not read the hash chain
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _sqlite_instant(at: dt.datetime) -> str:
+    u = at.astimezone(UTC)
+    return f"{u:%Y-%m-%d %H:%M:%S}.{u.microsecond:06d}"  # as SQLAlchemy stores a DateTime
+
 
 def _facts_store(n: int) -> Any:
     from techsvc_flow import Store
@@ -171,39 +313,183 @@ def _facts_store(n: int) -> Any:
 
 
 def _memory_store(n: int) -> Any:
-    from techsvc_flow import Case, HistoryEntry, MemoryStore
+    from techsvc_flow import MemoryStore
 
     synthetic = Synthetic(n)
     store = MemoryStore()
     for i in range(n):
-        process, state, data, counts, entered, clocks = synthetic.parts(i)
-        cid = f"K{i}"
-        entries = [
-            HistoryEntry(cid, k + 1, "start" if k == 0 else "fire", at, None,
-                         None if k == 0 else "t", None, dest, {}, "h", k + 1, "", "")
-            for k, (dest, at) in enumerate(entered)
-        ]  # fmt: skip
-        case = Case(cid, process, 1, state, data, len(entries), len(entries), "",
-                    entered[0][1], entered[-1][1], entered[-1][1], counts, clocks)  # fmt: skip
+        case, entries = synthetic.case(i)
         store.create(case, entries, [], [])
     return store
 
 
-def _seconds(run: Any) -> tuple[float, Any]:
+def _default(store: Any) -> Any:
+    """``store`` seen through the base class's ``facts`` (cases() + history())."""
+    from techsvc_flow import Store
+
+    class Default(Store):
+        def cases(self, process: str | None = None, state: str | None = None) -> Any:
+            return store.cases(process, state)
+
+        def history(self, case_id: str) -> Any:
+            return store.history(case_id)
+
+    return Default()
+
+
+def _seconds(run: Callable[[], Any]) -> tuple[float, Any]:
     gc.collect()
     t0 = time.perf_counter()
     result = run()
     return time.perf_counter() - t0, result
 
 
+# --- SQL: the tables filled in bulk ------------------------------------------------------
+
+
+def fill_sqlite(path: Path, n: int, *, batch: int = 20_000) -> Any:
+    """A ``SqlStore`` on a new SQLite file holding the ``n`` synthetic cases.
+
+    Rows go in with ``executemany`` on the driver connection, the history in time order
+    (a case's entries spread over weeks, between other cases' entries, as a running
+    system writes them).
+    """
+    from techsvc_flow.sqlstore import SqlStore
+
+    store = SqlStore(f"sqlite:///{path}", engine_options={"synchronous": "OFF"})
+    t = store.tables
+    synthetic = Synthetic(n)
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA synchronous=OFF")
+    raw.execute("PRAGMA cache_size=-1000000")  # 1 GB: the random-order index inserts
+    put_case = f"INSERT INTO {t.cases.name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    columns = ", ".join(c.name for c in t.history.c)
+    put_entry = f"INSERT INTO {t.history.name} ({columns}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    expected = ("case_id", "seq", "kind", "at", "version", "hash", "body", "dest", "at_offset")
+    assert tuple(c.name for c in t.history.c) == expected, "the history table has changed"
+    pending: dict[str, list[tuple[Any, ...]]] = {}  # history rows by their instant's day
+
+    def flush(before: str | None) -> list[tuple[Any, ...]]:
+        out: list[tuple[Any, ...]] = []
+        for day in sorted(d for d in pending if before is None or d < before):
+            rows = pending.pop(day)
+            rows.sort(key=lambda r: r[3])
+            out += rows
+        return out
+
+    for lo in range(0, n, batch):
+        cases = []
+        for i in range(lo, min(n, lo + batch)):
+            case, history = synthetic.rows(i)
+            cases.append(case)
+            for row in history:
+                pending.setdefault(row[3][:10], []).append(row)
+        raw.execute("BEGIN")
+        raw.executemany(put_case, cases)
+        raw.executemany(put_entry, flush(cases[-1][7][:10]))
+        raw.execute("COMMIT")
+    raw.execute("BEGIN")
+    raw.executemany(put_entry, flush(None))
+    raw.execute("COMMIT")
+    raw.execute("ANALYZE")
+    raw.close()
+    return store
+
+
+def check_rows(store: Any, n: int, sample: Iterable[int]) -> None:
+    """Stop unless the bulk rows are what ``SqlStore`` itself writes and reads back."""
+    import sqlalchemy as sa
+
+    synthetic = Synthetic(n)
+    t = store.tables
+    with store.engine.connect() as conn:
+        for i in sample:
+            case, entries = synthetic.case(i)
+            writes = store._prepare(case, entries, [], [], None)
+            row = conn.execute(
+                sa.select(t.cases.c.body, t.cases.c.created_at, t.cases.c.head).where(
+                    t.cases.c.id == case.id
+                )
+            ).one()
+            assert row.body == writes.case["body"], (i, row.body, writes.case["body"])
+            assert (row.created_at, row.head) == (case.created_at, case.head)
+            stored = conn.execute(
+                sa.select(t.history).where(t.history.c.case_id == case.id).order_by("seq")
+            ).all()
+            assert [(r.body, r.dest, r.at_offset, r.at) for r in stored] == [
+                (w["body"], w["dest"], w["at_offset"], w["at"]) for w in writes.entries
+            ], i
+            assert store.load(case.id) == case and store.history(case.id) == entries
+
+
+def copy_to_postgres(source: Any, target: Any) -> None:
+    """Fill ``target``'s tables (PostgreSQL, empty) from ``source``'s (SQLite) with COPY."""
+    import sqlalchemy as sa
+
+    s, t = source.tables, target.tables
+    instants = {"created_at", "updated_at", "at"}
+    with source.engine.connect() as read:
+        raw = target.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            for src, dst in ((s.cases, t.cases), (s.history, t.history)):
+                names = [c.name for c in src.c]
+                stamp = [k for k, name in enumerate(names) if name in instants]
+                rows = read.execute(
+                    sa.text(f"SELECT {', '.join(names)} FROM {src.name} ORDER BY rowid")
+                ).yield_per(20_000)
+                sql = f"COPY {dst.fullname} ({', '.join(names)}) FROM STDIN"
+                with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+                    for row in rows:
+                        values = list(row)
+                        for k in stamp:
+                            values[k] += "+00"
+                        copy.write_row(values)
+            raw.commit()
+        finally:
+            raw.close()
+    with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in (t.cases, t.history):
+            conn.execute(sa.text(f"VACUUM ANALYZE {table.fullname}"))
+
+
+def _postgres() -> Any:
+    root = Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root))
+    try:
+        from tests import pg
+    finally:
+        sys.path.remove(str(root))
+    reason = pg.unavailable()
+    if reason is not None:
+        return f"{reason} (apt-get install postgresql; pip install 'psycopg[binary]')"
+    return pg.PostgresServer({"shared_buffers": "512MB"}).start()
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def _figures(rep: Any) -> list[tuple[int, int]]:
+    return [(r.numerator, r.denominator) for r in rep.results]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=1_000_000, help="cases in the report")
     parser.add_argument("--memory-cases", type=int, default=100_000, help="for the default path")
+    parser.add_argument(
+        "--sql-cases",
+        default="100000,1000000",
+        help="comma-separated case counts of the SQL rows ('' or 0: no SQL rows)",
+    )
+    parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
     n, m = (4_000, 2_000) if args.quick else (args.cases, min(args.memory_cases, args.cases))
+    sql_sizes = [int(x) for x in args.sql_cases.split(",") if x.strip() and int(x)]
+    if args.quick:
+        sql_sizes = [4_000] if sql_sizes else []
 
     from importlib.metadata import version
 
@@ -212,29 +498,33 @@ def main(argv: list[str] | None = None) -> int:
 
     warnings.simplefilter("ignore", ProvisionalWarning)
     print(f"machine: {platform.platform()}, {platform.processor() or 'cpu'}, "
-          f"python {sys.version.split()[0]}, techsvc_flow {version('techsvc_flow')}")  # fmt: skip
+          f"python {sys.version.split()[0]}, techsvc_flow {version('techsvc_flow')}, "
+          f"SQLite {sqlite3.sqlite_version}")  # fmt: skip
     calendar = WorkCalendar.china(coverage="provisional")
     year = Period.parse("2025", tz=SH)
     as_of = dt.datetime(2026, 3, 1, tzinfo=SH)
 
+    def run_report(store: Any) -> Any:
+        return report(store, year, calendar=calendar, as_of=as_of)
+
     store = _facts_store(n)
     gen, count = _seconds(lambda: sum(1 for _ in store.facts()))
-    total, rep = _seconds(lambda: report(store, year, calendar=calendar, as_of=as_of))
+    total, rep = _seconds(lambda: run_report(store))
     assert count == n
     counted = sum(r.denominator for r in rep.results)
+    expected = {n: _figures(rep)}
+
+    def figures_of(k: int) -> list[tuple[int, int]]:
+        if k not in expected:
+            expected[k] = _figures(run_report(_facts_store(k)))
+        return expected[k]
 
     memory = _memory_store(m)
     default, facts_count = _seconds(lambda: sum(1 for _ in Store.facts(memory)))
-    memory_total, memory_rep = _seconds(
-        lambda: report(memory, year, calendar=calendar, as_of=as_of)
-    )
+    memory_total, memory_rep = _seconds(lambda: run_report(memory))
     assert facts_count == m
     # the same synthetic cases give the same figures through either path
-    small, _ = _facts_store(m), None
-    assert [(r.numerator, r.denominator) for r in memory_rep.results] == [
-        (r.numerator, r.denominator)
-        for r in report(small, year, calendar=calendar, as_of=as_of).results
-    ]
+    assert _figures(memory_rep) == figures_of(m)
 
     rows = [
         (f"facts only ({n:,} cases)", gen, gen / n),
@@ -256,7 +546,84 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nobservations counted: {counted:,}; seven results:")
     for r in rep.results:
         print(f"  {r.code:<28} {r.numerator:>9,} / {r.denominator:<9,} {r.value}% {r.status}")
+
+    if sql_sizes:
+        sql_rows = _sql(sql_sizes, args, run_report, figures_of)
+        _print_sql(sql_rows, markdown=args.markdown)
     return 0
+
+
+# (database, cases, build s, facts s, report s, default report s, default measured on)
+SqlRow = tuple[str, int, float, float, float, float, int]
+
+
+def _sql(
+    sizes: list[int],
+    args: argparse.Namespace,
+    run_report: Callable[[Any], Any],
+    figures_of: Callable[[int], list[tuple[int, int]]],
+) -> list[SqlRow]:
+    from techsvc_flow.sqlstore import SqlStore
+
+    server = _postgres() if args.postgres else "not asked for (--postgres)"
+    if isinstance(server, str):
+        print(f"\nPostgreSQL rows left out: {server}")
+    out: list[SqlRow] = []
+    default_per_case: dict[str, tuple[float, int]] = {}
+    try:
+        with tempfile.TemporaryDirectory(prefix="techsvc-flow-quality-") as tmp:
+            for k in sorted(sizes):
+                built, lite = _seconds(lambda k=k: fill_sqlite(Path(tmp) / f"q{k}.db", k))
+                check_rows(lite, k, sorted({0, 1, 12, 13, 17, 18, k // 2, k - 1}))
+                stores: list[tuple[str, Any, float]] = [("SQLite", lite, built)]
+                if not isinstance(server, str):
+                    pg_store = SqlStore(server.url, prefix=f"q{k}_")
+                    copied, _ = _seconds(lambda s=pg_store: copy_to_postgres(lite, s))
+                    check_rows(pg_store, k, [0, 13, k - 1])
+                    stores.append(("PostgreSQL", pg_store, copied))
+                for name, store, setup in stores:
+                    print(f"\n{name}, {k:,} cases (built in {setup:.1f} s) ...", flush=True)
+                    facts, count = _seconds(lambda s=store: sum(1 for _ in s.facts()))
+                    assert count == k
+                    total, rep = _seconds(lambda s=store: run_report(s))
+                    assert _figures(rep) == figures_of(k), (name, k)
+                    if k <= 100_000 or name not in default_per_case:
+                        slow, slow_rep = _seconds(lambda s=store: run_report(_default(s)))
+                        assert [r.to_dict() for r in slow_rep.results] == [
+                            r.to_dict() for r in rep.results
+                        ], (name, k)
+                        default_per_case[name] = (slow / k, k)
+                    per, measured = default_per_case[name]
+                    out.append((name, k, setup, facts, total, per * k, measured))
+                    print(f"  report {total:.2f} s (facts {facts:.2f} s), default "
+                          f"{per * k:.2f} s", flush=True)  # fmt: skip
+                    store.close()
+    finally:
+        if not isinstance(server, str):
+            server.stop()
+    return out
+
+
+def _print_sql(rows: list[SqlRow], *, markdown: bool) -> None:
+    head = (
+        "| database | cases | report via `SqlStore.facts` (s) | µs / case | of which facts (s) "
+        "| report via default `Store.facts` (s) | speed-up |"
+    )
+    print()
+    if markdown:
+        print(head)
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for name, k, _, facts, total, slow, measured in rows:
+        approx = "" if measured == k else "≈ "
+        note = "" if measured == k else f" (from {measured:,})"
+        cells = (
+            name, f"{k:,}", f"{total:.2f}", f"{total / k * 1e6:.1f}", f"{facts:.2f}",
+            f"{approx}{slow:,.1f}{note}", f"{approx}{slow / total:.0f}×",
+        )  # fmt: skip
+        if markdown:
+            print("| " + " | ".join(cells) + " |")
+        else:
+            print("  ".join(cells))
 
 
 if __name__ == "__main__":

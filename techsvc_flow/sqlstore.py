@@ -37,11 +37,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import operator
 import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,7 @@ from sqlalchemy.orm import Session
 from . import _codec
 from .case import Case, HistoryEntry
 from .errors import CaseNotFound, ConcurrentUpdate, FlowError
+from .facts import CaseFacts
 from .notifications import Delivery, DeliveryStatus, Event
 from .sla import Timer
 from .store import Store
@@ -72,7 +74,7 @@ __all__ = [
 ]
 
 #: The Alembic revision the tables defined here correspond to.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -241,6 +243,11 @@ def flow_tables(
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("hash", sa.String(64), nullable=False),
         sa.Column("body", sa.Text, nullable=False),
+        # copied out of the body for quality reports (``SqlStore.facts``): the state
+        # entered, and the UTC offset ``at`` was given in, in seconds (NULL when it is
+        # not a whole number of seconds; the body still has it)
+        sa.Column("dest", sa.String(MAX_KEY), nullable=True),
+        sa.Column("at_offset", sa.Integer, nullable=True),
         sa.PrimaryKeyConstraint("case_id", "seq", name=f"pk_{p}history"),
         case_fk("history"),
         schema=schema,
@@ -454,6 +461,14 @@ def _aware(value: dt.datetime, what: str) -> dt.datetime:
     return value
 
 
+def _offset(value: dt.datetime) -> int | None:
+    """The UTC offset of an aware instant in seconds; None if not whole seconds."""
+    offset = value.utcoffset()
+    if offset is None or offset.microseconds:
+        return None
+    return offset.days * 86_400 + offset.seconds
+
+
 def _key(value: object, what: str) -> str:
     if not isinstance(value, str):
         raise UnstorableValue(what, f"it must be a str, not {type(value).__name__}")
@@ -566,6 +581,42 @@ def _delivery_from(row: Any) -> Delivery:
     )
 
 
+_ZONES: dict[int, dt.tzinfo] = {0: UTC}
+
+
+class _Entered:
+    """The rows of ``SqlStore._firsts`` read alongside the cases, in the same order."""
+
+    def __init__(self, rows: Iterable[Any]) -> None:
+        self._rows = iter(rows)
+        self._next: Any = next(self._rows, None)
+
+    def of(self, case_id: str) -> dict[str, dt.datetime]:
+        """The first entries of ``case_id`` (the next case in id order), in history order."""
+        found = []
+        row = self._next
+        while row is not None and row[0] == case_id:
+            found.append(row)
+            row = next(self._rows, None)
+        self._next = row
+        if len(found) > 1:
+            found.sort(key=_SEQ)
+        entered: dict[str, dt.datetime] = {}
+        for _, dest, _seq, at, offset, body in found:
+            if offset is None:
+                at = dt.datetime.fromisoformat(json.loads(body)["at"]["$datetime"])
+            else:
+                zone = _ZONES.get(offset)
+                if zone is None:
+                    zone = _ZONES[offset] = dt.timezone(dt.timedelta(seconds=offset))
+                at = at.astimezone(zone)
+            entered[dest] = at
+        return entered
+
+
+_SEQ = operator.itemgetter(2)
+
+
 @attrs.frozen
 class _Writes:
     """Everything one create/commit writes, serialised and checked before any write."""
@@ -621,6 +672,8 @@ class SqlStore(Store):
     commits_itself = True
     #: how many cases :meth:`cases` reads per query
     page_size = 500
+    #: how many rows :meth:`facts` fetches at a time
+    facts_batch = 2000
 
     def __init__(
         self,
@@ -697,6 +750,17 @@ class SqlStore(Store):
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
         with self._reader.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction: its statements see one state of the database."""
+        engine = self.engine
+        if self.dialect == "postgresql":
+            engine = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with engine.connect() as conn, conn.begin():  # SQLite: a deferred BEGIN
             yield conn
 
     # --- statements ------------------------------------------------------------------------
@@ -783,6 +847,8 @@ class SqlStore(Store):
                     "version": entry.version,
                     "hash": entry.hash,
                     "body": size(body, f"{name} history entry {entry.seq} ({entry.kind})"),
+                    "dest": None if entry.dest is None else _key(entry.dest, f"{name} dest"),
+                    "at_offset": _offset(entry.at),
                 }
             )
         timer_rows = [
@@ -936,6 +1002,103 @@ class SqlStore(Store):
                 return
             after = rows[-1].id
 
+    def facts(
+        self,
+        processes: Iterable[str] | None = None,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[CaseFacts]:
+        """The :class:`~techsvc_flow.facts.CaseFacts` of the stored cases, computed in the
+        database: the same facts, in the same order, as :meth:`Store.facts`.
+
+        Per process, two queries read one consistent snapshot side by side, both in case
+        id order and streamed (a server-side cursor on PostgreSQL): the cases, filtered
+        by process and period in SQL, and the first entry into each state of each of
+        those cases, one grouped query over the history (the entry with the lowest
+        ``seq`` per case and state, as the history read in order would give). A
+        connection is held until the iterator is exhausted or closed.
+        """
+        names: list[str | None] = [None] if processes is None else list(dict.fromkeys(processes))
+        for name in names:
+            yield from self._facts(name, since, until)
+
+    def _facts(
+        self, process: str | None, since: dt.datetime | None, until: dt.datetime | None
+    ) -> Iterator[CaseFacts]:
+        c = self.tables.cases
+        where: list[sa.ColumnElement[bool]] = []
+        if process is not None:
+            where.append(c.c.process == process)
+        if until is not None:
+            where.append(c.c.created_at < _aware(until, "until"))
+        if since is not None:
+            where.append(c.c.updated_at >= _aware(since, "since"))
+        cases = sa.select(*self._case_columns).where(*where).order_by(c.c.id)
+        stream = {"stream_results": True, "yield_per": self.facts_batch}
+        with self._snapshot() as conn:
+            firsts = conn.execute(self._firsts(where), execution_options=stream)
+            rows = conn.execute(cases, execution_options=stream)
+            entered = _Entered(firsts)
+            for row in rows:
+                case = _case_from(row)
+                yield CaseFacts(
+                    id=case.id,
+                    process=case.process,
+                    process_version=case.process_version,
+                    state=case.state,
+                    data=case.data,
+                    counts=case.counts,
+                    created_at=case.created_at,
+                    updated_at=case.updated_at,
+                    entered=entered.of(case.id),
+                    clocks=case.clocks,
+                )
+
+    def _firsts(self, where: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
+        """(case id, state, seq, at, at_offset, body if the offset is not in a column) of the
+        first entry into each state of the cases selected by ``where``, in case id order."""
+        c, h = self.tables.cases, self.tables.history
+        entries = c.join(
+            h,
+            sa.and_(h.c.case_id == c.c.id, h.c.kind.in_(("start", "fire")), h.c.dest.is_not(None)),
+        )
+        body = sa.case((h.c.at_offset.is_(None), h.c.body))
+        columns = (c.c.id, h.c.dest, h.c.seq, h.c.at, h.c.at_offset, body)
+        if self.dialect == "postgresql":
+            return (
+                sa.select(*columns)
+                .select_from(entries)
+                .where(*where)
+                .distinct(c.c.id, h.c.dest)
+                .order_by(c.c.id, h.c.dest, h.c.seq)
+            )
+        if self.dialect == "sqlite":
+            # with one min() the other columns come from the row holding the minimum
+            return (
+                sa.select(c.c.id, h.c.dest, sa.func.min(h.c.seq), *columns[3:])
+                .select_from(entries)
+                .where(*where)
+                .group_by(c.c.id, h.c.dest)
+                .order_by(c.c.id)
+            )
+        first = (
+            sa.select(h.c.case_id, h.c.dest, sa.func.min(h.c.seq).label("seq"))
+            .select_from(entries)
+            .where(*where)
+            .group_by(h.c.case_id, h.c.dest)
+            .subquery()
+        )
+        return (
+            sa.select(*columns)
+            .select_from(
+                first.join(h, sa.and_(h.c.case_id == first.c.case_id, h.c.seq == first.c.seq)).join(
+                    c, c.c.id == h.c.case_id
+                )
+            )
+            .order_by(c.c.id)
+        )
+
     # --- timers and outbox: claimed for a lease -------------------------------------------
 
     def _claimable(self, table: sa.Table, now: dt.datetime) -> sa.ColumnElement[bool]:
@@ -1082,6 +1245,10 @@ class _BoundSqlStore(SqlStore):
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[Connection]:
+        yield self._connection()
+
+    @contextlib.contextmanager
+    def _snapshot(self) -> Iterator[Connection]:
         yield self._connection()
 
     def migrate(self) -> None:
