@@ -132,3 +132,17 @@ def test_progress_indicator_on_stderr(
     code, _, err = run(capsys, "report", "--db", db, "--period", "2025-Q4", "--as-of", AS_OF)
     assert code == 0
     assert "techsvc-flow: computing indicators… " in err
+
+
+def test_diagram_as_svg(capsys: pytest.CaptureFixture[str]) -> None:
+    import os
+    import shutil
+
+    if shutil.which("dot") is None:
+        message = "Graphviz's dot is missing: apt-get install graphviz"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    code, out, _ = run(capsys, "diagram", "complaint", "--format", "svg", "--lang", "zh")
+    assert code == 0
+    assert out.lstrip().startswith("<?xml") and "<svg" in out and "已受理" in out
