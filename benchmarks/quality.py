@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import gc
+import itertools
 import json
 import platform
 import sqlite3
@@ -187,7 +188,7 @@ class Synthetic:
         items: list[tuple[dt.datetime, int, Entry]] = [
             (t0, 0, ("start", t0, "staff", None, None, first, {}))
         ]
-        for (source, _), (dest, at) in zip(entered, entered[1:], strict=False):
+        for (source, _), (dest, at) in itertools.pairwise(entered):
             items.append((at, 1, ("fire", at, "staff", TRIGGERS[dest], source, dest, {})))
         for name, clock in clocks.items():
             duration = str(clock.duration)
@@ -337,10 +338,10 @@ def _default(store: Any) -> Any:
     return Default()
 
 
-def _seconds(run: Callable[[], Any]) -> tuple[float, Any]:
+def _seconds(run: Callable[..., Any], *args: Any) -> tuple[float, Any]:
     gc.collect()
     t0 = time.perf_counter()
-    result = run()
+    result = run(*args)
     return time.perf_counter() - t0, result
 
 
@@ -439,7 +440,7 @@ def copy_to_postgres(source: Any, target: Any) -> None:
                     sa.text(f"SELECT {', '.join(names)} FROM {src.name} ORDER BY rowid")
                 ).yield_per(20_000)
                 sql = f"COPY {dst.fullname} ({', '.join(names)}) FROM STDIN"
-                with cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+                with cursor.copy(sql) as copy:
                     for row in rows:
                         values = list(row)
                         for k in stamp:
@@ -467,6 +468,10 @@ def _postgres() -> Any:
 
 
 # --- the run -------------------------------------------------------------------------------
+
+
+def _count(store: Any) -> int:
+    return sum(1 for _ in store.facts())
 
 
 def _figures(rep: Any) -> list[tuple[int, int]]:
@@ -573,22 +578,22 @@ def _sql(
     try:
         with tempfile.TemporaryDirectory(prefix="techsvc-flow-quality-") as tmp:
             for k in sorted(sizes):
-                built, lite = _seconds(lambda k=k: fill_sqlite(Path(tmp) / f"q{k}.db", k))
+                built, lite = _seconds(fill_sqlite, Path(tmp) / f"q{k}.db", k)
                 check_rows(lite, k, sorted({0, 1, 12, 13, 17, 18, k // 2, k - 1}))
                 stores: list[tuple[str, Any, float]] = [("SQLite", lite, built)]
                 if not isinstance(server, str):
                     pg_store = SqlStore(server.url, prefix=f"q{k}_")
-                    copied, _ = _seconds(lambda s=pg_store: copy_to_postgres(lite, s))
+                    copied, _ = _seconds(copy_to_postgres, lite, pg_store)
                     check_rows(pg_store, k, [0, 13, k - 1])
                     stores.append(("PostgreSQL", pg_store, copied))
                 for name, store, setup in stores:
                     print(f"\n{name}, {k:,} cases (built in {setup:.1f} s) ...", flush=True)
-                    facts, count = _seconds(lambda s=store: sum(1 for _ in s.facts()))
+                    facts, count = _seconds(_count, store)
                     assert count == k
-                    total, rep = _seconds(lambda s=store: run_report(s))
+                    total, rep = _seconds(run_report, store)
                     assert _figures(rep) == figures_of(k), (name, k)
                     if k <= 100_000 or name not in default_per_case:
-                        slow, slow_rep = _seconds(lambda s=store: run_report(_default(s)))
+                        slow, slow_rep = _seconds(run_report, _default(store))
                         assert [r.to_dict() for r in slow_rep.results] == [
                             r.to_dict() for r in rep.results
                         ], (name, k)
