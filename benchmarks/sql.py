@@ -42,6 +42,7 @@ import datetime as dt
 import json
 import multiprocessing
 import platform
+import queue
 import sys
 import tempfile
 import time
@@ -255,7 +256,18 @@ def fires_per_second(backend: Backend, side: str, workers: int, fires: int) -> f
     ]
     for proc in procs:
         proc.start()
-    times: list[float] = [out.get(timeout=600) for _ in procs]
+    times: list[float] = []
+    deadline = time.monotonic() + 600
+    while len(times) < workers:
+        try:
+            times.append(out.get(timeout=1))
+        except queue.Empty:
+            # a worker that died (e.g. on a database error) must not leave us waiting
+            failed = [p for p in procs if p.exitcode not in (None, 0)]
+            if failed or time.monotonic() > deadline:
+                for proc in procs:
+                    proc.kill()
+                raise RuntimeError(f"a {side} worker failed on {backend.name}") from None
     for proc in procs:
         proc.join(60)
         if proc.exitcode != 0:
