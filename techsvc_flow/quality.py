@@ -23,13 +23,14 @@ yet due leaves the case out until it is decided.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import re
 import warnings
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -926,7 +927,13 @@ def _aggregate(
     )
 
 
-_BY_TIME = itemgetter(3, 1)  # Observation (at, case_id)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def _by_time(o: Observation) -> tuple[dt.timedelta, str]:
+    # (at, case_id), the instant as a timedelta: aware instants with different tzinfo
+    # objects (one per row read from a SQL store) are slow to compare, timedeltas are not
+    return o.at - _EPOCH, o.case_id
 
 
 class _Timeline:
@@ -938,7 +945,7 @@ class _Timeline:
             self.by_code[o.indicator].append(o)
         self.times: dict[str, list[dt.datetime]] = {}
         for code, found in self.by_code.items():
-            found.sort(key=_BY_TIME)  # (at, case_id): the same order from every store
+            found.sort(key=_by_time)  # (at, case_id): the same order from every store
             self.times[code] = [o.at for o in found]
 
     def results(self, cfg: QualityConfig, period: Period) -> tuple[IndicatorResult, ...]:
@@ -1034,13 +1041,34 @@ def report(
             until=period.end,
         ),
     )
-    observations = list(observe(facts, calendar=calendar, config=config, as_of=as_of))
-    timeline = _Timeline(observations)
-    results = timeline.results(config, period)
-    months: tuple[tuple[Period, tuple[IndicatorResult, ...]], ...] = ()
-    if trend:
-        months = tuple((m, timeline.results(config, m)) for m in period.months())
+    with _collector_paused():
+        observations = list(observe(facts, calendar=calendar, config=config, as_of=as_of))
+        timeline = _Timeline(observations)
+        results = timeline.results(config, period)
+        months: tuple[tuple[Period, tuple[IndicatorResult, ...]], ...] = ()
+        if trend:
+            months = tuple((m, timeline.results(config, m)) for m in period.months())
     return QualityReport(period, as_of, results, months)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector (if it runs) while a report is computed.
+
+    A report over a million cases keeps millions of observations alive while it makes
+    tens of millions of short-lived objects; each full collection walks every live one,
+    hundreds of times over (a quarter of the time at 1,000,000 cases). Nothing made here
+    forms a cycle, so reference counting frees it all the same; the collector is
+    restored as it was.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _chain(*parts: Iterable[CaseFacts]) -> Iterator[CaseFacts]:

@@ -25,6 +25,10 @@ the same work twice: on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, on SQLite wi
 conditional update. Exactly-once firing does not rest on the claim: it rests on the
 optimistic check of the commit.
 
+Quality reports read the cases through :meth:`~SqlStore.facts`: one query per process
+filters the cases and groups each case's first entry into each state in the database,
+and streams the result (see docs/performance.md, "Quality reports").
+
 Values round-trip exactly: case data, history payloads and events are stored as JSON
 text (Chinese kept as is; aware instants with their UTC offset, dates and Decimals
 tagged); the instants that are queried (``due_at``, ``next_attempt_at``) are UTC
@@ -42,7 +46,7 @@ import random
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +59,11 @@ from sqlalchemy.orm import Session
 
 from . import _codec
 from .case import Case, HistoryEntry
+from .durations import Duration
 from .errors import CaseNotFound, ConcurrentUpdate, FlowError
 from .facts import CaseFacts
 from .notifications import Delivery, DeliveryStatus, Event
-from .sla import Timer
+from .sla import ClockEvent, SlaClock, Timer
 from .store import Store
 
 __all__ = [
@@ -143,6 +148,10 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
         if instant.tzinfo is None:
             return instant.replace(tzinfo=UTC)
         return instant.astimezone(UTC)
+
+
+#: the history entries that enter a state (the predicate of the partial index on them)
+_ENTERING = sa.text("kind IN ('start', 'fire')")
 
 
 def _serial() -> sa.types.TypeEngine[int]:
@@ -231,6 +240,8 @@ def flow_tables(
         sa.Column("body", sa.Text, nullable=False),
         sa.PrimaryKeyConstraint("id", name=f"pk_{p}cases"),
         sa.Index(f"ix_{p}cases_process_state", "process", "state"),
+        # one process's cases in id order (``facts``); a commit never changes either
+        sa.Index(f"ix_{p}cases_process_id", "process", "id"),
         schema=schema,
     )
     history = sa.Table(
@@ -250,6 +261,20 @@ def flow_tables(
         sa.Column("at_offset", sa.Integer, nullable=True),
         sa.PrimaryKeyConstraint("case_id", "seq", name=f"pk_{p}history"),
         case_fk("history"),
+        # the states each case entered, grouped by state, first entry first: ``facts``
+        # reads the first entries from this index alone (``kind`` makes it covering on
+        # SQLite, which counts the predicate's columns as read)
+        sa.Index(
+            f"ix_{p}history_entered",
+            "case_id",
+            "dest",
+            "seq",
+            "at",
+            "at_offset",
+            "kind",
+            sqlite_where=_ENTERING,
+            postgresql_where=_ENTERING,
+        ),
         schema=schema,
     )
     timers = sa.Table(
@@ -529,11 +554,26 @@ def _unescape(obj: dict[str, Any]) -> Any:
     return _codec._decode(obj)
 
 
+def _hook(obj: dict[str, Any]) -> Any:
+    # only a one-key dict can be a tag or an escape; instants are the usual tag
+    if len(obj) != 1:
+        return obj
+    value = obj.get("$datetime")
+    if value is not None:
+        return dt.datetime.fromisoformat(value)
+    return _unescape(obj)
+
+
+_PLAIN = json.JSONDecoder()
+_TAGGED = json.JSONDecoder(object_hook=_hook)
+
+
 def _loads(text: str) -> Any:
     """Read JSON written by the store (codec tags and escaped data)."""
+    # raw_decode: the store writes no surrounding whitespace; one decoder object reused
     if '"$' not in text:  # nothing tagged: the C decoder alone
-        return json.loads(text)
-    return json.loads(text, object_hook=_unescape)
+        return _PLAIN.raw_decode(text)[0]
+    return _TAGGED.raw_decode(text)[0]
 
 
 _INSTANTS = ("created_at", "updated_at", "entered_at")
@@ -581,40 +621,81 @@ def _delivery_from(row: Any) -> Delivery:
     )
 
 
-_ZONES: dict[int, dt.tzinfo] = {0: UTC}
+_DURATIONS: dict[str, Duration] = {}
 
 
-class _Entered:
-    """The rows of ``SqlStore._firsts`` read alongside the cases, in the same order."""
-
-    def __init__(self, rows: Iterable[Any]) -> None:
-        self._rows = iter(rows)
-        self._next: Any = next(self._rows, None)
-
-    def of(self, case_id: str) -> dict[str, dt.datetime]:
-        """The first entries of ``case_id`` (the next case in id order), in history order."""
-        found = []
-        row = self._next
-        while row is not None and row[0] == case_id:
-            found.append(row)
-            row = next(self._rows, None)
-        self._next = row
-        if len(found) > 1:
-            found.sort(key=_SEQ)
-        entered: dict[str, dt.datetime] = {}
-        for _, dest, _seq, at, offset, body in found:
-            if offset is None:
-                at = dt.datetime.fromisoformat(json.loads(body)["at"]["$datetime"])
-            else:
-                zone = _ZONES.get(offset)
-                if zone is None:
-                    zone = _ZONES[offset] = dt.timezone(dt.timedelta(seconds=offset))
-                at = at.astimezone(zone)
-            entered[dest] = at
-        return entered
+def _facts_from(row: Any, entered: dict[str, dt.datetime]) -> CaseFacts:
+    """The facts of a case from a row starting with ``_FACT_COLUMNS``: the values
+    :func:`_case_from` would give, without building the case."""
+    body = _loads(row[4])
+    clocks = {}
+    for name, c in body["clocks"].items():
+        duration = _DURATIONS.get(c["duration"])
+        if duration is None:
+            duration = _DURATIONS[c["duration"]] = Duration.parse(c["duration"])
+        events = tuple([ClockEvent(kind, at) for kind, at in c["events"]])
+        clocks[name] = SlaClock(name, duration, events, tuple(c["fired"]))
+    return CaseFacts(
+        id=row[0],
+        process=row[1],
+        process_version=row[2],
+        state=row[3],
+        data=body["data"],  # fresh from JSON: no copy needed
+        counts=body["counts"],
+        created_at=dt.datetime.fromisoformat(body["created_at"]),
+        updated_at=dt.datetime.fromisoformat(body["updated_at"]),
+        entered=entered,
+        clocks=clocks,
+    )
 
 
-_SEQ = operator.itemgetter(2)
+_FACT_COLUMNS = ("id", "process", "process_version", "state", "body")
+_ZONES: dict[int, dt.tzinfo] = {}
+
+
+def _zone(offset: int) -> dt.tzinfo:
+    """The zone ``offset`` seconds east of UTC, one object per offset (aware instants
+    with the very same ``tzinfo`` compare much faster than with equal ones)."""
+    zone = _ZONES.get(offset)
+    if zone is None:
+        zone = _ZONES[offset] = dt.timezone(dt.timedelta(seconds=offset))
+    return zone
+
+
+def _entered(
+    text: str | None, case_id: str, body: Callable[[str, int], str]
+) -> dict[str, dt.datetime]:
+    """The first entry into each state, in history order, from the JSON array of
+    ``[state, seq, at, at_offset]`` the facts query makes (``at`` as ISO text with an
+    offset); ``body(case_id, seq)`` reads an entry whose offset is not in a column. The
+    instants come out as the history entries have them: in the offset they were given in."""
+    if not text:
+        return {}
+    found = _PLAIN.raw_decode(text)[0]
+    if len(found) > 1:
+        found.sort(key=_SEQ)
+    entered: dict[str, dt.datetime] = {}
+    zones = _ZONES
+    for dest, seq, at, offset in found:
+        if offset is None:
+            at = _PLAIN.raw_decode(body(case_id, seq))[0]["at"]["$datetime"]
+            entered[dest] = dt.datetime.fromisoformat(at)
+        else:
+            zone = zones.get(offset) or _zone(offset)
+            entered[dest] = dt.datetime.fromisoformat(at).astimezone(zone)
+    return entered
+
+
+_SEQ = operator.itemgetter(1)
+
+
+def _distinct_on(query: sa.Select[Any], *columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """``query`` with PostgreSQL's ``DISTINCT ON (columns)``."""
+    try:
+        from sqlalchemy.dialects.postgresql import distinct_on
+    except ImportError:  # SQLAlchemy 2.0
+        return query.distinct(*columns)
+    return query.ext(distinct_on(*columns))
 
 
 @attrs.frozen
@@ -672,7 +753,7 @@ class SqlStore(Store):
     commits_itself = True
     #: how many cases :meth:`cases` reads per query
     page_size = 500
-    #: how many rows :meth:`facts` fetches at a time
+    #: how many cases :meth:`facts` fetches at a time
     facts_batch = 2000
 
     def __init__(
@@ -1012,13 +1093,22 @@ class SqlStore(Store):
         """The :class:`~techsvc_flow.facts.CaseFacts` of the stored cases, computed in the
         database: the same facts, in the same order, as :meth:`Store.facts`.
 
-        Per process, two queries read one consistent snapshot side by side, both in case
-        id order and streamed (a server-side cursor on PostgreSQL): the cases, filtered
-        by process and period in SQL, and the first entry into each state of each of
-        those cases, one grouped query over the history (the entry with the lowest
-        ``seq`` per case and state, as the history read in order would give). A
-        connection is held until the iterator is exhausted or closed.
+        One query per process, in a read-only transaction and streamed (a server-side
+        cursor on PostgreSQL): the cases, filtered by process and period in SQL, in id
+        order, each with the first entry into each state it has been in, grouped in SQL
+        over the history's ``entered`` index. The first entry is the one with the lowest
+        ``seq``, as reading the history in order finds it (not the earliest instant: a
+        history's instants need not be in order), and its instant comes back in the UTC
+        offset it was written with. On databases other than SQLite and PostgreSQL: the
+        default.
+
+        A connection and its read transaction are held until the iterator is exhausted
+        or closed: while it is open, SQLite cannot checkpoint its WAL past it and
+        PostgreSQL's vacuum cannot remove rows it might still see.
         """
+        if self.dialect not in ("sqlite", "postgresql"):
+            yield from super().facts(processes, since=since, until=until)
+            return
         names: list[str | None] = [None] if processes is None else list(dict.fromkeys(processes))
         for name in names:
             yield from self._facts(name, since, until)
@@ -1026,76 +1116,87 @@ class SqlStore(Store):
     def _facts(
         self, process: str | None, since: dt.datetime | None, until: dt.datetime | None
     ) -> Iterator[CaseFacts]:
-        c = self.tables.cases
-        where: list[sa.ColumnElement[bool]] = []
-        if process is not None:
-            where.append(c.c.process == process)
-        if until is not None:
-            where.append(c.c.created_at < _aware(until, "until"))
-        if since is not None:
-            where.append(c.c.updated_at >= _aware(since, "since"))
-        cases = sa.select(*self._case_columns).where(*where).order_by(c.c.id)
-        stream = {"stream_results": True, "yield_per": self.facts_batch}
+        h = self.tables.history
+        body = sa.select(h.c.body).where(h.c.case_id == sa.bindparam("b_id"))
+        body = body.where(h.c.seq == sa.bindparam("b_seq"))
+        query = self._facts_query(process, since, until)
         with self._snapshot() as conn:
-            firsts = conn.execute(self._firsts(where), execution_options=stream)
-            rows = conn.execute(cases, execution_options=stream)
-            entered = _Entered(firsts)
-            for row in rows:
-                case = _case_from(row)
-                yield CaseFacts(
-                    id=case.id,
-                    process=case.process,
-                    process_version=case.process_version,
-                    state=case.state,
-                    data=case.data,
-                    counts=case.counts,
-                    created_at=case.created_at,
-                    updated_at=case.updated_at,
-                    entered=entered.of(case.id),
-                    clocks=case.clocks,
-                )
 
-    def _firsts(self, where: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
-        """(case id, state, seq, at, at_offset, body if the offset is not in a column) of the
-        first entry into each state of the cases selected by ``where``, in case id order."""
+            def read(case_id: str, seq: int) -> str:
+                text: str = conn.execute(body, {"b_id": case_id, "b_seq": seq}).scalar_one()
+                return text
+
+            rows = conn.execute(
+                query, execution_options={"stream_results": True, "yield_per": self.facts_batch}
+            )
+            for row in rows:
+                yield _facts_from(row, _entered(row[5], row[0], read))
+
+    def _facts_query(
+        self, process: str | None, since: dt.datetime | None, until: dt.datetime | None
+    ) -> sa.Select[Any]:
+        """The selected cases in id order: ``_FACT_COLUMNS``, then a JSON array of
+        ``[state, seq, at, at_offset]``, the first entry into each state of the case."""
         c, h = self.tables.cases, self.tables.history
-        entries = c.join(
-            h,
-            sa.and_(h.c.case_id == c.c.id, h.c.kind.in_(("start", "fire")), h.c.dest.is_not(None)),
-        )
-        body = sa.case((h.c.at_offset.is_(None), h.c.body))
-        columns = (c.c.id, h.c.dest, h.c.seq, h.c.at, h.c.at_offset, body)
-        if self.dialect == "postgresql":
-            return (
-                sa.select(*columns)
-                .select_from(entries)
-                .where(*where)
-                .distinct(c.c.id, h.c.dest)
-                .order_by(c.c.id, h.c.dest, h.c.seq)
-            )
+
+        def chosen(cases: sa.FromClause) -> list[sa.ColumnElement[bool]]:
+            where: list[sa.ColumnElement[bool]] = []
+            if process is not None:
+                where.append(cases.c.process == process)
+            if until is not None:
+                where.append(cases.c.created_at < _aware(until, "until"))
+            if since is not None:
+                where.append(cases.c.updated_at >= _aware(since, "since"))
+            return where
+
+        columns = [c.c[name] for name in _FACT_COLUMNS]
+        # the kinds as literals, as in the entered index's predicate: a planner cannot
+        # match a partial index to bound parameters
+        kinds: list[sa.ColumnElement[Any]] = [
+            sa.literal_column(f"'{kind}'") for kind in ("start", "fire")
+        ]
+        entering = (h.c.kind.in_(kinds), h.c.dest.is_not(None))
         if self.dialect == "sqlite":
-            # with one min() the other columns come from the row holding the minimum
-            return (
-                sa.select(c.c.id, h.c.dest, sa.func.min(h.c.seq), *columns[3:])
-                .select_from(entries)
-                .where(*where)
-                .group_by(c.c.id, h.c.dest)
-                .order_by(c.c.id)
+            # the stored text is UTC: give it its offset
+            local = sa.type_coerce(h.c.at, sa.Text).concat(sa.literal_column("'+00:00'"))
+            # per case, the entries grouped by state (min(seq): the other columns come from
+            # the row holding the minimum), read in the order of the entered index
+            first = (
+                sa.select(
+                    h.c.dest, sa.func.min(h.c.seq).label("seq"), local.label("at"), h.c.at_offset
+                )
+                .where(h.c.case_id == c.c.id, *entering)
+                .group_by(h.c.dest)
+                .correlate(c)
+                .subquery("f")
             )
-        first = (
-            sa.select(h.c.case_id, h.c.dest, sa.func.min(h.c.seq).label("seq"))
-            .select_from(entries)
-            .where(*where)
-            .group_by(h.c.case_id, h.c.dest)
-            .subquery()
+            entered = sa.select(
+                sa.func.json_group_array(
+                    sa.func.json_array(first.c.dest, first.c.seq, first.c.at, first.c.at_offset)
+                )
+            ).scalar_subquery()
+            return sa.select(*columns, entered).where(*chosen(c)).order_by(c.c.id)
+        # PostgreSQL: the first entries of the chosen cases (DISTINCT ON over the entered
+        # index), then one array per case, merged with the cases by id
+        c2 = c.alias("chosen")
+        first = _distinct_on(
+            sa.select(h.c.case_id, h.c.dest, h.c.seq, h.c.at, h.c.at_offset)
+            .select_from(c2.join(h, h.c.case_id == c2.c.id))
+            .where(*entering, *chosen(c2))
+            .order_by(h.c.case_id, h.c.dest, h.c.seq),
+            h.c.case_id,
+            h.c.dest,
+        ).subquery("f")
+        array = sa.func.json_build_array(first.c.dest, first.c.seq, first.c.at, first.c.at_offset)
+        per_case = (
+            sa.select(first.c.case_id, sa.func.json_agg(array).label("entered"))
+            .group_by(first.c.case_id)
+            .subquery("e")
         )
         return (
-            sa.select(*columns)
-            .select_from(
-                first.join(h, sa.and_(h.c.case_id == first.c.case_id, h.c.seq == first.c.seq)).join(
-                    c, c.c.id == h.c.case_id
-                )
-            )
+            sa.select(*columns, sa.cast(per_case.c.entered, sa.Text))
+            .select_from(c.outerjoin(per_case, per_case.c.case_id == c.c.id))
+            .where(*chosen(c))
             .order_by(c.c.id)
         )
 

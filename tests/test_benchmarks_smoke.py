@@ -1,4 +1,4 @@
-"""The calendar benchmark runs, and checks its answers against the baselines.
+"""The calendar and quality benchmarks run, and check their answers against the baselines.
 
 Only that it runs: performance is never asserted in tests (see docs/performance.md).
 """
@@ -30,3 +30,26 @@ def test_calendar_benchmark_quick_run() -> None:
     assert any("numpy busday_offset" in line for line in agreed)
     assert "| case | ours (µs/call) | baseline (µs/call) |" in result.stdout
     assert "targets met:" in result.stdout
+
+
+def test_quality_benchmark_quick_run_on_sql() -> None:
+    """``benchmarks/quality.py`` on SQLite (and PostgreSQL when installed): the bulk-written
+    rows match what the store writes, and every path gives the same figures."""
+    import pg
+
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.quality", "--quick", "--markdown", "--sql-only",
+         "--postgres"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| database | cases | report via `SqlStore.facts` (s) |" in result.stdout
+    assert "| SQLite | 1,000 |" in result.stdout
+    if pg.unavailable() is None:
+        assert "| PostgreSQL | 1,000 |" in result.stdout
+    else:
+        assert "PostgreSQL rows left out" in result.stdout
