@@ -801,9 +801,6 @@ class WorkCalendar:
             self._from_us(t).utcoffset() == offset for t in (*range(lo_us, hi_us, hour), hi_us)
         )
 
-    def _add_time(self, us: int, amount: int) -> int:
-        return self._add_time_at(us, amount)[0]
-
     def _add_time_at(self, us: int, amount: int) -> tuple[int, _Intervals, int]:
         """The instant ``amount`` µs of working time from ``us``, its intervals and span."""
         index = self._index
