@@ -485,6 +485,40 @@ class WorkCalendar:
                 raise ScheduleError(f"{source}: {exc}") from exc
         return calendar
 
+    def digest(self, first_year: int = 2000, last_year: int = 2060) -> str:
+        """A SHA-256 hex digest of everything that decides this calendar's answers from
+        ``first_year`` to ``last_year``: the zone, business hours, horizon, coverage policy
+        and each day's working-day flag. Two calendars with the same digest give the same
+        deadlines over those years; a newly loaded schedule changes it.
+
+        >>> china = WorkCalendar.china()
+        >>> china.digest() == WorkCalendar.china().digest()
+        True
+        >>> china.digest() == china.with_schedule(2026, holidays=["2026-03-02"]).digest()
+        False
+        """
+        import hashlib
+
+        if not _MIN_YEAR <= first_year <= last_year <= _MAX_YEAR:
+            raise CalendarError(
+                f"digest years {first_year}..{last_year}: expected {_MIN_YEAR}..{_MAX_YEAR}, "
+                "first not after last"
+            )
+        lo, hi = dt.date(first_year, 1, 1).toordinal(), dt.date(last_year, 12, 31).toordinal()
+        index = self._compiled(lo, hi)
+        flags = index.flags[lo - index.lo : hi - index.lo + 1]
+        head = json.dumps(
+            [
+                str(self.tz),
+                repr(self.business_hours),
+                self.coverage,
+                self._auth,
+                first_year,
+                last_year,
+            ]
+        )
+        return hashlib.sha256(head.encode() + b"\0" + flags).hexdigest()
+
     # --- the horizon ----------------------------------------------------------------
 
     def _horizon(self) -> tuple[int, int] | None:

@@ -29,7 +29,7 @@ import gc
 import re
 import warnings
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from zoneinfo import ZoneInfo
@@ -60,6 +60,9 @@ __all__ = [
     "QualityConfig",
     "QualityReport",
     "SlaOutcome",
+    "Tally",
+    "Window",
+    "bits_tags",
     "check",
     "compute_indicators",
     "improvement_case_id",
@@ -69,6 +72,9 @@ __all__ = [
     "report",
     "sla_outcome",
     "start_improvement",
+    "tag_bits",
+    "tally_result",
+    "windows",
 ]
 
 TSO = "《科技服务机构服务规范》编制说明"
@@ -744,6 +750,28 @@ def _engagement(
                 yield Observation("customer_satisfaction", f.id, f.process, surveyed, None)
 
 
+def _observer(
+    calendar: WorkCalendar, config: QualityConfig
+) -> Callable[[CaseFacts, dt.datetime], Iterator[Observation]]:
+    """The observations of one case judged at an instant, with the memos of ``calendar``."""
+    engagements = config.engagements
+    calc = _Calc(calendar)
+    complaints = frozenset(config.complaint_processes)
+    surveys = frozenset(config.survey_processes)
+
+    def observe_one(f: CaseFacts, as_of: dt.datetime) -> Iterator[Observation]:
+        if f.process in complaints:
+            yield from _complaint(f, config, calc, as_of)
+        if f.process in surveys:
+            yield from _survey(f, config, calc)
+        profile = engagements.get(f.process)
+        if profile is not None:
+            yield from _engagement(f, profile, config, calc, as_of)
+
+    observe_one.calc = calc  # type: ignore[attr-defined]
+    return observe_one
+
+
 def observe(
     facts: Iterable[CaseFacts],
     *,
@@ -752,21 +780,85 @@ def observe(
     as_of: dt.datetime,
 ) -> Iterator[Observation]:
     """Every observation the indicators make of ``facts``, judged at ``as_of``."""
-    engagements = config.engagements
-    calc = _Calc(calendar)
-    complaints = frozenset(config.complaint_processes)
-    surveys = frozenset(config.survey_processes)
+    observe_one = _observer(calendar, config)
     with warnings.catch_warnings():
         # past the official horizon deadlines are estimates; the results say nothing else
         warnings.simplefilter("ignore", ProvisionalWarning)
         for f in facts:
-            if f.process in complaints:
-                yield from _complaint(f, config, calc, as_of)
-            if f.process in surveys:
-                yield from _survey(f, config, calc)
-            profile = engagements.get(f.process)
-            if profile is not None:
-                yield from _engagement(f, profile, config, calc, as_of)
+            yield from observe_one(f, as_of)
+
+
+class Window(NamedTuple):
+    """An observation and the judging instants ``as_of`` it holds for:
+    ``after < as_of <= until``, either bound ``None`` for none."""
+
+    observation: Observation
+    after: dt.datetime | None
+    until: dt.datetime | None
+
+
+_TICK = dt.timedelta(microseconds=1)
+
+
+def _breakpoints(f: CaseFacts, cfg: QualityConfig, calc: _Calc) -> list[dt.datetime]:
+    """The instants at which the observations of ``f`` change with ``as_of``: the
+    breach of each clock not stopped, the end of an undelivered delivery date."""
+    points = set()
+    for clock in f.clocks.values():
+        if clock.events and clock.status != "stopped":
+            breach, _ = _dues(clock, calc)
+            if breach is not None:
+                points.add(breach)
+    p = cfg.engagements.get(f.process)
+    if (
+        p is not None
+        and p.delivered is not None
+        and p.delivery_due_field is not None
+        and p.delivered not in f.entered
+    ):
+        day = _date(f.data.get(p.delivery_due_field))
+        if day is not None:
+            points.add(calc.end_of_day(day))
+    return sorted(points)
+
+
+def windows(
+    facts: Iterable[CaseFacts], *, calendar: WorkCalendar, config: QualityConfig = DEFAULT_CONFIG
+) -> Iterator[Window]:
+    """Every observation the indicators make of ``facts`` at any ``as_of``, each with the
+    span of ``as_of`` it holds for: :func:`observe` at ``as_of`` gives exactly the
+    observations whose window contains it. An index computed once answers every
+    ``as_of`` (see :class:`~techsvc_flow.sqlquality.ObservationIndex`).
+
+    An observation changes with ``as_of`` only where a clock still running reaches its
+    limit or an undelivered engagement passes its delivery date, so each case is observed
+    once per span between those instants.
+    """
+    observe_one = _observer(calendar, config)
+    calc: _Calc = observe_one.calc  # type: ignore[attr-defined]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProvisionalWarning)
+        for f in facts:
+            points = _breakpoints(f, config, calc)
+            if not points:
+                for o in observe_one(f, _EPOCH):
+                    yield Window(o, None, None)
+                continue
+            # spans (None, p0], (p0, p1], ..., (pk, None): each judged at an instant in it
+            bounds: list[dt.datetime | None] = [None, *points, None]
+            runs: dict[Observation, list[int]] = {}
+            for i in range(len(bounds) - 1):
+                upper = bounds[i + 1]
+                judged = upper if upper is not None else points[-1] + _TICK
+                for o in observe_one(f, judged):
+                    runs.setdefault(o, []).append(i)
+            for o, spans in runs.items():
+                first = spans[0]
+                for j, span in enumerate(spans):
+                    if j + 1 == len(spans) or spans[j + 1] != span + 1:
+                        yield Window(o, bounds[first], bounds[span + 1])
+                        if j + 1 < len(spans):
+                            first = spans[j + 1]
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -787,6 +879,55 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_TAG_BITS = {"ack_late": 1, "feedback_late": 2, "third_party": 4}
+
+
+def tag_bits(tags: Iterable[str]) -> int:
+    """The tags of an observation as a bit set (how a database stores them)."""
+    return sum(_TAG_BITS[t] for t in tags)
+
+
+def bits_tags(bits: int) -> frozenset[str]:
+    """The tags of a bit set made by :func:`tag_bits`."""
+    return frozenset(t for t, bit in _TAG_BITS.items() if bits & bit)
+
+
+class Tally:
+    """The counts one indicator's result is made of, added up one observation (or one
+    group of equal observations) at a time: in Python, or from a database's ``GROUP BY``.
+    """
+
+    __slots__ = (
+        "ack_on_time",
+        "counted",
+        "fed_back_on_time",
+        "hits",
+        "index_sum",
+        "indexed",
+        "third_party",
+        "total",
+    )
+
+    def __init__(self) -> None:
+        self.total = self.counted = self.hits = self.third_party = 0
+        self.ack_on_time = self.fed_back_on_time = self.indexed = 0
+        self.index_sum = Decimal(0)
+
+    def add(self, hit: bool | None, tags: int, satisfaction: Decimal | None, n: int = 1) -> None:
+        """Count ``n`` observations with this outcome, tag bits and satisfaction index."""
+        self.total += n
+        if hit is None:
+            return
+        self.counted += n
+        self.hits += n if hit else 0
+        self.third_party += n if tags & 4 else 0
+        self.ack_on_time += 0 if tags & 1 else n
+        self.fed_back_on_time += 0 if tags & 2 else n
+        if satisfaction is not None:
+            self.indexed += n
+            self.index_sum += satisfaction * n
+
+
 @attrs.frozen
 class IndicatorResult:
     """One indicator over one period.
@@ -803,7 +944,11 @@ class IndicatorResult:
         measures: further figures (customer satisfaction: ``share``, ``index``,
             ``not_reached``, ``coverage``, ``third_party``; complaint timeliness:
             ``acknowledged_on_time``, ``fed_back_on_time``).
-        observations: the cases counted, with the instant and the outcome of each.
+        observations: the cases counted, with the instant and the outcome of each, in
+            time order. From a SQL store it is read from the database when first used
+            (its length is known at once).
+        missed: the observations in the denominator but not the numerator ("which ones
+            were late?"), read like ``observations``.
     """
 
     indicator: Indicator
@@ -815,7 +960,8 @@ class IndicatorResult:
     passed: bool | None
     basis: str = "share"
     measures: Mapping[str, Any] = attrs.field(factory=dict)
-    observations: tuple[Observation, ...] = ()
+    observations: Sequence[Observation] = ()
+    missed: Sequence[Observation] = ()
 
     @property
     def code(self) -> str:
@@ -831,11 +977,6 @@ class IndicatorResult:
     def denominator_cases(self) -> tuple[str, ...]:
         """The cases in the denominator."""
         return tuple(o.case_id for o in self.observations if o.hit is not None)
-
-    @property
-    def missed(self) -> tuple[Observation, ...]:
-        """The cases in the denominator but not the numerator ("which ones were late?")."""
-        return tuple(o for o in self.observations if o.hit is False)
 
     @property
     def missed_cases(self) -> tuple[str, ...]:
@@ -874,44 +1015,43 @@ class IndicatorResult:
         return out
 
 
-def _aggregate(
-    ind: Indicator, cfg: QualityConfig, period: Period, observations: Sequence[Observation]
+def tally_result(
+    ind: Indicator,
+    cfg: QualityConfig,
+    period: Period,
+    tally: Tally,
+    observations: Sequence[Observation],
+    missed: Sequence[Observation],
 ) -> IndicatorResult:
-    counted = [o for o in observations if o.hit is not None]
-    numerator = sum(1 for o in counted if o.hit)
-    denominator = len(counted)
+    """The result of ``ind`` over ``period`` from its ``tally`` (and the observations
+    behind it, for the case lists)."""
+    numerator, denominator = tally.hits, tally.counted
     threshold = cfg.threshold(ind.code)
     value = _percent(numerator, denominator)
     passed = None if denominator == 0 else numerator * 100 >= threshold * denominator
     basis = "share"
     measures: dict[str, Any] = {}
     if ind.code == "customer_satisfaction":
-        indexed = [o.satisfaction for o in counted if o.satisfaction is not None]
         mean = (
-            (sum(indexed, Decimal(0)) / len(indexed)).quantize(_HUNDREDTH, ROUND_HALF_UP)
-            if indexed
+            (tally.index_sum / tally.indexed).quantize(_HUNDREDTH, ROUND_HALF_UP)
+            if tally.indexed
             else None
         )
-        not_reached = len(observations) - denominator
         measures = {
             "share": value,
             "index": mean,
-            "indexed": len(indexed),
-            "not_reached": not_reached,
-            "coverage": _percent(denominator, len(observations)),
-            "third_party": sum(1 for o in counted if "third_party" in o.tags),
+            "indexed": tally.indexed,
+            "not_reached": tally.total - denominator,
+            "coverage": _percent(denominator, tally.total),
+            "third_party": tally.third_party,
         }
         if cfg.satisfaction_basis == "index":
             basis, value = "index", mean
             passed = None if mean is None else mean >= threshold
     elif ind.code == "complaint_timeliness":
         measures = {
-            "acknowledged_on_time": _percent(
-                sum(1 for o in counted if "ack_late" not in o.tags), denominator
-            ),
-            "fed_back_on_time": _percent(
-                sum(1 for o in counted if "feedback_late" not in o.tags), denominator
-            ),
+            "acknowledged_on_time": _percent(tally.ack_on_time, denominator),
+            "fed_back_on_time": _percent(tally.fed_back_on_time, denominator),
         }
     return IndicatorResult(
         ind,
@@ -923,8 +1063,20 @@ def _aggregate(
         passed,
         basis,
         measures,
-        tuple(observations),
+        observations,
+        missed,
     )
+
+
+def _aggregate(
+    ind: Indicator, cfg: QualityConfig, period: Period, observations: Sequence[Observation]
+) -> IndicatorResult:
+    tally = Tally()
+    for o in observations:
+        tally.add(o.hit, tag_bits(o.tags), o.satisfaction)
+    found = tuple(observations)
+    missed = tuple(o for o in found if o.hit is False)
+    return tally_result(ind, cfg, period, tally, found, missed)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
@@ -1014,21 +1166,38 @@ def report(
     config: QualityConfig = DEFAULT_CONFIG,
     as_of: dt.datetime | None = None,
     trend: bool = True,
+    index: bool = True,
 ) -> QualityReport:
     """The seven indicators of the cases in ``store`` over ``period``.
 
     Args:
-        store: any store; read through :meth:`Store.facts`.
+        store: any store; read through :meth:`Store.facts`. A
+            :class:`~techsvc_flow.sqlstore.SqlStore` (SQLite, PostgreSQL) keeps the
+            observations in its database instead: the cases changed since the last
+            report are observed again, and the period is counted in SQL (see
+            :mod:`techsvc_flow.sqlquality`); the case lists are read when asked for.
         period: the period reported.
         calendar: counts the working-day limits (use the one the workflow runs on).
         config: thresholds and definitions (default :data:`DEFAULT_CONFIG`).
         as_of: when open clocks are judged (default: the end of the period; pass the
             current time for a period not yet over).
         trend: also compute each month of the period.
+        index: False reads every case's facts even from a SQL store, writing nothing
+            (for a read-only database).
     """
     as_of = period.end if as_of is None else as_of
     if as_of.utcoffset() is None:
         raise PeriodError(f"as_of must be an aware datetime, not {as_of!r}")
+    if index:
+        from .sqlstore import SqlStore
+
+        if isinstance(store, SqlStore) and store.dialect in ("sqlite", "postgresql"):
+            from .sqlquality import ObservationIndex
+
+            observations = ObservationIndex(store, calendar=calendar, config=config)
+            with _collector_paused():
+                observations.refresh()
+            return observations.report(period, as_of=as_of, trend=trend)
     # an engagement can be late on delivery with no activity in the period, so those
     # are read whatever their last change; complaints and surveys count by an event
     # that is itself a change
@@ -1042,8 +1211,8 @@ def report(
         ),
     )
     with _collector_paused():
-        observations = list(observe(facts, calendar=calendar, config=config, as_of=as_of))
-        timeline = _Timeline(observations)
+        found = list(observe(facts, calendar=calendar, config=config, as_of=as_of))
+        timeline = _Timeline(found)
         results = timeline.results(config, period)
         months: tuple[tuple[Period, tuple[IndicatorResult, ...]], ...] = ()
         if trend:

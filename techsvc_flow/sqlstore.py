@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 #: The Alembic revision the tables defined here correspond to.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -165,6 +165,9 @@ class SqlTables:
     Attributes:
         metadata: where they are defined.
         cases, history, timers, outbox, idempotency: the tables.
+        quality_obs, quality_seen, quality_meta: the quality-indicator observations of
+            each case, the case version they were made from, and the configuration
+            they were made with (:class:`~techsvc_flow.sqlquality.ObservationIndex`).
         prefix, schema: how they are named.
     """
 
@@ -174,6 +177,9 @@ class SqlTables:
     timers: sa.Table
     outbox: sa.Table
     idempotency: sa.Table
+    quality_obs: sa.Table
+    quality_seen: sa.Table
+    quality_meta: sa.Table
     prefix: str
     schema: str | None
 
@@ -194,8 +200,9 @@ def flow_tables(
     >>> import sqlalchemy as sa
     >>> tables = flow_tables(sa.MetaData(), prefix="crm_flow_")
     >>> sorted(tables.metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
-    ['crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency',
-     'crm_flow_outbox', 'crm_flow_timers']
+    ['crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency', 'crm_flow_outbox',
+     'crm_flow_quality_meta', 'crm_flow_quality_obs', 'crm_flow_quality_seen',
+     'crm_flow_timers']
     """
     metadata = metadata if metadata is not None else sa.MetaData()
     if not prefix.replace("_", "").isalnum() or not prefix[:1].isalpha():
@@ -214,6 +221,9 @@ def flow_tables(
             existing("timers"),
             existing("outbox"),
             existing("idempotency"),
+            existing("quality_obs"),
+            existing("quality_seen"),
+            existing("quality_meta"),
             prefix,
             schema,
         )
@@ -321,7 +331,62 @@ def flow_tables(
         case_fk("idempotency"),
         schema=schema,
     )
-    return SqlTables(metadata, cases, history, timers, outbox, idempotency, prefix, schema)
+    quality_obs = sa.Table(
+        f"{p}quality_obs",
+        metadata,
+        sa.Column("case_id", sa.String(MAX_KEY)),
+        sa.Column("n", sa.Integer),
+        sa.Column("indicator", sa.String(64), nullable=False),
+        sa.Column("process", sa.String(MAX_KEY), nullable=False),
+        sa.Column("at", UtcDateTime, nullable=False),
+        sa.Column("at_offset", sa.Integer, nullable=True),
+        # 1 numerator, 0 denominator only, NULL neither (reported only)
+        sa.Column("hit", sa.SmallInteger, nullable=True),
+        sa.Column("satisfaction", sa.Text, nullable=True),
+        sa.Column("tags", sa.Integer, nullable=False),
+        # the judging instants it holds for: valid_after < as_of <= valid_until
+        sa.Column("valid_after", UtcDateTime, nullable=True),
+        sa.Column("valid_until", UtcDateTime, nullable=True),
+        # the case's, for the period filters reports apply to cases
+        sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("updated_at", UtcDateTime, nullable=False),
+        sa.Column("timed", sa.Boolean, nullable=False),
+        sa.PrimaryKeyConstraint("case_id", "n", name=f"pk_{p}quality_obs"),
+        case_fk("quality_obs"),
+        sa.Index(f"ix_{p}quality_obs_at", "at"),
+        sa.Index(f"ix_{p}quality_obs_indicator_at", "indicator", "at"),
+        schema=schema,
+    )
+    quality_seen = sa.Table(
+        f"{p}quality_seen",
+        metadata,
+        sa.Column("case_id", sa.String(MAX_KEY)),
+        sa.Column("seq", sa.Integer, nullable=False),
+        sa.PrimaryKeyConstraint("case_id", name=f"pk_{p}quality_seen"),
+        case_fk("quality_seen"),
+        schema=schema,
+    )
+    quality_meta = sa.Table(
+        f"{p}quality_meta",
+        metadata,
+        sa.Column("key", sa.String(64)),
+        sa.Column("value", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("key", name=f"pk_{p}quality_meta"),
+        schema=schema,
+    )
+    return SqlTables(
+        metadata,
+        cases,
+        history,
+        timers,
+        outbox,
+        idempotency,
+        quality_obs,
+        quality_seen,
+        quality_meta,
+        prefix,
+        schema,
+    )
 
 
 # --- engines and migrations -----------------------------------------------------------
@@ -1116,24 +1181,39 @@ class SqlStore(Store):
     def _facts(
         self, process: str | None, since: dt.datetime | None, until: dt.datetime | None
     ) -> Iterator[CaseFacts]:
+        query = self._facts_query(process, since, until)
+        with self._snapshot() as conn:
+            yield from self._facts_rows(conn, query, stream=True)
+
+    def _facts_rows(
+        self, conn: Connection, query: sa.Select[Any], *, stream: bool
+    ) -> Iterator[CaseFacts]:
         h = self.tables.history
         body = sa.select(h.c.body).where(h.c.case_id == sa.bindparam("b_id"))
         body = body.where(h.c.seq == sa.bindparam("b_seq"))
-        query = self._facts_query(process, since, until)
-        with self._snapshot() as conn:
 
-            def read(case_id: str, seq: int) -> str:
-                text: str = conn.execute(body, {"b_id": case_id, "b_seq": seq}).scalar_one()
-                return text
+        def read(case_id: str, seq: int) -> str:
+            text: str = conn.execute(body, {"b_id": case_id, "b_seq": seq}).scalar_one()
+            return text
 
-            rows = conn.execute(
-                query, execution_options={"stream_results": True, "yield_per": self.facts_batch}
-            )
-            for row in rows:
-                yield _facts_from(row, _entered(row[5], row[0], read))
+        options = {"stream_results": True, "yield_per": self.facts_batch} if stream else {}
+        for row in conn.execute(query, execution_options=options):
+            yield _facts_from(row, _entered(row[5], row[0], read))
+
+    def _facts_of(self, conn: Connection, ids: Sequence[str]) -> list[CaseFacts]:
+        """The facts of the cases ``ids`` (those that exist, in id order), read on
+        ``conn``: as :meth:`facts` gives them."""
+        if self.dialect not in ("sqlite", "postgresql"):
+            found = set(ids)
+            return [f for f in super().facts() if f.id in found]
+        return list(self._facts_rows(conn, self._facts_query(None, None, None, ids), stream=False))
 
     def _facts_query(
-        self, process: str | None, since: dt.datetime | None, until: dt.datetime | None
+        self,
+        process: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        ids: Sequence[str] | None = None,
     ) -> sa.Select[Any]:
         """The selected cases in id order: ``_FACT_COLUMNS``, then a JSON array of
         ``[state, seq, at, at_offset]``, the first entry into each state of the case."""
@@ -1147,6 +1227,8 @@ class SqlStore(Store):
                 where.append(cases.c.created_at < _aware(until, "until"))
             if since is not None:
                 where.append(cases.c.updated_at >= _aware(since, "since"))
+            if ids is not None:
+                where.append(cases.c.id.in_(ids))
             return where
 
         columns = [c.c[name] for name in _FACT_COLUMNS]
