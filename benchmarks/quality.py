@@ -56,6 +56,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import attrs
+
 SH = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
 START = dt.datetime(2025, 1, 2, 9, 0, tzinfo=SH)
@@ -555,8 +557,10 @@ def main(argv: list[str] | None = None) -> int:
     year = Period.parse("2025", tz=SH)
     as_of = dt.datetime(2026, 3, 1, tzinfo=SH)
 
-    def run_report(store: Any) -> Any:
-        return report(store, year, calendar=calendar, as_of=as_of)
+    def run_report(store: Any, index: bool = True) -> Any:
+        return report(store, year, calendar=calendar, as_of=as_of, index=index)
+
+    run_report.calendar = calendar  # type: ignore[attr-defined]
 
     expected: dict[int, list[tuple[int, int]]] = {}
 
@@ -622,16 +626,47 @@ def _in_memory(
         print(f"  {r.code:<28} {r.numerator:>9,} / {r.denominator:<9,} {r.value}% {r.status}")
 
 
-# (database, cases, build s, facts s, report s, default report s, default measured on)
-SqlRow = tuple[str, int, float, float, float, float, int]
+@attrs.frozen
+class SqlRow:
+    """One database and size: seconds for each way of making the year's report."""
+
+    database: str
+    cases: int
+    indexed: float  # report(store): index up to date (refresh finds nothing + GROUP BY)
+    with_late: float  # the same, and its late-case lists read (what text / HTML show)
+    changed: float  # report(store) after 1 % of the cases changed: their refresh included
+    build: float  # the first refresh: every case observed and written
+    facts: float  # report(store, index=False): every case's facts read (SqlStore.facts)
+    default: float  # report through the default Store.facts (one history() per case)
+    default_measured: int  # the case count the default path was measured on
+
+
+def _late(run_report: Callable[..., Any], store: Any) -> int:
+    """The report, and how many late cases it lists (read from the store)."""
+    return len(run_report(store).late)
+
+
+def _forget(store: Any, every: int) -> int:
+    """Make every ``every``-th case stale in the index, as if it had changed (its
+    observations are made again on the next refresh: the work a real change causes)."""
+    import sqlalchemy as sa
+
+    seen = store.tables.quality_seen
+    with store.engine.begin() as conn:
+        ids = conn.execute(sa.select(seen.c.case_id).order_by(seen.c.case_id)).scalars().all()
+        chosen = ids[::every]
+        for lo in range(0, len(chosen), 5000):
+            conn.execute(sa.delete(seen).where(seen.c.case_id.in_(chosen[lo : lo + 5000])))
+    return len(chosen)
 
 
 def _sql(
     sizes: list[int],
     args: argparse.Namespace,
-    run_report: Callable[[Any], Any],
+    run_report: Callable[..., Any],
     figures_of: Callable[[int], list[tuple[int, int]]],
 ) -> list[SqlRow]:
+    from techsvc_flow.sqlquality import ObservationIndex
     from techsvc_flow.sqlstore import SqlStore
 
     server = _postgres() if args.postgres else "not asked for (--postgres)"
@@ -652,22 +687,40 @@ def _sql(
                     stores.append(("PostgreSQL", pg_store, copied))
                 for name, store, setup in stores:
                     print(f"\n{name}, {k:,} cases (built in {setup:.1f} s) ...", flush=True)
-                    facts, count = _seconds(_count, store)
-                    assert count == k
-                    total, rep = _seconds(run_report, store)
+                    facts, by_facts = _seconds(run_report, store, False)
+                    assert _figures(by_facts) == figures_of(k), (name, k)
+                    index = ObservationIndex(store, calendar=run_report.calendar)  # type: ignore[attr-defined]
+                    build, observed = _seconds(index.refresh)
+                    assert observed == k
+                    indexed, rep = _seconds(run_report, store)
+                    with_late, late = _seconds(_late, run_report, store)
                     for _ in range(args.repeat - 1):
-                        total = min(total, _seconds(run_report, store)[0])
-                    assert _figures(rep) == figures_of(k), (name, k)
+                        indexed = min(indexed, _seconds(run_report, store)[0])
+                        with_late = min(with_late, _seconds(_late, run_report, store)[0])
+                    # the same figures, months and late cases as reading every case's facts
+                    assert [r.to_dict(cases=False) for r in rep.results] == [
+                        r.to_dict(cases=False) for r in by_facts.results
+                    ], (name, k)
+                    assert rep.to_dict(cases=False) == by_facts.to_dict(cases=False)
+                    assert late == len(by_facts.late)
+                    assert [o.case_id for o in rep.late] == [o.case_id for o in by_facts.late]
+                    stale = _forget(store, 100)
+                    changed, again = _seconds(run_report, store)
+                    assert again.to_dict(cases=False) == by_facts.to_dict(cases=False)
+                    assert index.stale() == 0, stale
                     if k <= 100_000 or name not in default_per_case:
-                        slow, slow_rep = _seconds(run_report, _default(store))
-                        assert [r.to_dict() for r in slow_rep.results] == [
-                            r.to_dict() for r in rep.results
-                        ], (name, k)
+                        slow, slow_rep = _seconds(run_report, _default(store), False)
+                        assert slow_rep.to_dict(cases=False) == by_facts.to_dict(cases=False)
                         default_per_case[name] = (slow / k, k)
                     per, measured = default_per_case[name]
-                    out.append((name, k, setup, facts, total, per * k, measured))
-                    print(f"  report {total:.2f} s (facts {facts:.2f} s), default "
-                          f"{per * k:.2f} s", flush=True)  # fmt: skip
+                    row = SqlRow(
+                        name, k, indexed, with_late, changed, build, facts, per * k, measured
+                    )
+                    out.append(row)
+                    print(f"  report {indexed:.2f} s (+ late lists {with_late:.2f} s, after "
+                          f"{stale:,} changed {changed:.2f} s); first refresh {build:.2f} s; "
+                          f"facts path {facts:.2f} s; default {per * k:.2f} s",
+                          flush=True)  # fmt: skip
                     store.close()
     finally:
         if not isinstance(server, str):
@@ -677,19 +730,21 @@ def _sql(
 
 def _print_sql(rows: list[SqlRow], *, markdown: bool) -> None:
     head = (
-        "| database | cases | report via `SqlStore.facts` (s) | µs / case | facts alone (s) "
-        "| report via default `Store.facts` (s) | speed-up |"
+        "| database | cases | report (s) | with late-case lists (s) | after 1 % changed (s) "
+        "| first refresh (s) | report via `SqlStore.facts` (s) "
+        "| report via default `Store.facts` (s) | facts ÷ report |"
     )
     print()
     if markdown:
         print(head)
-        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for name, k, _, facts, total, slow, measured in rows:
-        approx = "" if measured == k else "≈ "
-        note = "" if measured == k else f" (from {measured:,})"
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        approx = "" if r.default_measured == r.cases else "≈ "
+        note = "" if r.default_measured == r.cases else f" (from {r.default_measured:,})"
         cells = (
-            name, f"{k:,}", f"{total:.2f}", f"{total / k * 1e6:.1f}", f"{facts:.2f}",
-            f"{approx}{slow:,.1f}{note}", f"{approx}{slow / total:.0f}×",
+            r.database, f"{r.cases:,}", f"{r.indexed:.2f}", f"{r.with_late:.2f}",
+            f"{r.changed:.2f}", f"{r.build:.1f}", f"{r.facts:.1f}",
+            f"{approx}{r.default:,.1f}{note}", f"{r.facts / r.indexed:.0f}×",
         )  # fmt: skip
         if markdown:
             print("| " + " | ".join(cells) + " |")

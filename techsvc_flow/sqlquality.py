@@ -88,6 +88,45 @@ def fingerprint(calendar: WorkCalendar, config: QualityConfig) -> str:
     return hashlib.sha256(described.encode()).hexdigest()
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_US = dt.timedelta(microseconds=1)
+
+
+def _us(instant: dt.datetime) -> int:
+    """An aware instant as whole microseconds since 1970-01-01 UTC."""
+    return (instant - _EPOCH) // _US
+
+
+def _instant(us: int, offset: int | None) -> dt.datetime:
+    at = _EPOCH + dt.timedelta(microseconds=us)
+    return at if offset is None else at.astimezone(_zone(offset))
+
+
+_OBS_COLUMNS = (
+    "case_id",
+    "n",
+    "indicator",
+    "process",
+    "at_us",
+    "at_offset",
+    "hit",
+    "satisfaction",
+    "tags",
+    "valid_after_us",
+    "valid_until_us",
+    "created_us",
+    "updated_us",
+    "timed",
+)
+
+
+def _insert(table: sa.Table, columns: Sequence[str], mark: str) -> str:
+    """An INSERT of ``columns`` into ``table`` in the driver's parameter style."""
+    assert set(columns) == {c.name for c in table.c}, "the table has changed"
+    name = table.name if table.schema is None else f'"{table.schema}"."{table.name}"'
+    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+
+
 class ObservationIndex:
     """The quality-indicator observations of a :class:`SqlStore`'s cases, in its database.
 
@@ -124,6 +163,11 @@ class ObservationIndex:
         self._engaged = frozenset(config.engagements)
         digest = hashlib.sha256(f"{store.tables.schema}.{store.tables.prefix}".encode())
         self._lock_key = int.from_bytes(digest.digest()[:8], "big", signed=True)
+        # plain INSERTs run on the driver: these rows need no conversion, and thousands
+        # go in at a time
+        mark = "?" if store.dialect == "sqlite" else "%s"
+        self._put_obs = _insert(store.tables.quality_obs, _OBS_COLUMNS, mark)
+        self._put_seen = _insert(store.tables.quality_seen, ("case_id", "seq"), mark)
 
     def __repr__(self) -> str:
         return f"ObservationIndex({self.store!r}, fingerprint={self.fingerprint[:12]})"
@@ -171,7 +215,8 @@ class ObservationIndex:
         )
         return query if after is None else query.where(c.c.id > after)
 
-    def _rows(self, facts: list[CaseFacts]) -> list[dict[str, Any]]:
+    def _rows(self, facts: list[CaseFacts]) -> list[tuple[Any, ...]]:
+        """The rows of ``facts``' observations, in the order of :data:`_OBS_COLUMNS`."""
         cases = {f.id: f for f in facts}
         numbers: dict[str, int] = {}
         rows = []
@@ -180,22 +225,22 @@ class ObservationIndex:
             f = cases[o.case_id]
             n = numbers[o.case_id] = numbers.get(o.case_id, -1) + 1
             rows.append(
-                {
-                    "case_id": o.case_id,
-                    "n": n,
-                    "indicator": o.indicator,
-                    "process": o.process,
-                    "at": o.at,
-                    "at_offset": _offset(o.at),
-                    "hit": None if o.hit is None else int(o.hit),
-                    "satisfaction": None if o.satisfaction is None else str(o.satisfaction),
-                    "tags": tag_bits(o.tags),
-                    "valid_after": w.after,
-                    "valid_until": w.until,
-                    "created_at": f.created_at,
-                    "updated_at": f.updated_at,
-                    "timed": f.process not in self._engaged,
-                }
+                (
+                    o.case_id,
+                    n,
+                    o.indicator,
+                    o.process,
+                    _us(o.at),
+                    _offset(o.at),
+                    None if o.hit is None else int(o.hit),
+                    None if o.satisfaction is None else str(o.satisfaction),
+                    tag_bits(o.tags),
+                    None if w.after is None else _us(w.after),
+                    None if w.until is None else _us(w.until),
+                    _us(f.created_at),
+                    _us(f.updated_at),
+                    f.process not in self._engaged,
+                )
             )
         return rows
 
@@ -228,8 +273,8 @@ class ObservationIndex:
                 conn.execute(sa.delete(t.quality_obs).where(t.quality_obs.c.case_id.in_(ids)))
                 conn.execute(sa.delete(t.quality_seen).where(t.quality_seen.c.case_id.in_(ids)))
                 if rows:
-                    conn.execute(sa.insert(t.quality_obs), rows)
-                conn.execute(sa.insert(t.quality_seen), [{"case_id": i, "seq": s} for i, s in page])
+                    conn.exec_driver_sql(self._put_obs, rows)
+                conn.exec_driver_sql(self._put_seen, [(i, s) for i, s in page])
             done += len(page)
             if progress is not None:
                 progress(done)
@@ -255,13 +300,15 @@ class ObservationIndex:
         """The observations of ``period`` judged at ``as_of``, with the filters
         :func:`~techsvc_flow.quality.report` applies to the cases it reads."""
         o = self.store.tables.quality_obs.c
+        start, end, judged = _us(period.start), _us(period.end), _us(as_of)
         return [
-            o.at >= period.start,
-            o.at < period.end,
-            o.created_at < period.end,
-            sa.or_(o.timed.is_(False), o.updated_at >= period.start),
-            sa.or_(o.valid_after.is_(None), o.valid_after < as_of),
-            sa.or_(o.valid_until.is_(None), o.valid_until >= as_of),
+            o.indicator.in_([i.code for i in INDICATORS]),  # the index's first column
+            o.at_us >= start,
+            o.at_us < end,
+            o.created_us < end,
+            sa.or_(o.timed.is_(False), o.updated_us >= start),
+            sa.or_(o.valid_after_us.is_(None), o.valid_after_us < judged),
+            sa.or_(o.valid_until_us.is_(None), o.valid_until_us >= judged),
         ]
 
     def report(
@@ -282,7 +329,7 @@ class ObservationIndex:
         bucket: sa.ColumnElement[int]
         if len(months) > 1:
             bucket = sa.case(
-                *[(o.c.at < m.end, i) for i, m in enumerate(months[:-1])],
+                *[(o.c.at_us < _us(m.end), i) for i, m in enumerate(months[:-1])],
                 else_=len(months) - 1,
             )
         else:
@@ -343,14 +390,14 @@ class ObservationIndex:
     ) -> tuple[Observation, ...]:
         o = self.store.tables.quality_obs.c
         query = (
-            sa.select(o.case_id, o.process, o.at, o.at_offset, o.hit, o.satisfaction, o.tags)
+            sa.select(o.case_id, o.process, o.at_us, o.at_offset, o.hit, o.satisfaction, o.tags)
             .where(
                 *self._filters(period, as_of),
                 o.indicator == code,
-                o.at >= span.start,
-                o.at < span.end,
+                o.at_us >= _us(span.start),
+                o.at_us < _us(span.end),
             )
-            .order_by(o.at, o.case_id, o.n)
+            .order_by(o.at_us, o.case_id, o.n)
         )
         if missed:
             query = query.where(o.hit == 0)
@@ -361,7 +408,7 @@ class ObservationIndex:
                 code,
                 case_id,
                 process,
-                at if offset is None else at.astimezone(_zone(offset)),
+                _instant(at, offset),
                 None if hit is None else bool(hit),
                 None if satisfaction is None else Decimal(satisfaction),
                 bits_tags(tags),

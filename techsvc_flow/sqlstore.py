@@ -338,23 +338,24 @@ def flow_tables(
         sa.Column("n", sa.Integer),
         sa.Column("indicator", sa.String(64), nullable=False),
         sa.Column("process", sa.String(MAX_KEY), nullable=False),
-        sa.Column("at", UtcDateTime, nullable=False),
+        # instants as whole microseconds since 1970-01-01 UTC (compact, compared and
+        # bound as plain integers); ``at_offset``: the UTC offset ``at`` was given in
+        sa.Column("at_us", sa.BigInteger, nullable=False),
         sa.Column("at_offset", sa.Integer, nullable=True),
         # 1 numerator, 0 denominator only, NULL neither (reported only)
         sa.Column("hit", sa.SmallInteger, nullable=True),
         sa.Column("satisfaction", sa.Text, nullable=True),
         sa.Column("tags", sa.Integer, nullable=False),
         # the judging instants it holds for: valid_after < as_of <= valid_until
-        sa.Column("valid_after", UtcDateTime, nullable=True),
-        sa.Column("valid_until", UtcDateTime, nullable=True),
+        sa.Column("valid_after_us", sa.BigInteger, nullable=True),
+        sa.Column("valid_until_us", sa.BigInteger, nullable=True),
         # the case's, for the period filters reports apply to cases
-        sa.Column("created_at", UtcDateTime, nullable=False),
-        sa.Column("updated_at", UtcDateTime, nullable=False),
+        sa.Column("created_us", sa.BigInteger, nullable=False),
+        sa.Column("updated_us", sa.BigInteger, nullable=False),
         sa.Column("timed", sa.Boolean, nullable=False),
         sa.PrimaryKeyConstraint("case_id", "n", name=f"pk_{p}quality_obs"),
         case_fk("quality_obs"),
-        sa.Index(f"ix_{p}quality_obs_at", "at"),
-        sa.Index(f"ix_{p}quality_obs_indicator_at", "indicator", "at"),
+        sa.Index(f"ix_{p}quality_obs_indicator_at", "indicator", "at_us"),
         schema=schema,
     )
     quality_seen = sa.Table(

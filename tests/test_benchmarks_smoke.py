@@ -47,7 +47,7 @@ def test_quality_benchmark_quick_run_on_sql() -> None:
         timeout=300,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "| database | cases | report via `SqlStore.facts` (s) |" in result.stdout
+    assert "| database | cases | report (s) | with late-case lists (s) |" in result.stdout
     assert "| SQLite | 1,000 |" in result.stdout
     if pg.unavailable() is None:
         assert "| PostgreSQL | 1,000 |" in result.stdout

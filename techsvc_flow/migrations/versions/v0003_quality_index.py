@@ -20,10 +20,6 @@ depends_on = None
 KEY = 255
 
 
-def _instant() -> sa.DateTime:
-    return sa.DateTime(timezone=True)
-
-
 def upgrade(prefix: str = "flow_", schema: str | None = None) -> None:
     p = prefix
     cases_id = f"{schema}.{p}cases.id" if schema else f"{p}cases.id"
@@ -39,23 +35,25 @@ def upgrade(prefix: str = "flow_", schema: str | None = None) -> None:
         sa.Column("n", sa.Integer(), nullable=False),
         sa.Column("indicator", sa.String(64), nullable=False),
         sa.Column("process", sa.String(KEY), nullable=False),
-        sa.Column("at", _instant(), nullable=False),
+        sa.Column("at_us", sa.BigInteger(), nullable=False),
         sa.Column("at_offset", sa.Integer(), nullable=True),
         sa.Column("hit", sa.SmallInteger(), nullable=True),
         sa.Column("satisfaction", sa.Text(), nullable=True),
         sa.Column("tags", sa.Integer(), nullable=False),
-        sa.Column("valid_after", _instant(), nullable=True),
-        sa.Column("valid_until", _instant(), nullable=True),
-        sa.Column("created_at", _instant(), nullable=False),
-        sa.Column("updated_at", _instant(), nullable=False),
+        sa.Column("valid_after_us", sa.BigInteger(), nullable=True),
+        sa.Column("valid_until_us", sa.BigInteger(), nullable=True),
+        sa.Column("created_us", sa.BigInteger(), nullable=False),
+        sa.Column("updated_us", sa.BigInteger(), nullable=False),
         sa.Column("timed", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("case_id", "n", name=f"pk_{p}quality_obs"),
         case_fk("quality_obs"),
         schema=schema,
     )
-    op.create_index(f"ix_{p}quality_obs_at", f"{p}quality_obs", ["at"], schema=schema)
     op.create_index(
-        f"ix_{p}quality_obs_indicator_at", f"{p}quality_obs", ["indicator", "at"], schema=schema
+        f"ix_{p}quality_obs_indicator_at",
+        f"{p}quality_obs",
+        ["indicator", "at_us"],
+        schema=schema,
     )
     op.create_table(
         f"{p}quality_seen",
@@ -78,5 +76,4 @@ def downgrade(prefix: str = "flow_", schema: str | None = None) -> None:
     op.drop_table(f"{prefix}quality_meta", schema=schema)
     op.drop_table(f"{prefix}quality_seen", schema=schema)
     op.drop_index(f"ix_{prefix}quality_obs_indicator_at", f"{prefix}quality_obs", schema=schema)
-    op.drop_index(f"ix_{prefix}quality_obs_at", f"{prefix}quality_obs", schema=schema)
     op.drop_table(f"{prefix}quality_obs", schema=schema)
