@@ -160,13 +160,23 @@ def _write(args: argparse.Namespace, content: str | bytes) -> None:
 def _report(args: argparse.Namespace) -> int:
     from .quality import Period, report
     from .report import render
+    from .sqlquality import ObservationIndex
 
     cal = WorkCalendar.china(coverage="provisional")
     period = Period.parse(args.period, tz=cal.tz)
     store = _store(args.db)
     try:
+        index = not args.no_index
+        if index and not ObservationIndex.available(store):
+            index = False
+            print(
+                "techsvc-flow: note: this database predates the quality index; reading "
+                f"every case instead (run 'techsvc-flow db upgrade {args.db}' for fast reports)",
+                file=sys.stderr,
+            )
         with _progress("computing indicators"):
-            result = report(store, period, calendar=cal, as_of=min(period.end, _now(args, cal)))
+            as_of = min(period.end, _now(args, cal))
+            result = report(store, period, calendar=cal, as_of=as_of, index=index)
         _write(args, render(result, args.format, lang=args.lang))
     finally:
         store.close()
@@ -269,6 +279,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--as-of", default=None, help="evaluate as of this instant (default now)")
     report.add_argument(
         "--fail-below", action="store_true", help="exit 1 when an indicator is below threshold"
+    )
+    report.add_argument(
+        "--no-index",
+        action="store_true",
+        help="read every case instead of the quality index kept in the database (writes "
+        "nothing: for a read-only database)",
     )
     report.set_defaults(run=_report)
 

@@ -27,6 +27,7 @@ import contextlib
 import datetime as dt
 import gc
 import re
+import sys
 import warnings
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -1183,21 +1184,20 @@ def report(
             current time for a period not yet over).
         trend: also compute each month of the period.
         index: False reads every case's facts even from a SQL store, writing nothing
-            (for a read-only database).
+            (for a read-only database). A SQL store whose schema predates the index
+            (revision 0003) is read that way too.
     """
     as_of = period.end if as_of is None else as_of
     if as_of.utcoffset() is None:
         raise PeriodError(f"as_of must be an aware datetime, not {as_of!r}")
-    if index:
-        from .sqlstore import SqlStore
+    if index and "techsvc_flow.sqlstore" in sys.modules:  # else it cannot be a SqlStore
+        from .sqlquality import ObservationIndex
 
-        if isinstance(store, SqlStore) and store.dialect in ("sqlite", "postgresql"):
-            from .sqlquality import ObservationIndex
-
-            observations = ObservationIndex(store, calendar=calendar, config=config)
+        if ObservationIndex.available(store):
+            kept = ObservationIndex(store, calendar=calendar, config=config)  # type: ignore[arg-type]
             with _collector_paused():
-                observations.refresh()
-            return observations.report(period, as_of=as_of, trend=trend)
+                kept.refresh()
+            return kept.report(period, as_of=as_of, trend=trend)
     # an engagement can be late on delivery with no activity in the period, so those
     # are read whatever their last change; complaints and surveys count by an event
     # that is itself a change

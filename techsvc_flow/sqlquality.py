@@ -169,6 +169,17 @@ class ObservationIndex:
         self._put_obs = _insert(store.tables.quality_obs, _OBS_COLUMNS, mark)
         self._put_seen = _insert(store.tables.quality_seen, ("case_id", "seq"), mark)
 
+    @staticmethod
+    def available(store: object) -> bool:
+        """Whether ``store`` can keep an index: a :class:`SqlStore` on SQLite or
+        PostgreSQL whose schema has the index's tables (revision 0003 or later; run
+        ``techsvc-flow db upgrade URL`` on an older one)."""
+        if not isinstance(store, SqlStore) or store.dialect not in ("sqlite", "postgresql"):
+            return False
+        t = store.tables
+        with store._read() as conn:
+            return sa.inspect(conn).has_table(t.quality_meta.name, schema=t.schema)
+
     def __repr__(self) -> str:
         return f"ObservationIndex({self.store!r}, fingerprint={self.fingerprint[:12]})"
 

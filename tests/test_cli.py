@@ -11,7 +11,7 @@ from quality_scenario import build
 
 from techsvc_flow import cli
 from techsvc_flow.cli import main
-from techsvc_flow.sqlstore import SqlStore
+from techsvc_flow.sqlstore import SqlStore, upgrade
 
 AS_OF = "2026-01-01T00:00+08:00"
 
@@ -51,6 +51,32 @@ def test_report_text_and_fail_below(db: str, capsys: pytest.CaptureFixture[str])
     code, _, _ = run(capsys, "report", "--db", db, "--period", "2025-Q4", "--as-of", AS_OF,
                      "--fail-below")  # fmt: skip
     assert code == 1  # the scenario's quarter misses some thresholds
+
+
+def test_report_from_the_index_equals_reading_every_case(
+    db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["report", "--db", db, "--period", "2025-Q4", "--format", "json", "--as-of", AS_OF]
+    code, indexed, _ = run(capsys, *args)
+    assert code == 0
+    code, read, err = run(capsys, *args, "--no-index")
+    assert code == 0 and err == ""
+    assert json.loads(indexed) == json.loads(read)
+    # a database made before the index existed (schema 0002): read case by case, with a
+    # note on stderr saying how to upgrade, and the same figures
+    old = tmp_path / "old.db"
+    url = f"sqlite:///{old}"
+    upgrade(url, revision="0002")
+    store = SqlStore(url, migrate=False)
+    build(store)
+    store.close()
+    code, out, err = run(capsys, "report", "--db", url, "--period", "2025-Q4", "--format",
+                         "json", "--as-of", AS_OF)  # fmt: skip
+    assert code == 0 and "predates the quality index" in err and "db upgrade" in err
+    assert json.loads(out) == json.loads(read)
+    assert run(capsys, "db", "upgrade", url)[0] == 0
+    code, out, err = run(capsys, *[url if a == db else a for a in args])
+    assert code == 0 and err == "" and json.loads(out) == json.loads(read)
 
 
 def test_report_html_to_a_file(db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
