@@ -211,6 +211,28 @@ class ObservationIndex:
             )
             return True
 
+    @staticmethod
+    def _put(
+        conn: Connection,
+        table: sa.Table,
+        columns: Sequence[str],
+        insert: str,
+        rows: list[tuple[Any, ...]],
+    ) -> None:
+        """Insert ``rows``: with ``COPY`` on psycopg 3, else one driver ``executemany``."""
+        cursor = conn.connection.cursor()
+        try:
+            copy = getattr(cursor, "copy", None)
+            if conn.dialect.name == "postgresql" and copy is not None:
+                name = table.name if table.schema is None else f'"{table.schema}"."{table.name}"'
+                with copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as target:
+                    for row in rows:
+                        target.write_row(row)
+            else:
+                cursor.executemany(insert, rows)
+        finally:
+            cursor.close()
+
     def _stale(self, after: str | None) -> sa.Select[Any]:
         """The next page of cases (id, seq) whose observations are missing or older."""
         c, seen = self.store.tables.cases, self.store.tables.quality_seen
@@ -284,8 +306,9 @@ class ObservationIndex:
                 conn.execute(sa.delete(t.quality_obs).where(t.quality_obs.c.case_id.in_(ids)))
                 conn.execute(sa.delete(t.quality_seen).where(t.quality_seen.c.case_id.in_(ids)))
                 if rows:
-                    conn.exec_driver_sql(self._put_obs, rows)
-                conn.exec_driver_sql(self._put_seen, [(i, s) for i, s in page])
+                    self._put(conn, t.quality_obs, _OBS_COLUMNS, self._put_obs, rows)
+                seen = [(i, s) for i, s in page]
+                self._put(conn, t.quality_seen, ("case_id", "seq"), self._put_seen, seen)
             done += len(page)
             if progress is not None:
                 progress(done)
