@@ -536,6 +536,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
     parser.add_argument("--sql-only", action="store_true", help="only the SQL rows")
     parser.add_argument("--repeat", type=int, default=1, help="SQL reports: best of N runs")
+    parser.add_argument(
+        "--skip-default", action="store_true", help="SQL rows: leave out the default path"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     args = parser.parse_args(argv)
@@ -708,7 +711,9 @@ def _sql(
                     changed, again = _seconds(run_report, store)
                     assert again.to_dict(cases=False) == by_facts.to_dict(cases=False)
                     assert index.stale() == 0, stale
-                    if k <= 100_000 or name not in default_per_case:
+                    if args.skip_default:
+                        default_per_case[name] = (float("nan"), 0)
+                    elif k <= 100_000 or name not in default_per_case:
                         slow, slow_rep = _seconds(run_report, _default(store), False)
                         assert slow_rep.to_dict(cases=False) == by_facts.to_dict(cases=False)
                         default_per_case[name] = (slow / k, k)
@@ -741,10 +746,13 @@ def _print_sql(rows: list[SqlRow], *, markdown: bool) -> None:
     for r in rows:
         approx = "" if r.default_measured == r.cases else "≈ "
         note = "" if r.default_measured == r.cases else f" (from {r.default_measured:,})"
+        if not r.default_measured:
+            approx, note = "", "not measured"
         cells = (
             r.database, f"{r.cases:,}", f"{r.indexed:.2f}", f"{r.with_late:.2f}",
             f"{r.changed:.2f}", f"{r.build:.1f}", f"{r.facts:.1f}",
-            f"{approx}{r.default:,.1f}{note}", f"{r.facts / r.indexed:.0f}×",
+            note if not r.default_measured else f"{approx}{r.default:,.1f}{note}",
+            f"{r.facts / r.indexed:.0f}×",
         )  # fmt: skip
         if markdown:
             print("| " + " | ".join(cells) + " |")

@@ -284,37 +284,74 @@ class ObservationIndex:
 
         ``progress`` is called with the running count after each page.
         """
-        store, t = self.store, self.store.tables
-        self._claim()
         done = 0
+        if self._claim() and self._streams():
+            done = self._build(progress)
+        # the cases whose version differs from the one observed (all of them after a
+        # rebuild of a bound store; those changed meanwhile after a streamed one)
         after: str | None = None
         while True:
-            with store._snapshot() as conn:
+            with self.store._snapshot() as conn:
                 page = conn.execute(self._stale(after)).all()
                 if not page:
                     return done
                 ids = [row.id for row in page]
-                facts = store._facts_of(conn, ids)
-            rows = self._rows(facts)
-            with store._write() as conn:
-                self._lock(conn)
-                if self._stored(conn) != self.fingerprint:
-                    raise IndexOutOfDate(
-                        "the observation index was rebuilt for another calendar or "
-                        "configuration while this refresh ran; run it again"
-                    )
-                conn.execute(sa.delete(t.quality_obs).where(t.quality_obs.c.case_id.in_(ids)))
-                conn.execute(sa.delete(t.quality_seen).where(t.quality_seen.c.case_id.in_(ids)))
-                if rows:
-                    self._put(conn, t.quality_obs, _OBS_COLUMNS, self._put_obs, rows)
-                seen = [(i, s) for i, s in page]
-                self._put(conn, t.quality_seen, ("case_id", "seq"), self._put_seen, seen)
+                facts = self.store._facts_of(conn, ids)
+            self._write(ids, [row.seq for row in page], self._rows(facts))
             done += len(page)
             if progress is not None:
                 progress(done)
             if len(page) < self.page_size:
                 return done
             after = ids[-1]
+
+    def _streams(self) -> bool:
+        """Whether a rebuild may stream every case on one connection while it writes on
+        another (not in the host's transaction, nor on a one-connection pool)."""
+        store = self.store
+        return store.commits_itself and not isinstance(store.engine.pool, sa.pool.StaticPool)
+
+    def _build(self, progress: Callable[[int], None] | None) -> int:
+        """Observe every case of the configured processes: their facts streamed from one
+        snapshot (one query per process), written a page at a time."""
+        done = 0
+        with self.store._snapshot() as conn:
+            for name in self.config.processes:
+                query = self.store._facts_query(name, None, None)
+                batch: list[tuple[CaseFacts, int]] = []
+                for pair in self.store._facts_rows(conn, query, stream=True):
+                    batch.append(pair)
+                    if len(batch) < self.page_size:
+                        continue
+                    done += self._write_batch(batch)
+                    batch = []
+                    if progress is not None:
+                        progress(done)
+                if batch:
+                    done += self._write_batch(batch)
+        return done
+
+    def _write_batch(self, batch: list[tuple[CaseFacts, int]]) -> int:
+        facts = [f for f, _ in batch]
+        self._write([f.id for f in facts], [seq for _, seq in batch], self._rows(facts))
+        return len(batch)
+
+    def _write(self, ids: list[str], seqs: list[int], rows: list[tuple[Any, ...]]) -> None:
+        """Replace the observations of the cases ``ids``, observed at versions ``seqs``."""
+        t = self.store.tables
+        with self.store._write() as conn:
+            self._lock(conn)
+            if self._stored(conn) != self.fingerprint:
+                raise IndexOutOfDate(
+                    "the observation index was rebuilt for another calendar or "
+                    "configuration while this refresh ran; run it again"
+                )
+            conn.execute(sa.delete(t.quality_obs).where(t.quality_obs.c.case_id.in_(ids)))
+            conn.execute(sa.delete(t.quality_seen).where(t.quality_seen.c.case_id.in_(ids)))
+            if rows:
+                self._put(conn, t.quality_obs, _OBS_COLUMNS, self._put_obs, rows)
+            seen = list(zip(ids, seqs, strict=True))
+            self._put(conn, t.quality_seen, ("case_id", "seq"), self._put_seen, seen)
 
     def stale(self) -> int:
         """How many cases a :meth:`refresh` would observe now."""

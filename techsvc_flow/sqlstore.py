@@ -1184,11 +1184,13 @@ class SqlStore(Store):
     ) -> Iterator[CaseFacts]:
         query = self._facts_query(process, since, until)
         with self._snapshot() as conn:
-            yield from self._facts_rows(conn, query, stream=True)
+            for facts, _ in self._facts_rows(conn, query, stream=True):
+                yield facts
 
     def _facts_rows(
         self, conn: Connection, query: sa.Select[Any], *, stream: bool
-    ) -> Iterator[CaseFacts]:
+    ) -> Iterator[tuple[CaseFacts, int]]:
+        """Each case's facts and its ``seq`` (the version of its history they are of)."""
         h = self.tables.history
         body = sa.select(h.c.body).where(h.c.case_id == sa.bindparam("b_id"))
         body = body.where(h.c.seq == sa.bindparam("b_seq"))
@@ -1199,7 +1201,7 @@ class SqlStore(Store):
 
         options = {"stream_results": True, "yield_per": self.facts_batch} if stream else {}
         for row in conn.execute(query, execution_options=options):
-            yield _facts_from(row, _entered(row[5], row[0], read))
+            yield _facts_from(row, _entered(row[5], row[0], read)), row[6]
 
     def _facts_of(self, conn: Connection, ids: Sequence[str]) -> list[CaseFacts]:
         """The facts of the cases ``ids`` (those that exist, in id order), read on
@@ -1207,7 +1209,8 @@ class SqlStore(Store):
         if self.dialect not in ("sqlite", "postgresql"):
             found = set(ids)
             return [f for f in super().facts() if f.id in found]
-        return list(self._facts_rows(conn, self._facts_query(None, None, None, ids), stream=False))
+        query = self._facts_query(None, None, None, ids)
+        return [facts for facts, _ in self._facts_rows(conn, query, stream=False)]
 
     def _facts_query(
         self,
@@ -1217,7 +1220,8 @@ class SqlStore(Store):
         ids: Sequence[str] | None = None,
     ) -> sa.Select[Any]:
         """The selected cases in id order: ``_FACT_COLUMNS``, then a JSON array of
-        ``[state, seq, at, at_offset]``, the first entry into each state of the case."""
+        ``[state, seq, at, at_offset]``, the first entry into each state of the case,
+        then the case's ``seq``."""
         c, h = self.tables.cases, self.tables.history
 
         def chosen(cases: sa.FromClause) -> list[sa.ColumnElement[bool]]:
@@ -1258,7 +1262,7 @@ class SqlStore(Store):
                     sa.func.json_array(first.c.dest, first.c.seq, first.c.at, first.c.at_offset)
                 )
             ).scalar_subquery()
-            return sa.select(*columns, entered).where(*chosen(c)).order_by(c.c.id)
+            return sa.select(*columns, entered, c.c.seq).where(*chosen(c)).order_by(c.c.id)
         # PostgreSQL: the first entries of the chosen cases (DISTINCT ON over the entered
         # index), then one array per case, merged with the cases by id
         c2 = c.alias("chosen")
@@ -1277,7 +1281,7 @@ class SqlStore(Store):
             .subquery("e")
         )
         return (
-            sa.select(*columns, sa.cast(per_case.c.entered, sa.Text))
+            sa.select(*columns, sa.cast(per_case.c.entered, sa.Text), c.c.seq)
             .select_from(c.outerjoin(per_case, per_case.c.case_id == c.c.id))
             .where(*chosen(c))
             .order_by(c.c.id)
