@@ -26,15 +26,20 @@ a running system writes them. The rows are the store's own: before timing, a sam
 compared with what ``SqlStore``'s own writing code makes of the same cases, and read back.
 (Entry hashes are stand-ins: facts do not read them.) Then, on the same data:
 
-- ``report`` through ``SqlStore.facts`` (cases filtered and first entries grouped in the
-  database, rows streamed), end to end (the best of ``--repeat`` runs), and
-  ``SqlStore.facts()`` alone over every case;
+- ``report(store, index=False)``: every case's facts read through ``SqlStore.facts``
+  (cases filtered and first entries grouped in the database, rows streamed);
+- the observation index (``techsvc_flow.sqlquality``): its first ``refresh()`` (every
+  case observed and written), then ``report(store)`` with the index up to date (the
+  refresh finds nothing to do; the year and its months counted with ``GROUP BY``), the
+  same with the late-case lists read (what the text and HTML reports show), and
+  ``report(store)`` after 1 % of the cases were marked changed (their observations made
+  again inside the report); the first two are the best of ``--repeat`` runs;
 - ``report`` through the default ``Store.facts`` (``cases()`` + one ``history()`` per
   case); at 1,000,000 cases it is measured on the 100,000-case database and
-  extrapolated (marked "≈").
+  extrapolated (marked "≈"); ``--skip-default`` leaves it out.
 
 Before anything is printed the figures are checked: every path gives the same seven
-results on the same cases.
+results, months and late cases on the same cases.
 """
 
 from __future__ import annotations
