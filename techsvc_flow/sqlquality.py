@@ -471,7 +471,9 @@ class ObservationIndex:
             .order_by(o.at_us, o.case_id, o.n)
         )
         if missed:
-            query = query.where(o.hit == 0)
+            # a literal, as in the partial index's predicate: a planner does not match
+            # a partial index to a bound parameter
+            query = query.where(o.hit == sa.literal_column("0"))
         with self.store._snapshot() as conn:
             found = conn.execute(query).all()
         return tuple(

@@ -154,6 +154,10 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
 _ENTERING = sa.text("kind IN ('start', 'fire')")
 
 
+#: the observations in the denominator, not the numerator (the partial index on them)
+_MISSED = sa.text("hit = 0")
+
+
 def _serial() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
@@ -356,6 +360,16 @@ def flow_tables(
         sa.PrimaryKeyConstraint("case_id", "n", name=f"pk_{p}quality_obs"),
         case_fk("quality_obs"),
         sa.Index(f"ix_{p}quality_obs_indicator_at", "indicator", "at_us"),
+        # the observations that missed (the late-case lists), in the order they are read
+        sa.Index(
+            f"ix_{p}quality_obs_missed",
+            "indicator",
+            "at_us",
+            "case_id",
+            "n",
+            sqlite_where=_MISSED,
+            postgresql_where=_MISSED,
+        ),
         schema=schema,
     )
     quality_seen = sa.Table(

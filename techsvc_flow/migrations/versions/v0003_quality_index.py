@@ -55,6 +55,15 @@ def upgrade(prefix: str = "flow_", schema: str | None = None) -> None:
         ["indicator", "at_us"],
         schema=schema,
     )
+    missed = sa.text("hit = 0")
+    op.create_index(
+        f"ix_{p}quality_obs_missed",
+        f"{p}quality_obs",
+        ["indicator", "at_us", "case_id", "n"],
+        schema=schema,
+        sqlite_where=missed,
+        postgresql_where=missed,
+    )
     op.create_table(
         f"{p}quality_seen",
         sa.Column("case_id", sa.String(KEY), nullable=False),
@@ -75,5 +84,6 @@ def upgrade(prefix: str = "flow_", schema: str | None = None) -> None:
 def downgrade(prefix: str = "flow_", schema: str | None = None) -> None:
     op.drop_table(f"{prefix}quality_meta", schema=schema)
     op.drop_table(f"{prefix}quality_seen", schema=schema)
+    op.drop_index(f"ix_{prefix}quality_obs_missed", f"{prefix}quality_obs", schema=schema)
     op.drop_index(f"ix_{prefix}quality_obs_indicator_at", f"{prefix}quality_obs", schema=schema)
     op.drop_table(f"{prefix}quality_obs", schema=schema)
