@@ -5,6 +5,7 @@ configuration. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections.abc import Iterator
@@ -34,14 +35,12 @@ Q4 = Period.parse("2025-Q4", tz=SH)
 TICK = dt.timedelta(microseconds=1)
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgres"])
-def recorded(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Workflow]:
-    """The recorded quarter in a SQL store (one per database, shared by the module)."""
-    if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("sqlq") / "flow.db"
-        store = SqlStore(f"sqlite:///{path}", engine_options={"synchronous": "OFF"})
+@contextlib.contextmanager
+def quarter_in(database: str, directory: Path) -> Iterator[Workflow]:
+    """The recorded quarter in a new SQL store: a SQLite file in ``directory``, or a
+    fresh schema on the throw-away PostgreSQL server."""
+    if database == "sqlite":
+        store = SqlStore(f"sqlite:///{directory}/flow.db", engine_options={"synchronous": "OFF"})
         yield qs.build(store)
         store.close()
         return
@@ -50,6 +49,15 @@ def recorded(
         store = SqlStore(pg.engine(server.url), schema=schema)
         yield qs.build(store)
         store.close()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def recorded(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Workflow]:
+    """The recorded quarter in a SQL store (one per database, shared by the module)."""
+    with quarter_in(request.param, tmp_path_factory.mktemp("sqlq")) as wf:
+        yield wf
 
 
 @pytest.fixture(scope="module")
@@ -134,16 +142,8 @@ def test_windows_hold_exactly_where_observe_does(in_memory: Workflow) -> None:
 @pytest.fixture(params=["sqlite", "postgres"])
 def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Workflow]:
     """The recorded quarter in a store of its own, for tests that change it."""
-    if request.param == "sqlite":
-        store = SqlStore(f"sqlite:///{tmp_path}/flow.db", engine_options={"synchronous": "OFF"})
-        yield qs.build(store)
-        store.close()
-        return
-    server = pg.require()
-    with pg.fresh_schema(server) as schema:
-        store = SqlStore(pg.engine(server.url), schema=schema)
-        yield qs.build(store)
-        store.close()
+    with quarter_in(request.param, tmp_path) as wf:
+        yield wf
 
 
 def test_only_changed_cases_are_observed_again(fresh: Workflow) -> None:
