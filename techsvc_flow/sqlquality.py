@@ -139,7 +139,10 @@ class ObservationIndex:
 
     Refreshes may run in several processes at once: their writes take turns (an
     advisory lock on PostgreSQL, the write lock on SQLite), each case's rows are replaced
-    whole, in one transaction with the version they were made from.
+    whole, in one transaction with the version they were made from. In a bound store
+    the turn is held until the host's transaction ends. A rebuild streams every case
+    from one read transaction while it writes: meanwhile SQLite cannot checkpoint its
+    write-ahead log past it, and PostgreSQL's vacuum cannot remove rows it might see.
     """
 
     #: how many cases a refresh reads and writes at a time
