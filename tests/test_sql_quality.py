@@ -285,3 +285,25 @@ def test_refreshes_running_at_once_leave_one_consistent_index(fresh: Workflow) -
 def test_only_sql_stores_on_sqlite_or_postgresql_have_an_index(in_memory: Workflow) -> None:
     with pytest.raises(TypeError, match="SqlStore"):
         ObservationIndex(in_memory.store, calendar=in_memory.calendar)  # type: ignore[arg-type]
+
+
+def test_a_refresh_overtaken_by_another_configuration_stops_cleanly(fresh: Workflow) -> None:
+    """Another configuration's refresh empties the index under a running one: the
+    running one stops at its next page with a clear error, and writes nothing more."""
+    store, cal = fresh.store, fresh.calendar
+    assert isinstance(store, SqlStore)
+    ours = ObservationIndex(store, calendar=cal)
+    ours.page_size = 5
+    theirs = ObservationIndex(store, calendar=cal, config=QualityConfig(excluded_faults=()))
+
+    def overtaken(done: int) -> None:
+        if done == 5:
+            theirs._claim()  # what the other refresh does first
+
+    with pytest.raises(IndexOutOfDate, match="while this refresh ran"):
+        ours.refresh(progress=overtaken)
+    assert theirs.stale() == 36  # emptied for them: none of ours left behind
+    assert theirs.refresh() == 36
+    got = theirs.report(Q4, as_of=qs.AS_OF)
+    expected = by_facts(store, Q4, cal, as_of=qs.AS_OF, config=theirs.config)
+    assert everything(got) == everything(expected)
