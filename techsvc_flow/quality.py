@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import gc
 import re
 import sys
@@ -61,9 +62,7 @@ __all__ = [
     "QualityConfig",
     "QualityReport",
     "SlaOutcome",
-    "Tally",
     "Window",
-    "bits_tags",
     "check",
     "compute_indicators",
     "improvement_case_id",
@@ -73,8 +72,6 @@ __all__ = [
     "report",
     "sla_outcome",
     "start_improvement",
-    "tag_bits",
-    "tally_result",
     "windows",
 ]
 
@@ -458,6 +455,8 @@ class QualityConfig:
 
 
 DEFAULT_CONFIG = QualityConfig()
+#: the settings applied when observations are counted, not when they are made
+_WHEN_COUNTED = frozenset({"thresholds", "satisfaction_basis"})
 
 
 # --- SLA outcomes -----------------------------------------------------------------------------
@@ -752,11 +751,10 @@ def _engagement(
 
 
 def _observer(
-    calendar: WorkCalendar, config: QualityConfig
+    calc: _Calc, config: QualityConfig
 ) -> Callable[[CaseFacts, dt.datetime], Iterator[Observation]]:
-    """The observations of one case judged at an instant, with the memos of ``calendar``."""
+    """The observations of one case judged at an instant, counted with ``calc``."""
     engagements = config.engagements
-    calc = _Calc(calendar)
     complaints = frozenset(config.complaint_processes)
     surveys = frozenset(config.survey_processes)
 
@@ -769,7 +767,6 @@ def _observer(
         if profile is not None:
             yield from _engagement(f, profile, config, calc, as_of)
 
-    observe_one.calc = calc  # type: ignore[attr-defined]
     return observe_one
 
 
@@ -781,7 +778,7 @@ def observe(
     as_of: dt.datetime,
 ) -> Iterator[Observation]:
     """Every observation the indicators make of ``facts``, judged at ``as_of``."""
-    observe_one = _observer(calendar, config)
+    observe_one = _observer(_Calc(calendar), config)
     with warnings.catch_warnings():
         # past the official horizon deadlines are estimates; the results say nothing else
         warnings.simplefilter("ignore", ProvisionalWarning)
@@ -835,8 +832,12 @@ def windows(
     limit or an undelivered engagement passes its delivery date, so each case is observed
     once per span between those instants.
     """
-    observe_one = _observer(calendar, config)
-    calc: _Calc = observe_one.calc  # type: ignore[attr-defined]
+    return _windows(facts, config, _Calc(calendar))
+
+
+def _windows(facts: Iterable[CaseFacts], config: QualityConfig, calc: _Calc) -> Iterator[Window]:
+    """:func:`windows`, with a calendar memo the caller keeps (across pages of cases)."""
+    observe_one = _observer(calc, config)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProvisionalWarning)
         for f in facts:
@@ -847,19 +848,20 @@ def windows(
                 continue
             # spans (None, p0], (p0, p1], ..., (pk, None): each judged at an instant in it
             bounds: list[dt.datetime | None] = [None, *points, None]
-            runs: dict[Observation, list[int]] = {}
+            held: dict[Observation, list[int]] = {}
             for i in range(len(bounds) - 1):
                 upper = bounds[i + 1]
                 judged = upper if upper is not None else points[-1] + _TICK
                 for o in observe_one(f, judged):
-                    runs.setdefault(o, []).append(i)
-            for o, spans in runs.items():
+                    held.setdefault(o, []).append(i)
+            # one window per run of consecutive spans holding the same observation
+            for o, spans in held.items():
                 first = spans[0]
-                for j, span in enumerate(spans):
-                    if j + 1 == len(spans) or spans[j + 1] != span + 1:
+                for span, following in zip(spans, [*spans[1:], None], strict=True):
+                    if following != span + 1:
                         yield Window(o, bounds[first], bounds[span + 1])
-                        if j + 1 < len(spans):
-                            first = spans[j + 1]
+                        if following is not None:
+                            first = following
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -880,20 +882,26 @@ def _plain(value: Any) -> Any:
     return value
 
 
-_TAG_BITS = {"ack_late": 1, "feedback_late": 2, "third_party": 4}
+_ACK_LATE, _FEEDBACK_LATE, _THIRD_PARTY_BIT = 1, 2, 4
+_TAG_BITS = {
+    "ack_late": _ACK_LATE,
+    "feedback_late": _FEEDBACK_LATE,
+    "third_party": _THIRD_PARTY_BIT,
+}
 
 
-def tag_bits(tags: Iterable[str]) -> int:
+@functools.cache
+def _tag_bits(tags: frozenset[str]) -> int:
     """The tags of an observation as a bit set (how a database stores them)."""
     return sum(_TAG_BITS[t] for t in tags)
 
 
-def bits_tags(bits: int) -> frozenset[str]:
-    """The tags of a bit set made by :func:`tag_bits`."""
+def _bits_tags(bits: int) -> frozenset[str]:
+    """The tags of a bit set made by :func:`_tag_bits`."""
     return frozenset(t for t, bit in _TAG_BITS.items() if bits & bit)
 
 
-class Tally:
+class _Tally:
     """The counts one indicator's result is made of, added up one observation (or one
     group of equal observations) at a time: in Python, or from a database's ``GROUP BY``.
     """
@@ -921,9 +929,9 @@ class Tally:
             return
         self.counted += n
         self.hits += n if hit else 0
-        self.third_party += n if tags & 4 else 0
-        self.ack_on_time += 0 if tags & 1 else n
-        self.fed_back_on_time += 0 if tags & 2 else n
+        self.third_party += n if tags & _THIRD_PARTY_BIT else 0
+        self.ack_on_time += 0 if tags & _ACK_LATE else n
+        self.fed_back_on_time += 0 if tags & _FEEDBACK_LATE else n
         if satisfaction is not None:
             self.indexed += n
             self.index_sum += satisfaction * n
@@ -1016,11 +1024,11 @@ class IndicatorResult:
         return out
 
 
-def tally_result(
+def _tally_result(
     ind: Indicator,
     cfg: QualityConfig,
     period: Period,
-    tally: Tally,
+    tally: _Tally,
     observations: Sequence[Observation],
     missed: Sequence[Observation],
 ) -> IndicatorResult:
@@ -1072,12 +1080,12 @@ def tally_result(
 def _aggregate(
     ind: Indicator, cfg: QualityConfig, period: Period, observations: Sequence[Observation]
 ) -> IndicatorResult:
-    tally = Tally()
+    tally = _Tally()
     for o in observations:
-        tally.add(o.hit, tag_bits(o.tags), o.satisfaction)
+        tally.add(o.hit, _tag_bits(o.tags), o.satisfaction)
     found = tuple(observations)
     missed = tuple(o for o in found if o.hit is False)
-    return tally_result(ind, cfg, period, tally, found, missed)
+    return _tally_result(ind, cfg, period, tally, found, missed)
 
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

@@ -47,10 +47,12 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .calendar import WorkCalendar
+from .calendar import _EPOCH, WorkCalendar
+from .calendar import _to_us as _us
 from .errors import FlowError
 from .facts import CaseFacts
 from .quality import (
+    _WHEN_COUNTED,
     DEFAULT_CONFIG,
     INDICATORS,
     IndicatorResult,
@@ -59,11 +61,12 @@ from .quality import (
     PeriodError,
     QualityConfig,
     QualityReport,
-    Tally,
-    bits_tags,
-    tag_bits,
-    tally_result,
-    windows,
+    _bits_tags,
+    _Calc,
+    _tag_bits,
+    _Tally,
+    _tally_result,
+    _windows,
 )
 from .sqlstore import SqlStore, _offset, _zone
 
@@ -81,20 +84,11 @@ class IndexOutOfDate(FlowError, RuntimeError):
 
 
 def fingerprint(calendar: WorkCalendar, config: QualityConfig) -> str:
-    """The digest an index made for ``calendar`` and ``config`` is stored with."""
-    described = json.dumps(
-        [RULES, calendar.digest(), attrs.asdict(config)], sort_keys=True, default=str
-    )
+    """The digest an index made for ``calendar`` and ``config`` is stored with: of what
+    decides the observations (not the thresholds and basis, applied when counting)."""
+    observing = attrs.asdict(config, filter=lambda a, _: a.name not in _WHEN_COUNTED)
+    described = json.dumps([RULES, calendar.digest(), observing], sort_keys=True, default=str)
     return hashlib.sha256(described.encode()).hexdigest()
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_US = dt.timedelta(microseconds=1)
-
-
-def _us(instant: dt.datetime) -> int:
-    """An aware instant as whole microseconds since 1970-01-01 UTC."""
-    return (instant - _EPOCH) // _US
 
 
 def _instant(us: int, offset: int | None) -> dt.datetime:
@@ -118,13 +112,6 @@ _OBS_COLUMNS = (
     "updated_us",
     "timed",
 )
-
-
-def _insert(table: sa.Table, columns: Sequence[str], mark: str) -> str:
-    """An INSERT of ``columns`` into ``table`` in the driver's parameter style."""
-    assert set(columns) == {c.name for c in table.c}, "the table has changed"
-    name = table.name if table.schema is None else f'"{table.schema}"."{table.name}"'
-    return f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
 
 
 class ObservationIndex:
@@ -164,13 +151,9 @@ class ObservationIndex:
         self.config = config
         self.fingerprint = fingerprint(calendar, config)
         self._engaged = frozenset(config.engagements)
+        self._calc = _Calc(calendar)  # its deadline memo serves every page of a refresh
         digest = hashlib.sha256(f"{store.tables.schema}.{store.tables.prefix}".encode())
         self._lock_key = int.from_bytes(digest.digest()[:8], "big", signed=True)
-        # plain INSERTs run on the driver: these rows need no conversion, and thousands
-        # go in at a time
-        mark = "?" if store.dialect == "sqlite" else "%s"
-        self._put_obs = _insert(store.tables.quality_obs, _OBS_COLUMNS, mark)
-        self._put_seen = _insert(store.tables.quality_seen, ("case_id", "seq"), mark)
 
     @staticmethod
     def available(store: object) -> bool:
@@ -216,23 +199,24 @@ class ObservationIndex:
 
     @staticmethod
     def _put(
-        conn: Connection,
-        table: sa.Table,
-        columns: Sequence[str],
-        insert: str,
-        rows: list[tuple[Any, ...]],
+        conn: Connection, table: sa.Table, columns: Sequence[str], rows: list[tuple[Any, ...]]
     ) -> None:
-        """Insert ``rows``: with ``COPY`` on psycopg 3, else one driver ``executemany``."""
+        """Insert ``rows`` (values of ``columns``, needing no conversion) on the driver:
+        with ``COPY`` on psycopg 3, else one ``executemany``."""
+        name = conn.dialect.identifier_preparer.format_table(table)
         cursor = conn.connection.cursor()
         try:
             copy = getattr(cursor, "copy", None)
             if conn.dialect.name == "postgresql" and copy is not None:
-                name = table.name if table.schema is None else f'"{table.schema}"."{table.name}"'
                 with copy(f"COPY {name} ({', '.join(columns)}) FROM STDIN") as target:
                     for row in rows:
                         target.write_row(row)
             else:
-                cursor.executemany(insert, rows)
+                mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+                marks = ", ".join([mark] * len(columns))
+                cursor.executemany(
+                    f"INSERT INTO {name} ({', '.join(columns)}) VALUES ({marks})", rows
+                )
         finally:
             cursor.close()
 
@@ -256,7 +240,7 @@ class ObservationIndex:
         cases = {f.id: f for f in facts}
         numbers: dict[str, int] = {}
         rows = []
-        for w in windows(facts, calendar=self.calendar, config=self.config):
+        for w in _windows(facts, self.config, self._calc):
             o = w.observation
             f = cases[o.case_id]
             n = numbers[o.case_id] = numbers.get(o.case_id, -1) + 1
@@ -270,7 +254,7 @@ class ObservationIndex:
                     _offset(o.at),
                     None if o.hit is None else int(o.hit),
                     None if o.satisfaction is None else str(o.satisfaction),
-                    tag_bits(o.tags),
+                    _tag_bits(o.tags),
                     None if w.after is None else _us(w.after),
                     None if w.until is None else _us(w.until),
                     _us(f.created_at),
@@ -352,9 +336,9 @@ class ObservationIndex:
             conn.execute(sa.delete(t.quality_obs).where(t.quality_obs.c.case_id.in_(ids)))
             conn.execute(sa.delete(t.quality_seen).where(t.quality_seen.c.case_id.in_(ids)))
             if rows:
-                self._put(conn, t.quality_obs, _OBS_COLUMNS, self._put_obs, rows)
+                self._put(conn, t.quality_obs, _OBS_COLUMNS, rows)
             seen = list(zip(ids, seqs, strict=True))
-            self._put(conn, t.quality_seen, ("case_id", "seq"), self._put_seen, seen)
+            self._put(conn, t.quality_seen, ("case_id", "seq"), seen)
 
     def stale(self) -> int:
         """How many cases a :meth:`refresh` would observe now."""
@@ -430,8 +414,8 @@ class ObservationIndex:
                 tuple(row) for row in conn.execute(grouped)
             ]
         spans = months or [period]
-        whole = {i.code: Tally() for i in INDICATORS}
-        parts = [{i.code: Tally() for i in INDICATORS} for _ in spans]
+        whole = {i.code: _Tally() for i in INDICATORS}
+        parts = [{i.code: _Tally() for i in INDICATORS} for _ in spans]
         for code, b, hit, tags, satisfaction, n in counts:
             if code not in whole:
                 continue
@@ -440,7 +424,7 @@ class ObservationIndex:
             whole[code].add(outcome, tags, index, n)
             parts[b][code].add(outcome, tags, index, n)
 
-        def results(span: Period, tallies: dict[str, Tally]) -> tuple[IndicatorResult, ...]:
+        def results(span: Period, tallies: dict[str, _Tally]) -> tuple[IndicatorResult, ...]:
             out = []
             for i in INDICATORS:
                 tally = tallies[i.code]
@@ -448,7 +432,7 @@ class ObservationIndex:
                 missed = _Stored(
                     self, period, as_of, span, i.code, True, tally.counted - tally.hits
                 )
-                out.append(tally_result(i, self.config, span, tally, listed, missed))
+                out.append(_tally_result(i, self.config, span, tally, listed, missed))
             return tuple(out)
 
         trend_results = tuple((m, results(m, parts[k])) for k, m in enumerate(months))
@@ -487,7 +471,7 @@ class ObservationIndex:
                 _instant(at, offset),
                 None if hit is None else bool(hit),
                 None if satisfaction is None else Decimal(satisfaction),
-                bits_tags(tags),
+                _bits_tags(tags),
             )
             for case_id, process, at, offset, hit, satisfaction, tags in found
         )

@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pg
 import pytest
 import quality_scenario as qs
@@ -217,11 +218,17 @@ def test_another_configuration_or_calendar_rebuilds_the_index(fresh: Workflow) -
     assert ObservationIndex(store, calendar=moved).stale() == 36
     got = report(store, Q4, calendar=moved, as_of=qs.AS_OF)
     assert everything(got) == everything(by_facts(store, Q4, moved, as_of=qs.AS_OF))
-    # thresholds are applied when counting, but are part of the configuration too
-    higher = DEFAULT_CONFIG.with_thresholds(response_timeliness=99)
-    assert report(store, Q4, calendar=cal, config=higher).result(
-        "response_timeliness"
-    ).threshold == Decimal(99)
+    # thresholds and the satisfaction basis are applied when counting: changing them
+    # observes nothing again
+    report(store, Q4, calendar=cal)
+    counted = attrs.evolve(
+        DEFAULT_CONFIG.with_thresholds(response_timeliness=99), satisfaction_basis="index"
+    )
+    assert ObservationIndex(store, calendar=cal, config=counted).stale() == 0
+    got = report(store, Q4, calendar=cal, config=counted, as_of=qs.AS_OF)
+    assert got.result("response_timeliness").threshold == Decimal(99)
+    assert got.result("customer_satisfaction").basis == "index"
+    assert everything(got) == everything(by_facts(store, Q4, cal, config=counted, as_of=qs.AS_OF))
 
 
 def _holidays_2025(cal: WorkCalendar) -> list[dt.date]:
