@@ -63,6 +63,8 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
+from . import _postgres
+
 SH = ZoneInfo("Asia/Shanghai")
 UTC = dt.UTC
 START = dt.datetime(2025, 1, 2, 9, 0, tzinfo=SH)
@@ -505,19 +507,6 @@ def copy_to_postgres(source: Any, target: Any) -> None:
             conn.execute(sa.text(f"VACUUM ANALYZE {table.fullname}"))
 
 
-def _postgres() -> Any:
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root))
-    try:
-        from tests import pg
-    finally:
-        sys.path.remove(str(root))
-    reason = pg.unavailable()
-    if reason is not None:
-        return f"{reason} (apt-get install postgresql; pip install 'psycopg[binary]')"
-    return pg.PostgresServer({"shared_buffers": "512MB"}).start()
-
-
 # --- the run -------------------------------------------------------------------------------
 
 
@@ -677,7 +666,11 @@ def _sql(
     from techsvc_flow.sqlquality import ObservationIndex
     from techsvc_flow.sqlstore import SqlStore
 
-    server = _postgres() if args.postgres else "not asked for (--postgres)"
+    server = (
+        _postgres.start({"shared_buffers": "512MB"})
+        if args.postgres
+        else "not asked for (--postgres)"
+    )
     if isinstance(server, str):
         print(f"\nPostgreSQL rows left out: {server}")
     out: list[SqlRow] = []

@@ -50,13 +50,14 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
 from techsvc_flow import Field, ProcessDefinition, State, SteppedClock, Transition, Workflow
 from techsvc_flow.sqlstore import SqlStore, sqlite_engine
+
+from . import _postgres as _postgres_server
 
 __all__ = ["Settings", "main", "run"]
 
@@ -467,19 +468,10 @@ def timer_table(rows: Sequence[TimerRow]) -> str:
 
 
 def _postgres(durable: bool) -> Any:
-    root = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(root))
-    try:
-        from tests import pg
-    finally:
-        sys.path.remove(str(root))
-    reason = pg.unavailable()
-    if reason is not None:
-        return f"{reason} (apt-get install postgresql; pip install 'psycopg[binary]')"
     settings = {"shared_buffers": "256MB"}
     if durable:
         settings |= {"fsync": "on", "synchronous_commit": "on", "full_page_writes": "on"}
-    return pg.PostgresServer(settings).start()
+    return _postgres_server.start(settings)
 
 
 def run(settings: Settings, *, out: Callable[[str], None] = print) -> int:
