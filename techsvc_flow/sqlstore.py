@@ -1219,10 +1219,7 @@ class SqlStore(Store):
 
     def _facts_of(self, conn: Connection, ids: Sequence[str]) -> list[CaseFacts]:
         """The facts of the cases ``ids`` (those that exist, in id order), read on
-        ``conn``: as :meth:`facts` gives them."""
-        if self.dialect not in ("sqlite", "postgresql"):
-            found = set(ids)
-            return [f for f in super().facts() if f.id in found]
+        ``conn``: as :meth:`facts` gives them (SQLite and PostgreSQL)."""
         query = self._facts_query(None, None, None, ids)
         return [facts for facts, _ in self._facts_rows(conn, query, stream=False)]
 
