@@ -27,10 +27,13 @@ import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
+from ._time import EPOCH as _EPOCH
+from ._time import US as _US
+from ._time import to_us as _to_us
+from ._time import zone as _zone
 from .durations import (
     CalendarDays,
     CalendarMonths,
@@ -55,8 +58,6 @@ __all__ = ["BusinessHours", "Coverage", "Shift", "WorkCalendar"]
 Coverage = Literal["raise", "provisional"]
 
 _UTC = dt.UTC
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
-_US = dt.timedelta(microseconds=1)
 _MIN_YEAR, _MAX_YEAR = 1900, 2300
 _DAY_MINUTES = 24 * 60
 _DAY_US = 86_400_000_000
@@ -220,19 +221,6 @@ class _Intervals:
         self.ends = [e for _, e in spans]
         self.cum = [0, *itertools.accumulate(e - s for s, e in spans)][:-1]
         self.cum_end = [c + e - s for c, (s, e) in zip(self.cum, spans, strict=True)]
-
-
-def _zone(tz: str | dt.tzinfo) -> dt.tzinfo:
-    if isinstance(tz, dt.tzinfo):
-        return tz
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise CalendarError(f"unknown time zone {tz!r}") from exc
-
-
-def _to_us(instant: dt.datetime) -> int:
-    return (instant - _EPOCH) // _US
 
 
 class WorkCalendar:

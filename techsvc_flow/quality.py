@@ -34,10 +34,11 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
-from zoneinfo import ZoneInfo
 
 import attrs
 
+from ._time import EPOCH as _EPOCH
+from ._time import zone as _zone
 from .durations import ClockTime, Duration, WorkingHours
 from .errors import CaseNotFound, ConcurrentUpdate, FlowError, ProcessNotFound, ProvisionalWarning
 from .facts import CaseFacts
@@ -84,10 +85,6 @@ class PeriodError(FlowError, ValueError):
 
 
 # --- periods ------------------------------------------------------------------------------
-
-
-def _zone(tz: str | dt.tzinfo) -> dt.tzinfo:
-    return ZoneInfo(tz) if isinstance(tz, str) else tz
 
 
 def _midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
@@ -1086,9 +1083,6 @@ def _aggregate(
     found = tuple(observations)
     missed = tuple(o for o in found if o.hit is False)
     return _tally_result(ind, cfg, period, tally, found, missed)
-
-
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def _by_time(o: Observation) -> tuple[dt.timedelta, str]:

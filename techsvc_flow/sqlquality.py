@@ -47,8 +47,9 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from .calendar import _EPOCH, WorkCalendar
-from .calendar import _to_us as _us
+from ._time import EPOCH as _EPOCH
+from ._time import to_us as _us
+from .calendar import WorkCalendar
 from .errors import FlowError
 from .facts import CaseFacts
 from .quality import (

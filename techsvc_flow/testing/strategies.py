@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 from hypothesis.strategies import SearchStrategy
 
+from .._time import EPOCH as _EPOCH
+from .._time import US as _US
 from ..calendar import BusinessHours, Coverage, Shift, WorkCalendar
 from ..durations import (
     CalendarDays,
@@ -80,8 +82,6 @@ _ALL_KINDS: tuple[type[Duration], ...] = (
 )
 _DAY_MINUTES = 24 * 60
 _UTC = dt.UTC
-_EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
-_US = dt.timedelta(microseconds=1)
 # the window used where a calendar has no official horizon
 _WINDOW = (dt.date(2000, 1, 1), dt.date(2035, 12, 31))
 _TEXT = re.compile(r"^(-?[\d.]+)([a-z]+)$")
