@@ -326,11 +326,11 @@ def _sqlite_instant(at: dt.datetime) -> str:
 
 
 def _facts_store(n: int) -> Any:
-    from techsvc_flow import Store
+    from techsvc_flow import MemoryStore
 
     synthetic = Synthetic(n)
 
-    class FactsStore(Store):
+    class FactsStore(MemoryStore):
         """A store that hands over facts in bulk, as a SQL override of facts() would."""
 
         def facts(
@@ -367,9 +367,9 @@ def _memory_store(n: int) -> Any:
 
 def _default(store: Any) -> Any:
     """``store`` seen through the base class's ``facts`` (cases() + history())."""
-    from techsvc_flow import Store
+    from techsvc_flow import MemoryStore
 
-    class Default(Store):
+    class Default(MemoryStore):  # read only through cases() and history()
         def cases(self, process: str | None = None, state: str | None = None) -> Any:
             return store.cases(process, state)
 

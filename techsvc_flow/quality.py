@@ -28,7 +28,6 @@ import datetime as dt
 import functools
 import gc
 import re
-import sys
 import warnings
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -1192,14 +1191,11 @@ def report(
     as_of = period.end if as_of is None else as_of
     if as_of.utcoffset() is None:
         raise PeriodError(f"as_of must be an aware datetime, not {as_of!r}")
-    if index and "techsvc_flow.sqlstore" in sys.modules:  # else it cannot be a SqlStore
-        from .sqlquality import ObservationIndex
-
-        if ObservationIndex.available(store):
-            kept = ObservationIndex(store, calendar=calendar, config=config)  # type: ignore[arg-type]
-            with _collector_paused():
-                kept.refresh()
-            return kept.report(period, as_of=as_of, trend=trend)
+    kept = store.quality_index(calendar, config) if index else None
+    if kept is not None:
+        with _collector_paused():
+            kept.refresh()
+        return kept.report(period, as_of=as_of, trend=trend)
     # an engagement can be late on delivery with no activity in the period, so those
     # are read whatever their last change; complaints and surveys count by an event
     # that is itself a change

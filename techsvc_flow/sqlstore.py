@@ -48,7 +48,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import sqlalchemy as sa
@@ -65,6 +65,11 @@ from .facts import CaseFacts
 from .notifications import Delivery, DeliveryStatus, Event
 from .sla import ClockEvent, SlaClock, Timer
 from .store import Store
+
+if TYPE_CHECKING:
+    from .calendar import WorkCalendar
+    from .quality import QualityConfig
+    from .sqlquality import ObservationIndex
 
 __all__ = [
     "SCHEMA_REVISION",
@@ -1411,6 +1416,18 @@ class SqlStore(Store):
         if row is None:
             raise KeyError(f"no outbox event {event_id!r}")
         return _delivery_from(row)
+
+    def quality_index(
+        self, calendar: WorkCalendar, config: QualityConfig
+    ) -> ObservationIndex | None:
+        """The quality observations kept in this database (see
+        :class:`~techsvc_flow.sqlquality.ObservationIndex`): on SQLite and PostgreSQL
+        once the schema has the index's tables (revision 0003), else ``None``."""
+        from .sqlquality import ObservationIndex
+
+        if not ObservationIndex.available(self):
+            return None
+        return ObservationIndex(self, calendar=calendar, config=config)
 
     def close(self) -> None:
         """Dispose of the engine if this store made it."""

@@ -8,11 +8,13 @@ or state machines; it stores values.
 
 from __future__ import annotations
 
+import abc
 import collections
 import datetime as dt
 import heapq
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
@@ -22,10 +24,30 @@ from .facts import CaseFacts, case_facts
 from .notifications import Delivery, Event
 from .sla import Timer
 
-__all__ = ["MemoryStore", "Store"]
+if TYPE_CHECKING:
+    from .calendar import WorkCalendar
+    from .quality import Period, QualityConfig, QualityReport
+
+__all__ = ["MemoryStore", "QualityIndex", "Store"]
 
 
-class Store:
+class QualityIndex(Protocol):
+    """Quality observations a store keeps up to date itself (see
+    :meth:`Store.quality_index`): :func:`~techsvc_flow.quality.report` refreshes it and
+    asks it for the report instead of observing every case."""
+
+    def refresh(self, *, progress: Callable[[int], None] | None = None) -> int:
+        """Observe the cases changed since the last refresh; returns how many."""
+        ...
+
+    def report(
+        self, period: Period, *, as_of: dt.datetime | None = None, trend: bool = True
+    ) -> QualityReport:
+        """The quality report over ``period`` from the kept observations."""
+        ...
+
+
+class Store(abc.ABC):
     """The interface every store implements.
 
     Required methods: :meth:`create`, :meth:`commit`, :meth:`load`, :meth:`history`,
@@ -34,7 +56,11 @@ class Store:
 
     Optional: :meth:`close` (release connections); :meth:`facts` (per-case facts for
     quality reports; the default reads :meth:`cases` and :meth:`history`, a SQL store
-    may override it to compute them in the database).
+    may override it to compute them in the database); :meth:`quality_index` (a store
+    that keeps quality observations itself; the default keeps none).
+
+    ``Store`` is an abstract base class: a subclass that lacks a required method cannot
+    be instantiated, and the error names the missing methods.
 
     Both writing methods are atomic: either every row is written or none is.
 
@@ -46,6 +72,7 @@ class Store:
 
     commits_itself: bool = True
 
+    @abc.abstractmethod
     def create(
         self,
         case: Case,
@@ -60,6 +87,7 @@ class Store:
         """
         raise NotImplementedError
 
+    @abc.abstractmethod
     def commit(
         self,
         case: Case,
@@ -80,30 +108,37 @@ class Store:
         """
         raise NotImplementedError
 
+    @abc.abstractmethod
     def load(self, case_id: str) -> Case:
         """The case. Raises :class:`CaseNotFound`."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def history(self, case_id: str) -> list[HistoryEntry]:
         """The case's history entries in order. Raises :class:`CaseNotFound`."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
         """Up to ``limit`` timers due at or before ``now``, earliest first."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
         """Up to ``limit`` outbox rows ready to be delivered at ``now``, oldest first."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def save_delivery(self, delivery: Delivery) -> None:
         """Record how far the delivery of an outbox row has come."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def dead(self, limit: int = 100) -> list[Delivery]:
         """Outbox rows whose delivery was given up (the dead letters)."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
         """Make a dead (or delivered) row pending again, for replay, due at ``now``.
 
@@ -115,10 +150,12 @@ class Store:
         """
         raise NotImplementedError
 
+    @abc.abstractmethod
     def idempotent(self, case_id: str, key: str) -> Case | None:
         """The case as it was after the fire recorded under ``key``, if any."""
         raise NotImplementedError
 
+    @abc.abstractmethod
     def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
         """The stored cases, optionally of one process and/or in one state."""
         raise NotImplementedError
@@ -149,7 +186,12 @@ class Store:
                     continue
                 yield case_facts(case, self.history(case.id))
 
-    def close(self) -> None:
+    def quality_index(self, calendar: WorkCalendar, config: QualityConfig) -> QualityIndex | None:
+        """Quality observations this store keeps itself for ``calendar`` and ``config``
+        (optional; the default, ``None``, has every report observe the cases anew)."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional, a store without resources has nothing to do
         """Release resources (optional)."""
 
 

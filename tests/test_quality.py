@@ -313,10 +313,11 @@ def test_every_store_gives_the_same_facts_and_figures(store: Store, q4: QualityR
     assert c12.counts["request_info"] == 1 and c12.state == "closed"
 
 
-class _Plain(Store):
-    """A store with only the required reading methods (the default ``facts``)."""
+class _Plain(MemoryStore):
+    """A store read only through ``cases`` and ``history`` (the base class's ``facts``)."""
 
     def __init__(self, inner: MemoryStore) -> None:
+        super().__init__()
         self.inner = inner
 
     def cases(self, process: str | None = None, state: str | None = None) -> Iterator[object]:  # type: ignore[override]

@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from delegating import Delegating
 from sqlalchemy.orm import Session
 
 from techsvc_flow import (
@@ -342,20 +343,12 @@ def test_stale_commit_raises_concurrent_update(db: Database) -> None:
         wf.fire("T-1", "note", expected_version=1, at=T0 + 2 * H)
 
 
-class Racing(Store):
+class Racing(Delegating):
     """A store through which another writer fires on the case just before our commit."""
 
     def __init__(self, inner: Store, rival: Workflow, times: int) -> None:
-        self.inner, self.rival, self.times = inner, rival, times
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
-
-    def load(self, case_id: str) -> Case:
-        return self.inner.load(case_id)
-
-    def idempotent(self, case_id: str, key: str) -> Case | None:
-        return self.inner.idempotent(case_id, key)
+        super().__init__(inner)
+        self.rival, self.times = rival, times
 
     def commit(self, case: Case, expected_seq: int, *args: Any, **kwargs: Any) -> None:
         if self.times > 0:

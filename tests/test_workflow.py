@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
+from delegating import Delegating
 
 from techsvc_flow import (
     Actor,
     Case,
     ConcurrentUpdate,
     DefinitionError,
-    Delivery,
     Event,
     Field,
     FlowError,
@@ -196,33 +195,13 @@ class Recorder:
         return [e.type for e in self.events]
 
 
-class View(Store):
+class View(Delegating):
     """A shared store as another worker sees it, with one stale read on demand."""
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.stale_case: Case | None = None
         self.stale_timers: list[Timer] | None = None
-
-    def create(
-        self,
-        case: Case,
-        entries: Sequence[HistoryEntry],
-        timers: Sequence[Timer],
-        events: Sequence[Event],
-    ) -> None:
-        self.inner.create(case, entries, timers, events)
-
-    def commit(
-        self,
-        case: Case,
-        expected_seq: int,
-        entries: Sequence[HistoryEntry],
-        timers: Sequence[Timer],
-        events: Sequence[Event],
-        idempotency_key: str | None = None,
-    ) -> None:
-        self.inner.commit(case, expected_seq, entries, timers, events, idempotency_key)
 
     def load(self, case_id: str) -> Case:
         if self.stale_case is not None:
@@ -230,32 +209,11 @@ class View(Store):
             return stale
         return self.inner.load(case_id)
 
-    def history(self, case_id: str) -> list[HistoryEntry]:
-        return self.inner.history(case_id)
-
     def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
         if self.stale_timers is not None:
             stale, self.stale_timers = self.stale_timers, None
             return stale
         return self.inner.due_timers(now, limit)
-
-    def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
-        return self.inner.pending(now, limit)
-
-    def save_delivery(self, delivery: Delivery) -> None:
-        self.inner.save_delivery(delivery)
-
-    def dead(self, limit: int = 100) -> list[Delivery]:
-        return self.inner.dead(limit)
-
-    def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
-        return self.inner.requeue(event_id, now)
-
-    def idempotent(self, case_id: str, key: str) -> Case | None:
-        return self.inner.idempotent(case_id, key)
-
-    def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
-        return self.inner.cases(process, state)
 
 
 # --- start ----------------------------------------------------------------------------
