@@ -5,100 +5,92 @@ time (statutory holidays and 调休 make-up working days), durable state and
 notifications.
 """
 
-from .calendar import BusinessHours, Shift, WorkCalendar
-from .case import Actor, Case, ChainCheck, HistoryEntry, verify_chain
-from .clock import Clock, SteppedClock, SystemClock
+from ._moved import moved
+from .calendar import WorkCalendar
+from .case import Actor, Case, HistoryEntry
+from .clock import SteppedClock, SystemClock
 from .definition import Field, ProcessDefinition, Sla, State, Transition
-from .diagrams import to_dot, to_mermaid
-from .durations import (
-    CalendarDays,
-    CalendarMonths,
-    ClockTime,
-    Deadline,
-    Duration,
-    WorkingDays,
-    WorkingHours,
-)
+from .durations import Deadline, Duration
+from .engine import Workflow
 from .errors import (
-    BusinessHoursError,
-    CalendarCoverageError,
-    CalendarError,
     CaseNotFound,
     ConcurrentUpdate,
-    DefinitionError,
-    DurationError,
     FlowError,
     GuardFailed,
-    NaiveDatetimeError,
     PermissionDenied,
-    ProcessNotFound,
-    ProvisionalWarning,
-    ScheduleError,
     TransitionNotAllowed,
-    UnknownCountryError,
 )
-from .guards import Guard, GuardContext, Reason
-from .notifications import Delivery, Event, Subscription, Webhook, log_events
-from .sla import SlaClock, Timer
+from .guards import Guard, Reason
+from .notifications import Event
 from .store import MemoryStore, Store
-from .workflow import SlaState, Workflow
 
 __version__ = "0.1.0"
 
+#: what a user needs on day one; everything else is imported from its module
 __all__ = [
     "Actor",
-    "BusinessHours",
-    "BusinessHoursError",
-    "CalendarCoverageError",
-    "CalendarDays",
-    "CalendarError",
-    "CalendarMonths",
     "Case",
     "CaseNotFound",
-    "ChainCheck",
-    "Clock",
-    "ClockTime",
     "ConcurrentUpdate",
     "Deadline",
-    "DefinitionError",
-    "Delivery",
     "Duration",
-    "DurationError",
     "Event",
     "Field",
     "FlowError",
     "Guard",
-    "GuardContext",
     "GuardFailed",
     "HistoryEntry",
     "MemoryStore",
-    "NaiveDatetimeError",
     "PermissionDenied",
     "ProcessDefinition",
-    "ProcessNotFound",
-    "ProvisionalWarning",
     "Reason",
-    "ScheduleError",
-    "Shift",
     "Sla",
-    "SlaClock",
-    "SlaState",
     "State",
     "SteppedClock",
     "Store",
-    "Subscription",
     "SystemClock",
-    "Timer",
     "Transition",
     "TransitionNotAllowed",
-    "UnknownCountryError",
-    "Webhook",
     "WorkCalendar",
     "Workflow",
-    "WorkingDays",
-    "WorkingHours",
-    "log_events",
-    "to_dot",
-    "to_mermaid",
-    "verify_chain",
 ]
+
+_ERRORS = "techsvc_flow.errors"
+#: names the root exported before 0.2, served for one release with a DeprecationWarning
+__getattr__ = moved(
+    __name__,
+    "techsvc_flow",
+    {
+        "BusinessHours": "techsvc_flow.calendar",
+        "Shift": "techsvc_flow.calendar",
+        "ChainCheck": "techsvc_flow.case",
+        "verify_chain": "techsvc_flow.case",
+        "Clock": "techsvc_flow.clock",
+        "to_dot": "techsvc_flow.diagrams",
+        "to_mermaid": "techsvc_flow.diagrams",
+        "CalendarDays": "techsvc_flow.durations",
+        "CalendarMonths": "techsvc_flow.durations",
+        "ClockTime": "techsvc_flow.durations",
+        "WorkingDays": "techsvc_flow.durations",
+        "WorkingHours": "techsvc_flow.durations",
+        "BusinessHoursError": _ERRORS,
+        "CalendarCoverageError": _ERRORS,
+        "CalendarError": _ERRORS,
+        "DefinitionError": _ERRORS,
+        "DurationError": _ERRORS,
+        "NaiveDatetimeError": _ERRORS,
+        "ProcessNotFound": _ERRORS,
+        "ProvisionalWarning": _ERRORS,
+        "ScheduleError": _ERRORS,
+        "UnknownCountryError": _ERRORS,
+        "GuardContext": "techsvc_flow.guards",
+        "Delivery": "techsvc_flow.notifications",
+        "Subscription": "techsvc_flow.notifications",
+        "Webhook": "techsvc_flow.notifications",
+        "log_events": "techsvc_flow.notifications",
+        "SlaClock": "techsvc_flow.sla",
+        "Timer": "techsvc_flow.sla",
+        "SlaState": "techsvc_flow.engine",
+    },
+    warn_on_import=False,
+)

@@ -25,7 +25,7 @@ from .quality import ENGAGEMENTS, sla_outcome
 if TYPE_CHECKING:
     from .case import Case, HistoryEntry
     from .definition import ProcessDefinition
-    from .workflow import Workflow
+    from .engine import Workflow
 
 __all__ = ["ARCHIVE_FORMAT", "archive", "archive_json"]
 

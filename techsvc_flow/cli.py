@@ -202,8 +202,7 @@ def _ledger(args: argparse.Namespace) -> int:
 
 def _recompute(args: argparse.Namespace) -> int:
     from . import processes
-    from .recompute import recompute_deadlines
-    from .workflow import Workflow
+    from .engine import Workflow, recompute_deadlines
 
     cal = WorkCalendar.china(coverage="provisional")
     published = cal.with_schedule_file(args.schedule)

@@ -20,10 +20,10 @@ from .calendar import WorkCalendar
 from .case import Actor
 from .clock import SteppedClock
 from .definition import ProcessDefinition
+from .engine import Workflow
 from .notifications import Event
 from .processes.standards import CONTRACT_CLAUSE_CODES
 from .store import MemoryStore, Store
-from .workflow import Workflow
 
 __all__ = ["run_demo"]
 

@@ -46,8 +46,8 @@ from .sla import BREACH, SlaClock
 if TYPE_CHECKING:
     from .calendar import WorkCalendar
     from .case import Case
+    from .engine import Workflow
     from .store import Store
-    from .workflow import Workflow
 
 __all__ = [
     "DEFAULT_CONFIG",

@@ -1,0 +1,160 @@
+"""Why a start or a fire would be refused: the one reasons function of the engine.
+
+:func:`reasons` lists everything that stands in the way, not only the first thing:
+the actor's roles, fields the step does not take, required fields left empty, values of
+the wrong type or outside their choices, and the transition's guards. ``start`` checks
+the process's start fields with it, ``fire`` and the questions (``why_not``,
+``available_triggers``) check a transition.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..calendar import WorkCalendar
+from ..definition import ProcessDefinition, Transition
+from ..guards import GuardContext, Reason
+
+__all__ = ["EMPTY", "closest", "invalid_values", "reasons"]
+
+#: values that leave a required field unmet
+EMPTY: tuple[Any, ...] = (None, "", [], {})
+
+_TYPES: Mapping[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float),
+    "bool": (bool,),
+    "decimal": (Decimal, int),
+    "date": (dt.date,),
+    "datetime": (dt.datetime,),
+    "list": (list, tuple),
+    "dict": (dict,),
+}
+
+
+def reasons(
+    definition: ProcessDefinition,
+    calendar: WorkCalendar,
+    step: Transition | None,
+    *,
+    payload: Mapping[str, Any],
+    at: dt.datetime,
+    actor_id: str | None = None,
+    roles: frozenset[str] = frozenset(),
+    state: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    counts: Mapping[str, int] | None = None,
+    entered_at: dt.datetime | None = None,
+    check_payload: bool = True,
+    system: bool = False,
+) -> list[Reason]:
+    """Every reason ``step`` would be refused now (empty: it would be accepted).
+
+    Args:
+        definition: the process.
+        calendar: the calendar guards count working time with.
+        step: the transition fired, or ``None`` for starting a case (then ``payload``
+            is the start data, checked against the process's fields and ``requires``).
+        payload: the values given with the step.
+        at: when the step happens.
+        actor_id, roles: who takes the step (``system`` skips the role check: an
+            automatic trigger such as an SLA's breach trigger).
+        state, data, counts, entered_at: the case as it stands (a fire only).
+        check_payload: False leaves the payload unchecked (``available_triggers``).
+    """
+    if step is None:
+        accepted: frozenset[str] | tuple[str, ...] = frozenset(definition.fields)
+        required: tuple[str, ...] = tuple(definition.requires)
+        data = {}
+        unexpected_text = "undeclared fields {}"
+    else:
+        if not (payload or step.roles or step.requires or step.guards):
+            return []  # nothing to check: the common case of a plain trigger
+        accepted = (*step.requires, *step.accepts)
+        required = step.requires
+        data = data or {}
+        unexpected_text = f"{step.trigger!r} does not take {{}}"
+    found: list[Reason] = []
+    if step is not None and step.roles and not system and not roles.intersection(step.roles):
+        found.append(
+            Reason("role_required", f"needs one of the roles {', '.join(step.roles)}",
+                   step.roles, "role")
+        )  # fmt: skip
+    if check_payload:
+        unexpected = sorted(set(payload) - set(accepted))
+        if unexpected:
+            found.append(
+                Reason("unexpected_field", unexpected_text.format(", ".join(unexpected)),
+                       unexpected, "field")
+            )  # fmt: skip
+        missing = [f for f in required if (payload[f] if f in payload else data.get(f)) in EMPTY]
+        if missing:
+            found.append(Reason("missing_field", f"missing {', '.join(missing)}", missing, "field"))
+        invalid = invalid_values(definition, payload)
+        if invalid:
+            found.append(Reason("invalid_field", "; ".join(invalid), invalid, "field"))
+    if step is not None and step.guards:
+        ctx = GuardContext(
+            data=data,
+            payload=payload,
+            counts=counts or {},
+            now=at,
+            entered_at=entered_at if entered_at is not None else at,
+            actor=actor_id,
+            state=state if state is not None else "",
+            calendar=calendar,
+            roles=roles,
+        )
+        for guard in step.guards:
+            reason = guard.check(ctx, definition.functions)
+            if reason is not None:
+                found.append(reason)
+    return found
+
+
+def invalid_values(definition: ProcessDefinition, values: Mapping[str, Any]) -> list[str]:
+    """What is wrong with ``values`` against the declared field types and choices."""
+    problems = []
+    for name, value in values.items():
+        spec = definition.fields.get(name)
+        if spec is None or value is None:
+            continue
+        types = _TYPES.get(spec.type)
+        ok = types is None or (
+            isinstance(value, types)
+            and not (spec.type in ("int", "float", "decimal") and isinstance(value, bool))
+            and not (spec.type == "date" and isinstance(value, dt.datetime))
+            and not (
+                spec.type == "datetime"
+                and isinstance(value, dt.datetime)
+                and value.utcoffset() is None
+            )
+        )
+        if not ok:
+            problems.append(f"{name}: expected {spec.type}, got {type(value).__name__}")
+        elif spec.choices is not None:
+            items = value if isinstance(value, list | tuple) else [value]
+            bad = [v for v in items if v not in spec.choices]
+            if bad:
+                # a confidential value must not reach an error, a log line or an event
+                shown = "the value" if spec.confidential else repr(bad[0])
+                problems.append(
+                    f"{name}: {shown} is not one of {', '.join(map(str, spec.choices))}"
+                )
+    return problems
+
+
+def closest(
+    refusals: Sequence[tuple[Transition, list[Reason]]],
+) -> tuple[Transition, list[Reason]]:
+    """The refusal to report when every candidate transition was refused: the first one
+    the actor holds a role for (its fields and guards are what stands in the way), else
+    the first one."""
+    for refusal in refusals:
+        if not any(r.kind == "role" for r in refusal[1]):
+            return refusal
+    return refusals[0]

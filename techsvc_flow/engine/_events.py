@@ -1,0 +1,73 @@
+"""The events a history entry stands for: derived the same way for every write, with the
+keys ``actor`` and ``version`` on every event, and confidential fields left out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .._codec import jsonable
+from ..case import Case, HistoryEntry
+from ..definition import ProcessDefinition
+from ..notifications import Event, event_id
+
+__all__ = ["events_of", "public"]
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON-ready copy (instants and dates as ISO text, Decimals as text); a plain
+    copy when every value is a scalar already, the common case."""
+    for value in values.values():
+        if type(value) not in _SCALARS:
+            converted: dict[str, Any] = jsonable(dict(values))
+            return converted
+    return dict(values)
+
+
+def public(definition: ProcessDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` without the process's confidential fields, JSON-ready."""
+    secret = definition.confidential
+    if secret:
+        values = {k: v for k, v in values.items() if k not in secret}
+    return _plain(values)
+
+
+def events_of(
+    definition: ProcessDefinition, case: Case, entries: Sequence[HistoryEntry]
+) -> list[Event]:
+    """The events of the chained ``entries`` just appended to ``case``.
+
+    ``start`` gives ``case.started`` and ``state.entered``; ``fire`` gives
+    ``case.transition`` (and ``state.left``/``state.entered`` when the state changes);
+    ``refused`` gives ``case.refused``; any other kind (``sla.*``) an event of its own
+    name carrying the entry's payload. Event ids derive from the entry hash, so an event
+    keeps its id whenever it is delivered again.
+    """
+    events: list[Event] = []
+    for entry in entries:
+        items: list[tuple[str, dict[str, Any]]] = []
+        base = {"actor": entry.actor, "version": entry.version}
+        if entry.kind == "start":
+            data = public(definition, entry.payload)
+            items.append(("case.started", {**base, "state": entry.dest, "data": data}))
+            items.append(("state.entered", {**base, "state": entry.dest}))
+        elif entry.kind == "fire":
+            moved = {"trigger": entry.trigger, "source": entry.source, "dest": entry.dest}
+            payload = public(definition, entry.payload)
+            items.append(("case.transition", {**base, **moved, "payload": payload}))
+            if entry.source != entry.dest:
+                items.append(("state.left", {**base, "state": entry.source}))
+                items.append(("state.entered", {**base, "state": entry.dest}))
+        elif entry.kind == "refused":
+            items.append(
+                ("case.refused", {**base, "trigger": entry.trigger, **_plain(entry.payload)})
+            )
+        else:
+            items.append((entry.kind, {**base, **_plain(entry.payload)}))
+        for i, (etype, payload) in enumerate(items):
+            events.append(
+                Event(event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)
+            )
+    return events

@@ -1,0 +1,145 @@
+"""SLA clocks as a case moves: start, pause, resume and stop them on entering a state,
+the timers a case needs, and where each clock stands (:class:`SlaState`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ..calendar import WorkCalendar
+from ..case import Case
+from ..definition import ProcessDefinition
+from ..sla import BREACH, SlaClock, Timer
+
+__all__ = ["SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
+
+
+@attrs.frozen
+class SlaState:
+    """Where one SLA clock of a case stands.
+
+    Attributes:
+        name: the SLA.
+        status: ``idle``, ``running``, ``paused`` or ``stopped``.
+        duration: the limit (text form, e.g. ``"7wd"``).
+        started_at: when the clock started.
+        due: when the limit is reached if the clock keeps running (``None`` when idle,
+            paused or stopped).
+        remaining: budget left (working time for working-day and working-hour limits),
+            negative once breached; frozen while paused.
+        breached: the limit has been exceeded.
+        provisional: the deadline rests on an estimate past the official horizon.
+        next_mark: the next warning or breach not yet raised, and when.
+        fired: the marks already raised.
+    """
+
+    name: str
+    status: str
+    duration: str
+    started_at: dt.datetime | None
+    due: dt.datetime | None
+    remaining: dt.timedelta | None
+    breached: bool
+    provisional: bool
+    next_mark: tuple[str, dt.datetime] | None
+    fired: tuple[str, ...]
+
+
+def advance(
+    definition: ProcessDefinition,
+    clocks: Mapping[str, SlaClock],
+    dest: str,
+    trigger: str | None,
+    at: dt.datetime,
+) -> tuple[Mapping[str, SlaClock], list[tuple[str, str]]]:
+    """Advance the SLA clocks for entering ``dest`` (by ``trigger``, ``None`` on start).
+
+    Returns the clocks and the changes made, as ``[(kind, sla)]`` with kind one of
+    ``started``, ``paused``, ``resumed``, ``stopped``.
+    """
+    if not definition.slas:
+        return clocks, []
+    out = dict(clocks)
+    changes: list[tuple[str, str]] = []
+    for sla in definition.slas:
+        clock = out.get(sla.name)
+        status = clock.status if clock is not None else "idle"
+        stop_trigger = trigger is not None and trigger in sla.stop_triggers
+        if clock is not None and status in ("running", "paused"):
+            if dest in sla.stop_states or stop_trigger:
+                clock = clock.stop(at)
+                changes.append(("stopped", sla.name))
+            elif status == "running" and dest in sla.pause_states:
+                clock = clock.pause(at)
+                changes.append(("paused", sla.name))
+            elif status == "paused" and dest not in sla.pause_states:
+                clock = clock.resume(at)
+                changes.append(("resumed", sla.name))
+        starts = dest in sla.start_states or (trigger is not None and trigger in sla.start_triggers)
+        status = clock.status if clock is not None else "idle"
+        if starts and status in ("idle", "stopped") and dest not in sla.stop_states:
+            clock = SlaClock(sla.name, sla.duration).start(at)
+            changes.append(("started", sla.name))
+            if dest in sla.pause_states:
+                clock = clock.pause(at)
+                changes.append(("paused", sla.name))
+        if clock is not None:
+            out[sla.name] = clock
+    return out, changes
+
+
+def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
+    """What an ``sla.started`` / ``paused`` / ``resumed`` / ``stopped`` entry records."""
+    due = clock.due(calendar)
+    return {
+        "sla": clock.name,
+        "duration": str(clock.duration),
+        "status": clock.status,
+        "due": due.isoformat() if due else None,
+    }
+
+
+def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
+    """The timers a case needs: the next warning or breach of each running SLA clock."""
+    timers = []
+    for name, clock in case.clocks.items():
+        sla = definition.sla_map.get(name)
+        if sla is None or clock.status != "running":
+            continue
+        mark = clock.next_mark(calendar, sla.warn_at)
+        if mark is not None:
+            timers.append(Timer(case.id, name, mark[0], mark[1]))
+    return timers
+
+
+def sla_states(
+    case: Case, definition: ProcessDefinition, calendar: WorkCalendar, at: dt.datetime
+) -> list[SlaState]:
+    """Where each SLA clock of ``case`` stands at ``at``, in the definition's order."""
+    out = []
+    for sla in definition.slas:
+        clock = case.clocks.get(sla.name)
+        if clock is None:
+            out.append(
+                SlaState(sla.name, "idle", str(sla.duration), None, None, None, False, False,
+                         None, ())
+            )  # fmt: skip
+            continue
+        out.append(
+            SlaState(
+                name=sla.name,
+                status=clock.status,
+                duration=str(clock.duration),
+                started_at=clock.started_at,
+                due=clock.due(calendar),
+                remaining=clock.remaining(calendar, at),
+                breached=clock.breached(calendar, at) or BREACH in clock.fired,
+                provisional=clock.provisional(calendar),
+                next_mark=clock.next_mark(calendar, sla.warn_at),
+                fired=clock.fired,
+            )
+        )
+    return out

@@ -1,0 +1,98 @@
+"""The one append-and-commit step: every write of the engine goes through :func:`write`.
+
+Starting a case, firing a trigger, recording a refusal, raising SLA marks, recomputing
+deadlines and re-setting a case's timers all end the same way: the drafts of the new
+history entries are completed (case id, process hash, version), chained onto the case's
+head, the events are derived from the chained entries, the timers from the case's
+clocks, and all of it is written through the store as one transaction — ``create`` for a
+new case, ``commit`` under the optimistic check of the case's ``seq`` otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from ..calendar import WorkCalendar
+from ..case import GENESIS, Case, HistoryEntry, digest
+from ..definition import ProcessDefinition
+from ..notifications import Event
+from ..store import Store
+from ._events import events_of
+from ._slas import case_timers
+
+__all__ = ["Draft", "Written", "write"]
+
+
+@attrs.frozen
+class Draft:
+    """A history entry still to be written: what happened, without its place in the chain."""
+
+    kind: str
+    actor: str | None = None
+    trigger: str | None = None
+    source: str | None = None
+    dest: str | None = None
+    payload: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class Written:
+    """What one write stored: the case as stored, the entries appended, the events."""
+
+    case: Case
+    entries: tuple[HistoryEntry, ...]
+    events: tuple[Event, ...]
+
+
+def write(
+    store: Store,
+    calendar: WorkCalendar,
+    definition: ProcessDefinition,
+    before: Case | None,
+    after: Case,
+    drafts: Sequence[Draft],
+    at: dt.datetime,
+    *,
+    idempotency_key: str | None = None,
+) -> Written:
+    """Append ``drafts`` to the case and store it as ``after``, in one transaction.
+
+    Args:
+        store: where the case lives.
+        calendar: sets the case's timers (the next mark of each running clock).
+        definition: the case's process version (its hash goes into every entry).
+        before: the case as loaded (``None``: ``after`` is a new case, created).
+        after: the case as it is to be stored; its ``seq`` and ``head`` are set here.
+        drafts: the entries to append, in order; each gets ``after.version``.
+        at: when it happened (every entry's instant).
+        idempotency_key: remember the stored case under this key.
+
+    Raises:
+        ConcurrentUpdate: the case has moved on since ``before`` was loaded (or, for a
+            new case, one with its id exists already).
+    """
+    head, seq = (before.head, before.seq) if before is not None else (GENESIS, 0)
+    entries = []
+    case_id, process_hash, version = after.id, definition.hash, after.version
+    for d in drafts:  # numbered, linked and sealed as case.chain() does, in one pass
+        seq += 1
+        payload = d.payload if type(d.payload) is dict else dict(d.payload)
+        sealed = digest(case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
+                        payload, process_hash, version, head)  # fmt: skip
+        entries.append(
+            HistoryEntry(case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
+                         payload, process_hash, version, head, sealed)
+        )  # fmt: skip
+        head = sealed
+    case = attrs.evolve(after, seq=seq, head=head) if entries else after
+    events = events_of(definition, case, entries)
+    timers = case_timers(case, definition, calendar)
+    if before is None:
+        store.create(case, entries, timers, events)
+    else:
+        store.commit(case, before.seq, entries, timers, events, idempotency_key)
+    return Written(case, tuple(entries), tuple(events))

@@ -1,0 +1,550 @@
+"""The workflow: the service object a CRM calls from its request handlers.
+
+It ties a store, a calendar and a clock to the registered process definitions:
+start cases, fire triggers, ask what is allowed and why not, read deadlines, run due
+timers (``tick``) and deliver notifications (``dispatch``).
+
+>>> import datetime as dt
+>>> from techsvc_flow import (
+...     Actor, ProcessDefinition, State, Transition, SteppedClock, Workflow, WorkCalendar,
+... )
+>>> p = ProcessDefinition(
+...     name="ticket", version=1,
+...     states=[State("open", initial=True), State("done", final=True)],
+...     transitions=[Transition("close", source="open", dest="done", roles=("agent",))],
+... )
+>>> clock = SteppedClock(dt.datetime(2025, 9, 30, 9, 0, tzinfo=dt.timezone.utc))
+>>> wf = Workflow(calendar=WorkCalendar.china(), clock=clock, processes=[p])
+>>> case = wf.start("ticket", case_id="T-1")
+>>> wf.available_triggers("T-1", actor=Actor("ann", {"agent"}))
+['close']
+>>> [r.code for r in wf.why_not("T-1", "close", actor=Actor("bob", {"client"}))]
+['role_required']
+>>> wf.fire("T-1", "close", actor=Actor("ann", {"agent"})).state
+'done'
+>>> [(e.kind, e.dest) for e in wf.history("T-1")]
+[('start', 'open'), ('fire', 'done')]
+>>> bool(wf.verify_history("T-1"))
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from ..calendar import WorkCalendar
+from ..case import GENESIS, Actor, Case, ChainCheck, HistoryEntry, verify_chain
+from ..clock import Clock, SystemClock
+from ..definition import ProcessDefinition, Transition
+from ..errors import (
+    ConcurrentUpdate,
+    DefinitionError,
+    GuardFailed,
+    NaiveDatetimeError,
+    PermissionDenied,
+    ProcessNotFound,
+    TransitionNotAllowed,
+)
+from ..guards import Reason
+from ..notifications import Delivery, Event, Receiver, Subscription
+from ..store import MemoryStore, Store
+from . import timers
+from ._checks import closest, reasons
+from ._machine import CompiledMachine
+from ._slas import SlaState, advance, sla_payload, sla_states
+from ._unit import Draft, Written, write
+from .outbox import Outbox
+
+__all__ = ["ActorLike", "Workflow"]
+
+ActorLike = Actor | str | None
+
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), Decimal, dt.date, dt.datetime})
+
+
+def _snapshot(values: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A copy the caller cannot change afterwards (deep only where a value is mutable)."""
+    if not values:
+        return {}
+    out = dict(values)
+    for value in out.values():
+        if type(value) not in _IMMUTABLE:
+            return copy.deepcopy(out)
+    return out
+
+
+class Workflow:
+    """Runs cases of registered process definitions.
+
+    The facade a CRM calls: it ties a store, a calendar and a clock to the registered
+    processes and hands the work to the engine's parts (the checks, the SLA clocks, the
+    one commit step, the timers and the outbox).
+
+    Args:
+        store: where cases live (default: a new :class:`MemoryStore`).
+        calendar: counts deadlines (default: China, provisional past the horizon).
+        clock: where "now" comes from when a call gives no ``at`` (default:
+            :class:`SystemClock`, aware UTC).
+        processes: definitions to register.
+        roles: resolves an actor id given as a string to its roles.
+        dispatch: ``"after_commit"`` delivers a change's events right after it is
+            stored; ``"manual"`` leaves them to :meth:`dispatch` (e.g. in a worker).
+        max_attempts: delivery rounds before an event is parked as dead.
+        retry_base, retry_cap: the exponential backoff between rounds.
+        ids: makes new case ids (default: random UUID hex).
+    """
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        calendar: WorkCalendar | None = None,
+        clock: Clock | None = None,
+        processes: Iterable[ProcessDefinition] = (),
+        roles: Callable[[str], Iterable[str]] | None = None,
+        dispatch: str = "after_commit",
+        max_attempts: int = 8,
+        retry_base: dt.timedelta = dt.timedelta(seconds=30),
+        retry_cap: dt.timedelta = dt.timedelta(hours=1),
+        ids: Callable[[], str] | None = None,
+    ) -> None:
+        self._outbox = Outbox(
+            dispatch=dispatch, max_attempts=max_attempts, retry_base=retry_base,
+            retry_cap=retry_cap,
+        )  # fmt: skip
+        self.store = store if store is not None else MemoryStore()
+        self.calendar = (
+            calendar if calendar is not None else WorkCalendar.china(coverage="provisional")
+        )
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._roles = roles
+        self._ids = ids or (lambda: uuid.uuid4().hex)
+        self._machines: dict[tuple[str, int], CompiledMachine] = {}
+        self._latest: dict[str, int] = {}
+        for definition in processes:
+            self.register(definition)
+
+    @property
+    def dispatch_mode(self) -> str:
+        """``"after_commit"`` or ``"manual"`` (see the ``dispatch`` argument)."""
+        return self._outbox.mode
+
+    @property
+    def max_attempts(self) -> int:
+        """Delivery rounds before an event is parked as dead."""
+        return self._outbox.max_attempts
+
+    # --- processes --------------------------------------------------------------------
+
+    def register(self, definition: ProcessDefinition, /) -> ProcessDefinition:
+        """Make ``definition`` available; the highest version of a name starts new cases.
+
+        Re-registering the same name and version with other content is refused: give the
+        changed process a new version, so running cases keep theirs.
+
+        Raises:
+            DefinitionError: ``name`` and ``version`` are registered with other content.
+        """
+        key = (definition.name, definition.version)
+        existing = self._machines.get(key)
+        if existing is not None and existing.definition.hash != definition.hash:
+            raise DefinitionError(
+                "version",
+                f"process {definition.name!r} version {definition.version} is already "
+                "registered with other content: register the change as a new version",
+            )
+        if existing is None:
+            self._machines[key] = CompiledMachine(definition)
+        self._latest[definition.name] = max(self._latest.get(definition.name, 0), key[1])
+        return definition
+
+    def with_calendar(self, calendar: WorkCalendar, /) -> Workflow:
+        """A workflow like this one counting deadlines with ``calendar`` (e.g. after a
+        newly published holiday schedule was loaded; see
+        :func:`~techsvc_flow.engine.recompute_deadlines`)."""
+        other = copy.copy(self)
+        other.calendar = calendar
+        return other
+
+    def with_store(self, store: Store, /) -> Workflow:
+        """A workflow sharing this one's processes, calendar, clock and subscriptions,
+        writing to ``store`` (e.g. a SQL store bound to the host's own transaction)."""
+        other = copy.copy(self)
+        other.store = store
+        return other
+
+    def process(self, name: str, version: int | None = None) -> ProcessDefinition:
+        """The registered definition (latest version unless one is named).
+
+        Raises:
+            ProcessNotFound: no such process (or version) is registered.
+        """
+        return self._machine(name, version).definition
+
+    def _machine(self, name: str, version: int | None = None) -> CompiledMachine:
+        if version is None:
+            version = self._latest.get(name)
+        machine = self._machines.get((name, version)) if version is not None else None
+        if machine is None:
+            raise ProcessNotFound(name, version, sorted(self._machines))
+        return machine
+
+    # --- subscriptions ----------------------------------------------------------------
+
+    def on(self, pattern: str, receiver: Receiver, *, name: str | None = None) -> Subscription:
+        """Deliver events whose type matches ``pattern`` (``"sla.*"``, ``"*"``) to ``receiver``.
+
+        ``name`` identifies the subscription across restarts (an event is delivered to
+        each subscription once); by default it is derived from the receiver.
+        """
+        return self._outbox.on(pattern, receiver, name=name)
+
+    def off(self, name: str) -> None:
+        """Remove the subscription called ``name``."""
+        self._outbox.off(name)
+
+    # --- the parts every call shares ----------------------------------------------------
+
+    def _at(self, at: dt.datetime | None) -> dt.datetime:
+        if at is None:
+            return self.clock.now()
+        if not isinstance(at, dt.datetime):
+            raise TypeError(f"at must be an aware datetime, not {type(at).__name__}")
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise NaiveDatetimeError(at, "at")
+        return at
+
+    def _actor(self, actor: ActorLike) -> tuple[str | None, frozenset[str]]:
+        if actor is None:
+            return None, frozenset()
+        if isinstance(actor, Actor):
+            return actor.id, actor.roles
+        if isinstance(actor, str):
+            roles = frozenset(self._roles(actor)) if self._roles else frozenset()
+            return actor, roles
+        raise TypeError(f"actor must be an Actor or a str, not {type(actor).__name__}")
+
+    def _write(
+        self,
+        definition: ProcessDefinition,
+        before: Case | None,
+        after: Case,
+        drafts: Sequence[Draft],
+        at: dt.datetime,
+        *,
+        idempotency_key: str | None = None,
+    ) -> Written:
+        """The one commit step (:func:`~techsvc_flow.engine._unit.write`), then delivery
+        of its events where the outbox delivers after commit."""
+        written = write(
+            self.store, self.calendar, definition, before, after, drafts, at,
+            idempotency_key=idempotency_key,
+        )  # fmt: skip
+        self._outbox.after_commit(self.store, written.events, at)
+        return written
+
+    def _reasons(
+        self,
+        definition: ProcessDefinition,
+        case: Case,
+        t: Transition,
+        actor_id: str | None,
+        roles: frozenset[str],
+        payload: Mapping[str, Any],
+        at: dt.datetime,
+        *,
+        check_payload: bool = True,
+        system: bool = False,
+    ) -> list[Reason]:
+        return reasons(
+            definition, self.calendar, t, payload=payload, at=at, actor_id=actor_id,
+            roles=roles, state=case.state, data=case.data, counts=case.counts,
+            entered_at=case.entered_at, check_payload=check_payload, system=system,
+        )  # fmt: skip
+
+    # --- cases --------------------------------------------------------------------------
+
+    def start(
+        self,
+        process: str | ProcessDefinition,
+        /,
+        *,
+        data: Mapping[str, Any] | None = None,
+        actor: ActorLike = None,
+        at: dt.datetime | None = None,
+        case_id: str | None = None,
+    ) -> Case:
+        """Start a case of ``process`` in its initial state; returns the new case.
+
+        Raises:
+            GuardFailed: ``data`` lacks a required field, has a wrong type, or names a
+                field the process does not declare.
+            ConcurrentUpdate: a case with ``case_id`` exists already.
+        """
+        if isinstance(process, ProcessDefinition):
+            self.register(process)
+            definition = self._machine(process.name, process.version).definition
+        else:
+            definition = self._machine(process).definition
+        at = self._at(at)
+        actor_id, _ = self._actor(actor)
+        # a copy: the caller may go on changing what it passed, the record must not change
+        data = _snapshot(data)
+        case_id = case_id or self._ids()
+        refused = reasons(definition, self.calendar, None, payload=data, at=at)
+        if refused:
+            raise GuardFailed(case_id, "start", refused)
+        initial = definition.initial
+        clocks, changes = advance(definition, {}, initial, None, at)
+        case = Case(
+            id=case_id, process=definition.name, process_version=definition.version,
+            state=initial, data=data, version=1, seq=0, head=GENESIS, created_at=at,
+            updated_at=at, entered_at=at, clocks=clocks,
+        )  # fmt: skip
+        drafts = [Draft("start", actor_id, dest=initial, payload=data)]
+        drafts += [
+            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar))
+            for kind, name in changes
+        ]
+        return self._write(definition, None, case, drafts, at).case
+
+    def get(self, case_id: str, /) -> Case:
+        """The case. Raises :class:`CaseNotFound`."""
+        return self.store.load(case_id)
+
+    def fire(
+        self,
+        case_id: str,
+        trigger: str,
+        /,
+        *,
+        actor: ActorLike = None,
+        payload: Mapping[str, Any] | None = None,
+        at: dt.datetime | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+    ) -> Case:
+        """Fire ``trigger`` on the case; returns the new case.
+
+        A refused fire changes nothing (where the transition asks for it, the refusal
+        is recorded in the history) and raises:
+
+        Raises:
+            CaseNotFound: no such case.
+            TransitionNotAllowed: ``trigger`` is not defined from the current state.
+            PermissionDenied: the actor has none of the roles allowed.
+            GuardFailed: required fields, field types or guards are unmet (all listed).
+            ConcurrentUpdate: ``expected_version`` is stale, or another fire won.
+        """
+        return self._fire(
+            case_id,
+            trigger,
+            actor=actor,
+            payload=payload,
+            at=at,
+            expected_version=expected_version,
+            idempotency_key=idempotency_key,
+        )
+
+    def _fire(
+        self,
+        case_id: str,
+        trigger: str,
+        *,
+        actor: ActorLike = None,
+        payload: Mapping[str, Any] | None = None,
+        at: dt.datetime | None = None,
+        expected_version: int | None = None,
+        idempotency_key: str | None = None,
+        system: bool = False,
+    ) -> Case:
+        at = self._at(at)
+        actor_id, roles = ("system", frozenset[str]()) if system else self._actor(actor)
+        # a copy: the caller may go on changing what it passed, the record must not change
+        payload = _snapshot(payload)
+        case = self.store.load(case_id)
+        if idempotency_key is not None:
+            done = self.store.idempotent(case_id, idempotency_key)
+            if done is not None:
+                return done
+        if expected_version is not None and case.version != expected_version:
+            raise ConcurrentUpdate(case_id, expected_version, case.version)
+        machine = self._machine(case.process, case.process_version)
+        definition = machine.definition
+        candidates = machine.resolve(case.state, trigger)
+        if not candidates:
+            raise TransitionNotAllowed(case_id, case.state, trigger, machine.triggers(case.state))
+        refusals: list[tuple[Transition, list[Reason]]] = []
+        chosen: Transition | None = None
+        for t in candidates:
+            refused = self._reasons(
+                definition, case, t, actor_id, roles, payload, at, system=system
+            )
+            if not refused:
+                chosen = t
+                break
+            refusals.append((t, refused))
+        if chosen is None:
+            t, refused = closest(refusals)
+            denied = any(r.kind == "role" for r in refused)
+            if t.record_refusals:
+                error = "PermissionDenied" if denied else "GuardFailed"
+                self._record_refusal(definition, case_id, trigger, actor_id, refused, at, error)
+            if denied:
+                roles_allowed = dict.fromkeys(r for c in candidates for r in c.roles)
+                raise PermissionDenied(case_id, trigger, actor_id, tuple(roles_allowed), refused)
+            raise GuardFailed(case_id, trigger, refused)
+        dest = chosen.dest
+        clocks, changes = advance(definition, case.clocks, dest, trigger, at)
+        moved = Case(
+            case_id, case.process, case.process_version, dest, {**case.data, **payload},
+            case.version + 1, case.seq, case.head, case.created_at, at,
+            at if dest != case.state else case.entered_at,
+            {**case.counts, trigger: case.counts.get(trigger, 0) + 1}, clocks,
+        )  # fmt: skip
+        drafts = [Draft("fire", actor_id, trigger, case.state, dest, payload)]
+        drafts += [
+            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar))
+            for kind, name in changes
+        ]
+        try:
+            written = self._write(
+                definition, case, moved, drafts, at, idempotency_key=idempotency_key
+            )
+        except ConcurrentUpdate:
+            # the same request, retried while its first attempt was being stored
+            done = self.store.idempotent(case_id, idempotency_key) if idempotency_key else None
+            if done is not None:
+                return done
+            raise
+        return written.case
+
+    def _record_refusal(
+        self,
+        definition: ProcessDefinition,
+        case_id: str,
+        trigger: str,
+        actor_id: str | None,
+        refused: Sequence[Reason],
+        at: dt.datetime,
+        error: str,
+    ) -> None:
+        details = {
+            "error": error,
+            "reasons": [{"code": r.code, "details": list(r.details)} for r in refused],
+        }
+        for _ in range(timers.ATTEMPTS):
+            case = self.store.load(case_id)
+            draft = Draft("refused", actor_id, trigger, case.state, payload=details)
+            try:
+                self._write(definition, case, case, [draft], at)
+            except ConcurrentUpdate:
+                continue
+            return
+
+    # --- questions ----------------------------------------------------------------------
+
+    def available_triggers(
+        self, case_id: str, /, *, actor: ActorLike = None, at: dt.datetime | None = None
+    ) -> list[str]:
+        """The triggers ``actor`` may fire now, in the definition's order: allowed from the
+        state, by role and by the guards on the current data. Payload a trigger requires
+        is not checked here."""
+        case = self.store.load(case_id)
+        at = self._at(at)
+        actor_id, roles = self._actor(actor)
+        machine = self._machine(case.process, case.process_version)
+        out = []
+        for trigger in machine.triggers(case.state):
+            for t in machine.resolve(case.state, trigger):
+                if not self._reasons(
+                    machine.definition, case, t, actor_id, roles, {}, at, check_payload=False
+                ):
+                    out.append(trigger)
+                    break
+        return out
+
+    def why_not(
+        self,
+        case_id: str,
+        trigger: str,
+        /,
+        *,
+        actor: ActorLike = None,
+        payload: Mapping[str, Any] | None = None,
+        at: dt.datetime | None = None,
+    ) -> list[Reason]:
+        """Every reason ``trigger`` would be refused now (empty: it would be accepted).
+
+        Lists the state, role, field and guard reasons together, not only the first.
+        """
+        case = self.store.load(case_id)
+        at = self._at(at)
+        actor_id, roles = self._actor(actor)
+        machine = self._machine(case.process, case.process_version)
+        candidates = machine.resolve(case.state, trigger)
+        if not candidates:
+            allowed = machine.triggers(case.state)
+            return [
+                Reason(
+                    "not_allowed_in_state",
+                    f"{trigger!r} is not allowed in state {case.state!r}"
+                    f" (allowed: {', '.join(allowed) or 'none'})",
+                    allowed,
+                    "state",
+                )
+            ]
+        refusals = []
+        for t in candidates:
+            refused = self._reasons(
+                machine.definition, case, t, actor_id, roles, dict(payload or {}), at
+            )
+            if not refused:
+                return []
+            refusals.append((t, refused))
+        return closest(refusals)[1]
+
+    def history(self, case_id: str, /) -> list[HistoryEntry]:
+        """The case's audit trail, oldest first."""
+        return self.store.history(case_id)
+
+    def verify_history(self, case_id: str, /) -> ChainCheck:
+        """Check the hash chain of the case's history (truthy when intact)."""
+        case = self.store.load(case_id)
+        return verify_chain(self.store.history(case_id), head=case.head)
+
+    def deadlines(self, case_id: str, /, *, at: dt.datetime | None = None) -> list[SlaState]:
+        """Where each SLA clock of the case stands at ``at`` (default: now)."""
+        case = self.store.load(case_id)
+        at = self._at(at)
+        definition = self._machine(case.process, case.process_version).definition
+        return sla_states(case, definition, self.calendar, at)
+
+    # --- timers and delivery --------------------------------------------------------------
+
+    def tick(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> list[Event]:
+        """Raise the warnings and breaches due by ``now``; fire breach triggers.
+
+        Safe to call from any number of processes at once: each mark is raised once (a
+        second raiser loses the optimistic check and finds the mark already raised).
+        Returns the ``sla.warning`` / ``sla.breach`` events raised by this call.
+        """
+        return timers.tick(self, self._at(now), limit)
+
+    def dispatch(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> int:
+        """Deliver pending outbox events to the subscriptions; returns how many were
+        fully delivered. A workflow without subscriptions leaves the outbox alone."""
+        return self._outbox.dispatch(self.store, self._at(now), limit)
+
+    def dead_letters(self, limit: int = 100) -> list[Delivery]:
+        """Events whose delivery was given up after ``max_attempts`` rounds."""
+        return self.store.dead(limit)
+
+    def replay(self, event_id: str, /, *, at: dt.datetime | None = None) -> Delivery:
+        """Queue a dead (or delivered) event again and try to deliver it now."""
+        return self._outbox.replay(self.store, event_id, self._at(at))
