@@ -5,7 +5,7 @@ time (statutory holidays and 调休 make-up working days), durable state and
 notifications.
 """
 
-from ._moved import moved
+from ._moved import moved as _moved
 from .calendar import WorkCalendar
 from .case import Actor, Case, HistoryEntry
 from .clock import SteppedClock, SystemClock
@@ -57,7 +57,7 @@ __all__ = [
 
 _ERRORS = "techsvc_flow.errors"
 #: names the root exported before 0.2, served for one release with a DeprecationWarning
-__getattr__ = moved(
+__getattr__ = _moved(
     __name__,
     "techsvc_flow",
     {

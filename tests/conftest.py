@@ -74,3 +74,26 @@ def china() -> WorkCalendar:
 @pytest.fixture
 def clock() -> SteppedClock:
     return SteppedClock(dt.datetime(2025, 9, 30, 17, 0, tzinfo=SHANGHAI))
+
+
+# --- markers: `pytest -m "not slow"` is the fast inner loop; CI runs everything ----------
+
+#: modules whose every test is slow (load, benchmarks' smoke runs)
+SLOW_MODULES = frozenset(
+    {"test_sql_load.py", "test_benchmarks_smoke.py", "test_sql_benchmark_smoke.py"}
+)
+#: modules whose every test drives headless Chromium
+BROWSER_MODULES = frozenset({"test_report_html.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        params = {str(v) for v in callspec.params.values()} if callspec else set()
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if "postgres" in params or "postgres" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+        if item.path.name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if item.path.name in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)

@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -32,6 +34,7 @@ def test_calendar_benchmark_quick_run() -> None:
     assert "targets met:" in result.stdout
 
 
+@pytest.mark.postgres
 def test_quality_benchmark_quick_run_on_sql() -> None:
     """``benchmarks/quality.py`` on SQLite (and PostgreSQL when installed): the bulk-written
     rows match what the store writes, and every path gives the same figures."""

@@ -8,17 +8,9 @@ from typing import Any
 
 import pytest
 
-from techsvc_flow import (
-    DefinitionError,
-    Field,
-    Guard,
-    ProcessDefinition,
-    Sla,
-    State,
-    Transition,
-    WorkingDays,
-)
-from techsvc_flow.durations import ClockTime
+from techsvc_flow import Field, Guard, ProcessDefinition, Sla, State, Transition
+from techsvc_flow.durations import ClockTime, WorkingDays
+from techsvc_flow.errors import DefinitionError
 
 
 def complaint(**overrides: Any) -> ProcessDefinition:

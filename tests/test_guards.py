@@ -9,7 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from techsvc_flow import DefinitionError, Guard, GuardContext, Reason, WorkCalendar
+from techsvc_flow import Guard, Reason, WorkCalendar
+from techsvc_flow.errors import DefinitionError
+from techsvc_flow.guards import GuardContext
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

@@ -31,11 +31,10 @@ from techsvc_flow import (
     State,
     SteppedClock,
     Transition,
-    Webhook,
     WorkCalendar,
     Workflow,
-    log_events,
 )
+from techsvc_flow.notifications import Webhook, log_events
 from techsvc_flow.store import Store
 
 SECRET = b"s3cret-for-tests"

@@ -10,8 +10,8 @@ import warnings
 import pytest
 
 import techsvc_flow
-from techsvc_flow import ProvisionalWarning
 from techsvc_flow.cli import main
+from techsvc_flow.errors import ProvisionalWarning
 
 
 def _python(*args: str) -> subprocess.CompletedProcess[str]:
@@ -141,3 +141,56 @@ def test_cli_bad_input_exits_2_with_one_line(
     assert len(lines) == 1, err
     assert lines[0].startswith("techsvc-flow: error:")
     assert message in lines[0]
+
+
+# --- old import paths: one more release, with a DeprecationWarning naming the new one ----
+
+#: (old module, name, new module): every old path the docs, README or CHANGELOG showed
+MOVED = [
+    ("techsvc_flow", "BusinessHours", "techsvc_flow.calendar"),
+    ("techsvc_flow", "Webhook", "techsvc_flow.notifications"),
+    ("techsvc_flow", "ProvisionalWarning", "techsvc_flow.errors"),
+    ("techsvc_flow", "verify_chain", "techsvc_flow.case"),
+    ("techsvc_flow", "WorkingDays", "techsvc_flow.durations"),
+    ("techsvc_flow", "SlaState", "techsvc_flow.engine"),
+    ("techsvc_flow", "to_mermaid", "techsvc_flow.diagrams"),
+    ("techsvc_flow.workflow", "Workflow", "techsvc_flow.engine"),
+    ("techsvc_flow.recompute", "recompute_deadlines", "techsvc_flow.engine.recompute"),
+    ("techsvc_flow.retry", "fire_with_retry", "techsvc_flow.engine.retry"),
+]
+
+
+@pytest.mark.parametrize(("old", "name", "new"), MOVED)
+def test_an_old_import_path_works_and_warns(old: str, name: str, new: str) -> None:
+    import importlib
+
+    with pytest.warns(DeprecationWarning) as caught:
+        module = importlib.import_module(old)
+        value = getattr(module, name)
+    assert value is getattr(importlib.import_module(new), name)
+    assert any(f"{new}.{name}" in str(w.message) for w in caught), [str(w.message) for w in caught]
+
+
+@pytest.mark.parametrize("old", sorted({old for old, _, _ in MOVED} - {"techsvc_flow"}))
+def test_importing_an_old_module_warns_in_a_fresh_interpreter(old: str) -> None:
+    code = f"import warnings; warnings.simplefilter('error', DeprecationWarning)\nimport {old}\n"
+    result = _python("-c", code)
+    assert result.returncode == 1
+    assert "DeprecationWarning" in result.stderr and "has moved to" in result.stderr
+
+
+def test_an_unknown_name_of_a_shim_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        techsvc_flow.no_such_name  # noqa: B018
+
+
+def test_a_half_written_store_cannot_be_made() -> None:
+    from techsvc_flow import Store
+
+    class HalfWritten(Store):
+        def load(self, case_id: str) -> techsvc_flow.Case:
+            raise NotImplementedError
+
+    with pytest.raises(TypeError, match="abstract") as caught:
+        HalfWritten()  # type: ignore[abstract]
+    assert "commit" in str(caught.value) and "load" not in str(caught.value).split("methods")[1]

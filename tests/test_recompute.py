@@ -16,7 +16,6 @@ from techsvc_flow import (
     Event,
     HistoryEntry,
     MemoryStore,
-    ProvisionalWarning,
     SteppedClock,
     Store,
     WorkCalendar,
@@ -24,8 +23,9 @@ from techsvc_flow import (
     processes,
 )
 from techsvc_flow.case import Case
+from techsvc_flow.engine.recompute import RecomputeReport, recompute_deadlines
+from techsvc_flow.errors import ProvisionalWarning
 from techsvc_flow.notifications import Event as OutboxEvent
-from techsvc_flow.recompute import RecomputeReport, recompute_deadlines
 from techsvc_flow.sla import Timer
 
 HANDLER = actor("li")
@@ -136,6 +136,9 @@ def test_a_newly_published_schedule_moves_the_feedback_deadline(
     assert [e.payload["new_due"] for e in seen if e.type == "sla.recomputed"] == [
         "2027-01-07T00:00:00+08:00"
     ]
+    # with the keys every event has: who (nobody: the system) and the case's version
+    (recomputed,) = seen
+    assert (recomputed.payload["actor"], recomputed.payload["version"]) == (None, 2)
 
 
 def test_recomputing_again_changes_nothing(

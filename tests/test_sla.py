@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from techsvc_flow import SlaClock, WorkCalendar
-from techsvc_flow.sla import ClockEvent
+from techsvc_flow import WorkCalendar
+from techsvc_flow.sla import ClockEvent, SlaClock
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 H = dt.timedelta(hours=1)

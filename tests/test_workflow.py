@@ -15,31 +15,31 @@ from delegating import Delegating
 from techsvc_flow import (
     Actor,
     Case,
+    CaseNotFound,
     ConcurrentUpdate,
-    DefinitionError,
     Event,
     Field,
     FlowError,
     Guard,
-    GuardContext,
     GuardFailed,
     HistoryEntry,
     MemoryStore,
-    NaiveDatetimeError,
     PermissionDenied,
     ProcessDefinition,
     Sla,
     State,
     SteppedClock,
     Store,
-    Timer,
     Transition,
     TransitionNotAllowed,
     WorkCalendar,
     Workflow,
-    verify_chain,
+    processes,
 )
-from techsvc_flow.errors import ProcessNotFound
+from techsvc_flow.case import verify_chain
+from techsvc_flow.errors import DefinitionError, NaiveDatetimeError, ProcessNotFound
+from techsvc_flow.guards import GuardContext
+from techsvc_flow.sla import Timer
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 H = dt.timedelta(hours=1)
@@ -289,7 +289,7 @@ def test_start_lists_every_data_problem(wf: Workflow) -> None:
         "severity: expected int, got str",
     )
     assert info.value.trigger == "start"
-    with pytest.raises(FlowError):  # nothing was stored
+    with pytest.raises(CaseNotFound):  # nothing was stored
         wf.get("bad")
 
 
@@ -576,12 +576,12 @@ def test_refused_fire_changes_nothing(wf: Workflow, case: Case) -> None:
     wf.fire("C-1", "acknowledge", actor=AGENT)
     before = wf.get("C-1")
     history = wf.history("C-1")
-    for trigger, actor, payload in [
-        ("assess", AGENT, {"severity": 7}),
-        ("assess", CLIENT, {"severity": 1}),
-        ("close", AGENT, {}),
+    for trigger, actor, payload, error in [
+        ("assess", AGENT, {"severity": 7}, GuardFailed),
+        ("assess", CLIENT, {"severity": 1}, PermissionDenied),
+        ("close", AGENT, {}, TransitionNotAllowed),
     ]:
-        with pytest.raises(FlowError):
+        with pytest.raises(error):
             wf.fire("C-1", trigger, actor=actor, payload=payload)
     assert wf.get("C-1") == before
     assert wf.history("C-1") == history
@@ -1368,3 +1368,38 @@ def test_any_python_string_hashes_into_the_history(
     wf.start("note", case_id="N")
     wf.fire("N", "close", payload={"text": "lone surrogate \ud800 and 中文"})
     assert wf.verify_history("N")
+
+
+# --- one order everywhere: the definition's -----------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(processes.ALL))
+def test_every_order_a_user_sees_is_the_definitions(name: str) -> None:
+    """``transitions`` once listed the triggers of ``implementing`` in another order than
+    the definition; now the triggers of a state, ``available_triggers`` and the
+    ``allowed`` of a refusal all come in the definition's order."""
+    definition = processes.builtin(name)
+    wf = Workflow(calendar=WorkCalendar.china(coverage="provisional"), processes=[definition])
+    machine = wf._machine(definition.name)
+    for state in definition.states:
+        assert machine.triggers(state.name) == definition.triggers_from(state.name)
+    case = wf.start(name, data={f: _filled(definition, f) for f in definition.requires}, at=T0)
+    everyone = Actor("all", {r for t in definition.transitions for r in t.roles})
+    offered = wf.available_triggers(case.id, actor=everyone, at=T0)
+    order = definition.triggers_from(case.state)
+    assert offered == [t for t in order if t in offered]
+    with pytest.raises(TransitionNotAllowed) as refused:
+        wf.fire(case.id, "no_such_trigger", actor=everyone, at=T0)
+    assert tuple(refused.value.allowed) == order
+
+
+def _filled(definition: ProcessDefinition, name: str) -> object:
+    kind = definition.fields[name].type
+    choices = definition.fields[name].choices
+    if choices:
+        return choices[0] if kind != "list" else [choices[0]]
+    samples: dict[str, object] = {
+        "int": 1, "float": 1.0, "bool": True, "decimal": Decimal(1), "date": T0.date(),
+        "datetime": T0, "list": ["x"], "dict": {"x": 1},
+    }  # fmt: skip
+    return samples.get(kind, "x")

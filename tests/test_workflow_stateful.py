@@ -8,6 +8,10 @@ and two SLAs (one pausing while the case waits on the complainant, with a breach
 trigger). An independent oracle predicts whether each fire is accepted; the
 invariants check that the history replays to the case, the hash chain is intact, SLA
 budgets only shrink, refusals change nothing and every mark is raised once.
+
+Every step runs twice, on a :class:`MemoryStore` (the reference store) and on a SQLite
+:class:`SqlStore`, and the two must agree on everything: what each call returns or
+raises, the case, its history, its deadlines and the events delivered.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import json
+import shutil
+import tempfile
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,6 +49,7 @@ from techsvc_flow import (
     WorkCalendar,
     Workflow,
 )
+from techsvc_flow.sqlstore import SqlStore
 
 T0 = dt.datetime(2025, 9, 30, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 CAL = WorkCalendar.china(coverage="provisional")
@@ -144,6 +152,19 @@ def oracle(
     return GuardFailed
 
 
+def _outcome(call: Callable[[Workflow], Any], wf: Workflow) -> Any:
+    try:
+        return call(wf)
+    except Exception as exc:  # compared, then raised again: both stores must raise the same
+        return exc
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, Exception) or isinstance(theirs, Exception):
+        return type(ours) is type(theirs) and str(ours) == str(theirs)
+    return bool(ours == theirs)
+
+
 class WorkflowMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -151,9 +172,28 @@ class WorkflowMachine(RuleBasedStateMachine):
         self.wf = Workflow(calendar=CAL, clock=self.clock, processes=[PROCESS])
         self.events: list[Event] = []
         self.wf.on("*", self.events.append, name="events")
+        # the same steps on a SQLite store: the two must agree
+        self.tmp = tempfile.mkdtemp(prefix="techsvc-flow-stateful-")
+        self.sql = SqlStore(f"sqlite:///{self.tmp}/flow.db", engine_options={"synchronous": "OFF"})
+        self.twin = Workflow(self.sql, calendar=CAL, clock=self.clock, processes=[PROCESS])
+        self.twin_events: list[Event] = []
+        self.twin.on("*", self.twin_events.append, name="events")
         # by SLA: (started at, remaining, status, number of clock events) when last seen
         self.remaining: dict[str, tuple[dt.datetime | None, dt.timedelta, str, int]] = {}
         self.keys = 0
+
+    def teardown(self) -> None:
+        self.sql.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def both(self, call: Callable[[Workflow], Any]) -> Any:
+        """``call`` on the memory store's workflow and on the SQLite one; they must agree
+        on what it returns or raises. Returns (or raises) what the memory store's did."""
+        ours, theirs = _outcome(call, self.wf), _outcome(call, self.twin)
+        assert _same(ours, theirs), (ours, theirs)
+        if isinstance(ours, Exception):
+            raise ours
+        return ours
 
     @property
     def case(self) -> Case:
@@ -162,7 +202,7 @@ class WorkflowMachine(RuleBasedStateMachine):
     @initialize(note=st.sampled_from([None, "first call"]))
     def start(self, note: str | None) -> None:
         data = {} if note is None else {"note": note}
-        case = self.wf.start("complaint", case_id="C-1", data=data, actor="desk")
+        case = self.both(lambda wf: wf.start("complaint", case_id="C-1", data=data, actor="desk"))
         assert case.state == "received" and case.version == 1
 
     # --- rules ------------------------------------------------------------------------
@@ -197,7 +237,11 @@ class WorkflowMachine(RuleBasedStateMachine):
         expected = oracle(before, trigger, actor, payload)
         if before.version > 1 and keyed:  # a stale expected_version is refused first
             with pytest.raises(ConcurrentUpdate) as stale:
-                self.wf.fire("C-1", trigger, actor=actor, expected_version=before.version - 1)
+                self.both(
+                    lambda wf: wf.fire(
+                        "C-1", trigger, actor=actor, expected_version=before.version - 1
+                    )
+                )
             assert (stale.value.expected, stale.value.actual) == (
                 before.version - 1,
                 before.version,
@@ -208,7 +252,11 @@ class WorkflowMachine(RuleBasedStateMachine):
             self.keys += 1
             key = f"key-{self.keys}"
         try:
-            after = self.wf.fire("C-1", trigger, actor=actor, payload=payload, idempotency_key=key)
+            after = self.both(
+                lambda wf: wf.fire(
+                    "C-1", trigger, actor=actor, payload=payload, idempotency_key=key
+                )
+            )
         except (TransitionNotAllowed, PermissionDenied, GuardFailed) as exc:
             assert type(exc) is expected, (expected, exc)
             event(f"refused: {type(exc).__name__}")
@@ -232,7 +280,11 @@ class WorkflowMachine(RuleBasedStateMachine):
         assert after.state == dest
         if key is not None:  # the same key again: the same case, nothing new recorded
             length = len(self.wf.history("C-1"))
-            again = self.wf.fire("C-1", trigger, actor=actor, payload=payload, idempotency_key=key)
+            again = self.both(
+                lambda wf: wf.fire(
+                    "C-1", trigger, actor=actor, payload=payload, idempotency_key=key
+                )
+            )
             assert again == after and len(self.wf.history("C-1")) == length
 
     @rule(hours=st.integers(0, 3 * 24), then_tick=st.booleans())
@@ -243,7 +295,7 @@ class WorkflowMachine(RuleBasedStateMachine):
 
     @rule()
     def tick(self) -> None:
-        raised = self.wf.tick()
+        raised = self.both(lambda wf: wf.tick())
         assert all(e.type in ("sla.warning", "sla.breach") for e in raised)
         for e in raised:
             event(f"raised: {e.payload['sla']} {e.payload['mark']}")
@@ -254,6 +306,15 @@ class WorkflowMachine(RuleBasedStateMachine):
                 assert mark is None or mark[1] > now, (name, mark, now)
 
     # --- invariants -------------------------------------------------------------------
+
+    @invariant()
+    def the_stores_agree(self) -> None:
+        now = self.clock.now()
+        assert self.twin.get("C-1") == self.case
+        assert self.twin.history("C-1") == self.wf.history("C-1")
+        assert self.twin.deadlines("C-1", at=now) == self.wf.deadlines("C-1", at=now)
+        assert self.twin_events == self.events
+        assert self.sql.dead() == self.wf.store.dead() == []
 
     @invariant()
     def state_is_defined(self) -> None:
