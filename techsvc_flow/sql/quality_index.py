@@ -1,9 +1,10 @@
 """Quality indicators in a SQL store: observations kept in the database, brought up to
 date case by case, counted with ``GROUP BY``.
 
-:func:`quality.report <techsvc_flow.quality.report>` over a :class:`SqlStore` uses an
-:class:`ObservationIndex`: each case's observations (:func:`~techsvc_flow.quality.windows`:
-what the seven indicators see of it, for every judging instant) are stored in the
+:func:`quality.report <techsvc_flow.quality.report>` over a
+:class:`~techsvc_flow.sql.SqlStore` uses an :class:`ObservationIndex`: each case's
+observations (:func:`~techsvc_flow.quality.windows`: what the seven indicators see of
+it, for every judging instant) are stored in the
 ``quality_obs`` table, next to the case version they were made from. A report first
 :meth:`~ObservationIndex.refresh` es the cases that changed since the last one (their
 version differs), then counts the period's observations in one grouped query, month by
@@ -17,7 +18,7 @@ calendar or configuration rebuilds it on the next refresh.
 >>> from techsvc_flow import WorkCalendar, Workflow
 >>> from techsvc_flow.processes import complaint
 >>> from techsvc_flow.quality import Period
->>> from techsvc_flow.sqlstore import SqlStore
+>>> from techsvc_flow.sql import SqlStore
 >>> calendar = WorkCalendar.china()
 >>> store = SqlStore("sqlite://")
 >>> wf = Workflow(store, calendar=calendar, processes=[complaint()])
@@ -40,19 +41,20 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import Any, overload
+from typing import Any, Protocol, TypeGuard, overload, runtime_checkable
 
 import attrs
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
-from ._time import EPOCH as _EPOCH
-from ._time import to_us as _us
-from .calendar import WorkCalendar
-from .errors import FlowError
-from .facts import CaseFacts
-from .quality import (
+from .._time import EPOCH as _EPOCH
+from .._time import to_us as _us
+from ..calendar import WorkCalendar
+from ..errors import FlowError
+from ..facts import CaseFacts
+from ..quality import (
     _WHEN_COUNTED,
     DEFAULT_CONFIG,
     INDICATORS,
@@ -69,9 +71,10 @@ from .quality import (
     _tally_result,
     _windows,
 )
-from .sqlstore import SqlStore, _offset, _zone
+from ._rows import fixed_zone, utc_offset
+from .tables import SqlTables
 
-__all__ = ["IndexOutOfDate", "ObservationIndex"]
+__all__ = ["IndexOutOfDate", "IndexedStore", "ObservationIndex"]
 
 #: the version of the observation rules: a library release that changes what the
 #: indicators observe bumps it, and the next refresh rebuilds every index
@@ -84,6 +87,58 @@ class IndexOutOfDate(FlowError, RuntimeError):
     refresh it, or let ``report`` refresh it."""
 
 
+@runtime_checkable
+class IndexedStore(Protocol):
+    """What an observation index needs of its store: a
+    :class:`~techsvc_flow.sql.SqlStore` (or a view of it bound to the host's
+    transaction) gives it. Every statement runs on a connection the store hands out."""
+
+    @property
+    def tables(self) -> SqlTables:
+        """The store's tables, the index's among them."""
+        ...
+
+    @property
+    def dialect(self) -> str:
+        """The database's dialect name (``"sqlite"``, ``"postgresql"``)."""
+        ...
+
+    @property
+    def engine(self) -> Engine:
+        """The store's engine."""
+        ...
+
+    @property
+    def commits_itself(self) -> bool:
+        """False when the store writes in the host's transaction."""
+        ...
+
+    def reading(self) -> AbstractContextManager[Connection]:
+        """A connection for single-statement reads."""
+        ...
+
+    def writing(self) -> AbstractContextManager[Connection]:
+        """A connection in a write transaction, committed when the block ends."""
+        ...
+
+    def snapshot(self) -> AbstractContextManager[Connection]:
+        """A connection in a read-only transaction: one state of the database."""
+        ...
+
+    def facts_of(self, conn: Connection, ids: Sequence[str], /) -> list[CaseFacts]:
+        """The facts of the cases ``ids`` that exist, in id order, read on ``conn``."""
+        ...
+
+    def stream_facts(self, conn: Connection, process: str, /) -> Iterator[tuple[CaseFacts, int]]:
+        """Every case of ``process``: its facts and the ``seq`` they are of, streamed."""
+        ...
+
+
+def _indexable(store: object) -> TypeGuard[IndexedStore]:
+    """Whether ``store`` is one an index can be kept for (SQLite or PostgreSQL)."""
+    return isinstance(store, IndexedStore) and store.dialect in ("sqlite", "postgresql")
+
+
 def fingerprint(calendar: WorkCalendar, config: QualityConfig) -> str:
     """The digest an index made for ``calendar`` and ``config`` is stored with: of what
     decides the observations (not the thresholds and basis, applied when counting)."""
@@ -94,7 +149,7 @@ def fingerprint(calendar: WorkCalendar, config: QualityConfig) -> str:
 
 def _instant(us: int, offset: int | None) -> dt.datetime:
     at = _EPOCH + dt.timedelta(microseconds=us)
-    return at if offset is None else at.astimezone(_zone(offset))
+    return at if offset is None else at.astimezone(fixed_zone(offset))
 
 
 _OBS_COLUMNS = (
@@ -116,7 +171,8 @@ _OBS_COLUMNS = (
 
 
 class ObservationIndex:
-    """The quality-indicator observations of a :class:`SqlStore`'s cases, in its database.
+    """The quality-indicator observations of a :class:`~techsvc_flow.sql.SqlStore`'s
+    cases, in its database.
 
     Args:
         store: the store (SQLite or PostgreSQL), or a view of it bound to the host's
@@ -138,12 +194,12 @@ class ObservationIndex:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: IndexedStore,
         *,
         calendar: WorkCalendar,
         config: QualityConfig = DEFAULT_CONFIG,
     ) -> None:
-        if not isinstance(store, SqlStore) or store.dialect not in ("sqlite", "postgresql"):
+        if not _indexable(store):
             raise TypeError(
                 f"an observation index needs a SqlStore on SQLite or PostgreSQL, not {store!r}"
             )
@@ -158,13 +214,13 @@ class ObservationIndex:
 
     @staticmethod
     def available(store: object) -> bool:
-        """Whether ``store`` can keep an index: a :class:`SqlStore` on SQLite or
-        PostgreSQL whose schema has the index's tables (revision 0003 or later; run
-        ``techsvc-flow db upgrade URL`` on an older one)."""
-        if not isinstance(store, SqlStore) or store.dialect not in ("sqlite", "postgresql"):
+        """Whether ``store`` can keep an index: a :class:`~techsvc_flow.sql.SqlStore` on
+        SQLite or PostgreSQL whose schema has the index's tables (revision 0003 or
+        later; run ``techsvc-flow db upgrade URL`` on an older one)."""
+        if not _indexable(store):
             return False
         t = store.tables
-        with store._read() as conn:
+        with store.reading() as conn:
             return sa.inspect(conn).has_table(t.quality_meta.name, schema=t.schema)
 
     def __repr__(self) -> str:
@@ -186,7 +242,7 @@ class ObservationIndex:
     def _claim(self) -> bool:
         """Make the index this one's (emptied when it was another's); True if emptied."""
         t = self.store.tables
-        with self.store._write() as conn:
+        with self.store.writing() as conn:
             self._lock(conn)
             if self._stored(conn) == self.fingerprint:
                 return False
@@ -252,7 +308,7 @@ class ObservationIndex:
                     o.indicator,
                     o.process,
                     _us(o.at),
-                    _offset(o.at),
+                    utc_offset(o.at),
                     None if o.hit is None else int(o.hit),
                     None if o.satisfaction is None else str(o.satisfaction),
                     _tag_bits(o.tags),
@@ -280,10 +336,10 @@ class ObservationIndex:
         # rebuild of a bound store; those changed meanwhile after a streamed one)
         after: str | None = None
         while True:
-            with self.store._snapshot() as conn:
+            with self.store.snapshot() as conn:
                 page = conn.execute(self._stale(after)).all()
                 ids = [row.id for row in page]
-                facts = self.store._facts_of(conn, ids) if ids else []
+                facts = self.store.facts_of(conn, ids) if ids else []
             if ids:
                 self._write(ids, [row.seq for row in page], self._rows(facts))
                 done += len(page)
@@ -296,7 +352,7 @@ class ObservationIndex:
             # the planner's statistics of the tables just filled (autovacuum's come
             # later): without them the report's query plans took twice as long
             t = self.store.tables
-            with self.store._write() as conn:
+            with self.store.writing() as conn:
                 for table in (t.quality_obs, t.quality_seen):
                     name = conn.dialect.identifier_preparer.format_table(table)
                     conn.execute(sa.text(f"ANALYZE {name}"))
@@ -312,11 +368,10 @@ class ObservationIndex:
         """Observe every case of the configured processes: their facts streamed from one
         snapshot (one query per process), written a page at a time."""
         done = 0
-        with self.store._snapshot() as conn:
+        with self.store.snapshot() as conn:
             for name in self.config.processes:
-                query = self.store._facts_query(name, None, None)
                 batch: list[tuple[CaseFacts, int]] = []
-                for pair in self.store._facts_rows(conn, query, stream=True):
+                for pair in self.store.stream_facts(conn, name):
                     batch.append(pair)
                     if len(batch) < self.page_size:
                         continue
@@ -336,7 +391,7 @@ class ObservationIndex:
     def _write(self, ids: list[str], seqs: list[int], rows: list[tuple[Any, ...]]) -> None:
         """Replace the observations of the cases ``ids``, observed at versions ``seqs``."""
         t = self.store.tables
-        with self.store._write() as conn:
+        with self.store.writing() as conn:
             self._lock(conn)
             if self._stored(conn) != self.fingerprint:
                 raise IndexOutOfDate(
@@ -353,7 +408,7 @@ class ObservationIndex:
     def stale(self) -> int:
         """How many cases a :meth:`refresh` would observe now."""
         c = self.store.tables.cases
-        with self.store._snapshot() as conn:
+        with self.store.snapshot() as conn:
             if self._stored(conn) != self.fingerprint:
                 query = sa.select(sa.func.count()).where(c.c.process.in_(self.config.processes))
             else:
@@ -414,7 +469,7 @@ class ObservationIndex:
             .subquery("o")
         )
         grouped = sa.select(*rows.c, sa.func.count()).group_by(*rows.c)
-        with self.store._snapshot() as conn:
+        with self.store.snapshot() as conn:
             if self._stored(conn) != self.fingerprint:
                 raise IndexOutOfDate(
                     "the observation index was made with another calendar or quality "
@@ -471,7 +526,7 @@ class ObservationIndex:
             # a literal, as in the partial index's predicate: a planner does not match
             # a partial index to a bound parameter
             query = query.where(o.hit == sa.literal_column("0"))
-        with self.store._snapshot() as conn:
+        with self.store.snapshot() as conn:
             found = conn.execute(query).all()
         return tuple(
             Observation(
