@@ -103,7 +103,7 @@ class SqlStore(Store):
             migrations). Pass False when the host's own migrations manage them.
         max_payload: largest JSON document stored per case row, history entry or
             event, in bytes (default 1 MiB); larger values raise
-            :class:`PayloadTooLarge` before anything is written.
+            :class:`~techsvc_flow.sql.PayloadTooLarge` before anything is written.
         lease: how long a claimed timer or outbox row is reserved for the worker that
             claimed it (measured in the ``now`` the callers pass).
         engine_options: passed to :func:`sqlalchemy.create_engine` when ``url`` is a URL.
