@@ -28,7 +28,7 @@ compared with what ``SqlStore``'s own writing code makes of the same cases, and 
 
 - ``report(store, index=False)``: every case's facts read through ``SqlStore.facts``
   (cases filtered and first entries grouped in the database, rows streamed);
-- the observation index (``techsvc_flow.sqlquality``): its first ``refresh()`` (every
+- the observation index (``techsvc_flow.sql.quality_index``): its first ``refresh()`` (every
   case observed and written), then ``report(store)`` with the index up to date (the
   refresh finds nothing to do; the year and its months counted with ``GROUP BY``), the
   same with the late-case lists read (what the text and HTML reports show), and
@@ -401,7 +401,7 @@ def fill_sqlite(path: Path, n: int, *, batch: int = 10_000) -> Any:
     connection, the history in time order (a case's entries spread over weeks, between
     other cases' entries, as a running system writes them).
     """
-    from techsvc_flow.sqlstore import SqlStore
+    from techsvc_flow.sql import SqlStore
 
     store = SqlStore(f"sqlite:///{path}", engine_options={"synchronous": "OFF"})
     t = store.tables
@@ -663,8 +663,7 @@ def _sql(
     run_report: Callable[..., Any],
     figures_of: Callable[[int], list[tuple[int, int]]],
 ) -> list[SqlRow]:
-    from techsvc_flow.sqlquality import ObservationIndex
-    from techsvc_flow.sqlstore import SqlStore
+    from techsvc_flow.sql import ObservationIndex, SqlStore
 
     server = (
         _postgres.start({"shared_buffers": "512MB"})

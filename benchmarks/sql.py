@@ -55,7 +55,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from techsvc_flow import Field, ProcessDefinition, State, SteppedClock, Transition, Workflow
-from techsvc_flow.sqlstore import SqlStore, sqlite_engine
+from techsvc_flow.sql import SqlStore, sqlite_engine
 
 from . import _postgres as _postgres_server
 

@@ -21,7 +21,7 @@ from .calendar import WorkCalendar
 from .errors import FlowError
 
 if TYPE_CHECKING:
-    from .sqlstore import SqlStore
+    from .sql import SqlStore
 
 __all__ = ["main"]
 
@@ -35,7 +35,7 @@ class _UsageError(Exception):
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
-    from .sqlstore import SqlStore
+    from .sql import SqlStore
 
     with tempfile.TemporaryDirectory(prefix="techsvc-flow-demo-") as folder:
         url = args.db or f"sqlite:///{Path(folder) / 'demo.db'}"
@@ -120,21 +120,9 @@ def _progress(label: str) -> Iterator[None]:
 
 def _store(url: str) -> SqlStore:
     """The existing store at ``url``; never creates one (a typo must not look empty)."""
-    import sqlalchemy as sa
+    from .sql import open_store
 
-    from .sqlstore import SqlStore, current_revision
-
-    parsed = sa.make_url(url)
-    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
-    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
-        raise _UsageError(f"no database file {file!r}")
-    store = SqlStore(parsed, migrate=False)
-    with store.engine.connect() as connection:
-        revision = current_revision(connection, store.tables)
-    if revision is None:
-        store.close()
-        raise _UsageError(f"no techsvc_flow tables at {url}: run 'techsvc-flow db upgrade URL'")
-    return store
+    return open_store(url)
 
 
 def _now(args: argparse.Namespace, cal: WorkCalendar) -> dt.datetime:
@@ -160,7 +148,7 @@ def _write(args: argparse.Namespace, content: str | bytes) -> None:
 def _report(args: argparse.Namespace) -> int:
     from .quality import Period, report
     from .report import render
-    from .sqlquality import ObservationIndex
+    from .sql import ObservationIndex
 
     cal = WorkCalendar.china(coverage="provisional")
     period = Period.parse(args.period, tz=cal.tz)
@@ -219,7 +207,7 @@ def _recompute(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
-    from .sqlstore import upgrade
+    from .sql import upgrade
 
     upgrade(args.url, prefix=args.prefix, schema=args.schema)
     print(f"schema up to date: {args.url}")

@@ -27,7 +27,7 @@ def _memory() -> Iterator[Store]:
 
 @contextlib.contextmanager
 def _sqlite() -> Iterator[Store]:
-    from techsvc_flow.sqlstore import SqlStore
+    from techsvc_flow.sql import SqlStore
 
     with tempfile.TemporaryDirectory(prefix="techsvc-flow-") as tmp:
         made = SqlStore(f"sqlite:///{tmp}/flow.db", engine_options={"synchronous": "OFF"})
@@ -41,7 +41,7 @@ def _sqlite() -> Iterator[Store]:
 def _postgres() -> Iterator[Store]:
     import pg  # tests/pg.py: the throw-away PostgreSQL server
 
-    from techsvc_flow.sqlstore import SqlStore
+    from techsvc_flow.sql import SqlStore
 
     server = pg.require()
     with pg.fresh_schema(server) as schema:

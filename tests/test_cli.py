@@ -11,7 +11,7 @@ from quality_scenario import build
 
 from techsvc_flow import cli
 from techsvc_flow.cli import main
-from techsvc_flow.sqlstore import SqlStore, upgrade
+from techsvc_flow.sql import SqlStore, upgrade
 
 AS_OF = "2026-01-01T00:00+08:00"
 

@@ -29,7 +29,8 @@ from techsvc_flow import (
 )
 from techsvc_flow.facts import CaseFacts
 from techsvc_flow.quality import Period, report
-from techsvc_flow.sqlstore import SCHEMA_REVISION, SqlStore, _alembic_config, current_revision
+from techsvc_flow.sql import SCHEMA_REVISION, SqlStore, current_revision
+from techsvc_flow.sql.schema import alembic_config
 
 SH = ZoneInfo("Asia/Shanghai")
 Q4 = Period.parse("2025-Q4", tz=SH)
@@ -105,7 +106,7 @@ def test_a_recorded_quarter_gives_the_default_facts(make_store: Any) -> None:
     before = list(Store.facts(store))
     tables = store.tables
     with store.engine.connect() as conn:
-        command.downgrade(_alembic_config(conn, tables), "0001")
+        command.downgrade(alembic_config(conn, tables), "0001")
         conn.commit()
         assert current_revision(conn, tables) == "0001"
         columns = sa.inspect(conn).get_columns(tables.history.name, schema=tables.schema)

@@ -44,7 +44,7 @@ from techsvc_flow import (
     verify_chain,
 )
 from techsvc_flow.retry import fire_with_retry
-from techsvc_flow.sqlstore import SqlStore
+from techsvc_flow.sql import SqlStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2025, 9, 30, 17, 0, tzinfo=SHANGHAI)

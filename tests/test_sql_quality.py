@@ -29,8 +29,7 @@ from techsvc_flow.quality import (
     report,
     windows,
 )
-from techsvc_flow.sqlquality import IndexOutOfDate, ObservationIndex
-from techsvc_flow.sqlstore import SqlStore
+from techsvc_flow.sql import IndexOutOfDate, ObservationIndex, SqlStore
 
 Q4 = Period.parse("2025-Q4", tz=SH)
 TICK = dt.timedelta(microseconds=1)

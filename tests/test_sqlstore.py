@@ -42,7 +42,7 @@ from techsvc_flow import (
     verify_chain,
 )
 from techsvc_flow.retry import fire_with_retry, retry_on_conflict
-from techsvc_flow.sqlstore import (
+from techsvc_flow.sql import (
     SCHEMA_REVISION,
     PayloadTooLarge,
     SqlStore,

@@ -1,6 +1,6 @@
 """Quality reports in SQL: each case's quality-indicator observations with the judging
 instants they hold for, the case version they were made from, and the configuration
-they were made with (``techsvc_flow.sqlquality.ObservationIndex`` fills them; they start
+they were made with (``techsvc_flow.sql.ObservationIndex`` fills them; they start
 empty).
 
 Revision ID: 0003

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from techsvc_flow.migrations import run_env
+from techsvc_flow.sql.migrations import run_env
 
 if hasattr(context, "config"):  # run by Alembic, not merely imported
     run_env(context)

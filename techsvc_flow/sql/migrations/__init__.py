@@ -1,11 +1,11 @@
 """Alembic migrations of the SQL store's tables, shipped with the package.
 
-Run them with :func:`techsvc_flow.sqlstore.upgrade` (``python -m techsvc_flow db upgrade
+Run them with :func:`techsvc_flow.sql.upgrade` (``python -m techsvc_flow db upgrade
 URL``). Every revision takes the table ``prefix`` and ``schema`` as arguments, so one
 set of migrations serves stores of any prefix; each prefix keeps its own version table,
 ``<prefix>alembic_version``, apart from the host's ``alembic_version``.
 
-To add a revision: change the tables in ``techsvc_flow/sqlstore.py``, copy the last file
+To add a revision: change the tables in ``techsvc_flow/sql/tables.py``, copy the last file
 in ``versions/`` to a new one with the next ``revision`` and ``down_revision``, write its
 ``upgrade`` and ``downgrade`` with the same ``prefix`` and ``schema`` arguments, raise
 ``SCHEMA_REVISION``, and let ``tests/test_sqlstore.py`` check that the upgraded schema
@@ -19,13 +19,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..schema import make_engine
+from ..tables import flow_tables
+
 __all__ = ["run_env"]
 
 
 def run_env(context: Any) -> None:
     """The body of ``env.py``: run the migrations on the connection or URL configured."""
-    from ..sqlstore import _engine, flow_tables
-
     config = context.config
     prefix: str = config.attributes.get("prefix", "flow_")
     schema: str | None = config.attributes.get("schema")
@@ -37,7 +38,7 @@ def run_env(context: Any) -> None:
     url = config.get_main_option("sqlalchemy.url")
     if not url:
         raise ValueError("no database: set sqlalchemy.url or pass a connection")
-    engine = _engine(url, {})
+    engine = make_engine(url, {})
     try:
         with engine.connect() as conn:
             if conn.dialect.name == "sqlite":

@@ -1,0 +1,628 @@
+"""Durable state in an SQL database, on SQLAlchemy 2: the :class:`SqlStore`.
+
+SQLite is the embedded default (``SqlStore("sqlite:///flow.db")``: a file in WAL mode);
+PostgreSQL (driver psycopg 3, extra ``techsvc_flow[postgres]``) is the store when many
+application servers share the cases.
+
+Five tables, named ``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
+``<prefix>outbox`` and ``<prefix>idempotency`` (prefix ``flow_`` unless told
+otherwise, optionally in a schema), are defined (:mod:`techsvc_flow.sql.tables`) on a
+:class:`sqlalchemy.MetaData` the host may pass, so that the host's own Alembic sees
+them. The package ships their migrations: :func:`~techsvc_flow.sql.upgrade`
+(``python -m techsvc_flow db upgrade URL``) creates or
+upgrades them, and a store made with ``migrate=True`` (the default) does so on first
+use.
+
+Each :meth:`~SqlStore.commit` is one transaction: the case row is updated only while
+its ``seq`` is the one the change was computed from (``UPDATE … WHERE id = ? AND seq
+= ?``; no row updated means another writer won: :class:`~techsvc_flow.ConcurrentUpdate`),
+then the history entries, the case's timers and the outbox rows are written. With
+:meth:`SqlStore.bind` the writes go into the host's own transaction instead, and the
+host commits or rolls them back with its own.
+
+Timers and outbox rows are *claimed* for a lease before they are handed out, so that
+workers on other machines calling ``tick`` or ``dispatch`` at the same time do not do
+the same work twice: on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, on SQLite with a
+conditional update. Exactly-once firing does not rest on the claim: it rests on the
+optimistic check of the commit.
+
+Quality reports read the cases through :meth:`~SqlStore.facts`: one query per process
+filters the cases and groups each case's first entry into each state in the database,
+and streams the result (see docs/performance.md, "Quality reports").
+
+Values round-trip exactly: case data, history payloads and events are stored as JSON
+text (Chinese kept as is; aware instants with their UTC offset, dates and Decimals
+tagged); the instants that are queried (``due_at``, ``next_attempt_at``) are UTC
+timestamp columns. Oversize or unstorable values are refused before anything is
+written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
+
+from ..case import Case, HistoryEntry
+from ..errors import CaseNotFound, ConcurrentUpdate
+from ..facts import CaseFacts
+from ..notifications import Delivery, Event
+from ..sla import Timer
+from ..store import Store
+from ._facts import _facts_query, _facts_rows
+from ._rows import (
+    _CASE_COLUMNS,
+    _UPDATED,
+    _case_from,
+    _delivery_from,
+    _entry_from,
+    _event_row,
+    _loads,
+    _prepare,
+    _Sizer,
+    _Writes,
+)
+from .quality_index import ObservationIndex
+from .schema import (
+    BEGIN_OPTION,
+    SCHEMA_REVISION,
+    current_revision,
+    make_engine,
+    upgrade_engine,
+)
+from .tables import flow_tables
+
+if TYPE_CHECKING:
+    from ..calendar import WorkCalendar
+    from ..quality import QualityConfig
+
+__all__ = ["SqlStore", "open_store"]
+
+
+class SqlStore(Store):
+    """A store in an SQL database through SQLAlchemy 2 (SQLite or PostgreSQL).
+
+    Args:
+        url: a database URL (``"sqlite:///flow.db"``,
+            ``"postgresql+psycopg://user@host/db"``) or an existing
+            :class:`sqlalchemy.Engine` (the host's; it is not disposed by :meth:`close`).
+        metadata: define the tables on this ``MetaData`` (the host's, for its Alembic).
+        prefix: table name prefix.
+        schema: the database schema of the tables (PostgreSQL).
+        migrate: create or upgrade the tables on first use (with the shipped Alembic
+            migrations). Pass False when the host's own migrations manage them.
+        max_payload: largest JSON document stored per case row, history entry or
+            event, in bytes (default 1 MiB); larger values raise
+            :class:`~techsvc_flow.sql.PayloadTooLarge` before anything is written.
+        lease: how long a claimed timer or outbox row is reserved for the worker that
+            claimed it (measured in the ``now`` the callers pass).
+        engine_options: passed to :func:`sqlalchemy.create_engine` when ``url`` is a URL.
+
+    >>> import datetime as dt
+    >>> from techsvc_flow import ProcessDefinition, State, Transition, Workflow
+    >>> store = SqlStore("sqlite://")      # in memory; use a file for real work
+    >>> p = ProcessDefinition(
+    ...     name="ticket", version=1,
+    ...     states=[State("open", initial=True), State("done", final=True)],
+    ...     transitions=[Transition("close", source="open", dest="done")],
+    ... )
+    >>> wf = Workflow(store, processes=[p])
+    >>> at = dt.datetime(2025, 10, 9, 9, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    >>> wf.start("ticket", case_id="T-1", at=at).state
+    'open'
+    >>> wf.fire("T-1", "close", at=at).version
+    2
+    >>> store.load("T-1").updated_at.isoformat()   # the offset survives
+    '2025-10-09T09:00:00+08:00'
+    >>> store.close()
+    """
+
+    commits_itself = True
+    #: how many cases :meth:`cases` reads per query
+    page_size = 500
+    #: how many cases :meth:`facts` fetches at a time
+    facts_batch = 2000
+
+    def __init__(
+        self,
+        url: str | sa.URL | Engine,
+        /,
+        *,
+        metadata: sa.MetaData | None = None,
+        prefix: str = "flow_",
+        schema: str | None = None,
+        migrate: bool = True,
+        max_payload: int = 1 << 20,
+        lease: dt.timedelta = dt.timedelta(minutes=1),
+        engine_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        if max_payload < 1024:
+            raise ValueError(f"max_payload must be at least 1024 bytes, not {max_payload}")
+        if lease <= dt.timedelta(0):
+            raise ValueError(f"lease must be positive, not {lease}")
+        self._owns_engine = not isinstance(url, Engine)
+        self.engine = make_engine(url, engine_options or {})
+        self.tables = flow_tables(metadata, prefix=prefix, schema=schema)
+        self.dialect = self.engine.dialect.name
+        self.max_payload = max_payload
+        self.lease = lease
+        self._sizer = _Sizer(max_payload)
+        #: identifies this store's claims on timer and outbox rows
+        self.worker_id = uuid.uuid4().hex
+        # writes take SQLite's write lock up front; single-statement reads need no BEGIN
+        self._writer = self.engine
+        self._reader = self.engine
+        if self.dialect == "sqlite":
+            self._writer = self.engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+            self._reader = self.engine.execution_options(**{BEGIN_OPTION: "NONE"})
+        elif self.dialect == "postgresql":
+            self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._statements()
+        if migrate:
+            self.migrate()
+
+    def __repr__(self) -> str:
+        return f"SqlStore({self.engine.url.render_as_string()!r}, prefix={self.tables.prefix!r})"
+
+    # --- schema --------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there)."""
+        with self.engine.connect() as conn:
+            if current_revision(conn, self.tables) == SCHEMA_REVISION:
+                return
+        upgrade_engine(self.engine, self.tables)
+
+    # --- transactions --------------------------------------------------------------------
+
+    def bind(self, target: Connection | Session, /) -> SqlStore:
+        """This store, writing inside the host's transaction on ``target``.
+
+        The returned store's ``commits_itself`` is False: nothing is durable until the
+        host commits ``target``'s transaction, and a rollback drops our writes with the
+        host's. A workflow using it (``workflow.with_store(store.bind(session))``) does
+        not deliver events itself; they wait in the outbox for :meth:`Workflow.dispatch`
+        after the host's commit.
+        """
+        if not isinstance(target, Connection | Session):
+            raise TypeError(
+                f"bind() takes a SQLAlchemy Connection or Session, not {type(target).__name__}"
+            )
+        return _BoundSqlStore(self, target)
+
+    # The connections below are the store's interface to its own package (the
+    # observation index uses them): every statement of the store runs on one of them.
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """A connection in a write transaction, committed when the block ends (rolled
+        back on an exception); on SQLite it holds the write lock from the start. In a
+        bound store: the host's connection, in the host's transaction."""
+        with self._writer.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for single-statement reads (each sees the latest commit)."""
+        with self._reader.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        """A read-only transaction: its statements see one state of the database."""
+        engine = self.engine
+        if self.dialect == "postgresql":
+            engine = engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        with engine.connect() as conn, conn.begin():  # SQLite: a deferred BEGIN
+            yield conn
+
+    # --- statements ------------------------------------------------------------------------
+
+    def _statements(self) -> None:
+        t = self.tables
+        c, h, tm, o, k = t.cases, t.history, t.timers, t.outbox, t.idempotency
+        bp = sa.bindparam
+        self._case_columns = [c.c[name] for name in (*_CASE_COLUMNS, "body")]
+        self._sel_case = sa.select(*self._case_columns).where(c.c.id == bp("b_id"))
+        self._sel_seq = sa.select(c.c.seq).where(c.c.id == bp("b_id"))
+        self._ins_case = sa.insert(c)
+        self._upd_case = (
+            sa.update(c)
+            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"))
+            .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
+        )
+        # whether the case has timers to replace, learnt in the same statement (saves a
+        # DELETE per commit for the many cases without a running SLA clock)
+        self._returning = self.dialect in ("sqlite", "postgresql")
+        if self._returning:
+            has_timers = sa.exists().where(tm.c.case_id == bp("b_id"))
+            self._upd_case = self._upd_case.returning(has_timers.label("has_timers"))
+        self._ins_history = sa.insert(h)
+        self._sel_history = (
+            sa.select(h.c.seq, h.c.body).where(h.c.case_id == bp("b_id")).order_by(h.c.seq)
+        )
+        self._del_timers = sa.delete(tm).where(tm.c.case_id == bp("b_id"))
+        self._ins_timers = sa.insert(tm)
+        self._ins_key = sa.insert(k)
+        self._sel_key = (
+            sa.select(c.c.id, k.c.body)
+            .select_from(c.outerjoin(k, sa.and_(k.c.case_id == c.c.id, k.c.key == bp("b_key"))))
+            .where(c.c.id == bp("b_id"))
+        )
+        if self.dialect == "postgresql":
+            self._ins_outbox: Any = pg_dialect.insert(o).on_conflict_do_nothing(
+                index_elements=[o.c.event_id]
+            )
+        elif self.dialect == "sqlite":
+            self._ins_outbox = sqlite_dialect.insert(o).on_conflict_do_nothing(
+                index_elements=[o.c.event_id]
+            )
+        else:
+            self._ins_outbox = sa.insert(o)
+
+    # --- writing -------------------------------------------------------------------------
+
+    def _prepare(
+        self,
+        case: Case,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+        idempotency_key: str | None,
+    ) -> _Writes:
+        """The rows a create or commit of ``case`` writes, checked and serialised."""
+        return _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+
+    def _write_children(self, conn: Connection, writes: _Writes, *, old_timers: bool) -> None:
+        def rows(items: list[dict[str, Any]]) -> Any:
+            return items[0] if len(items) == 1 else items  # one row: no executemany
+
+        if writes.entries:
+            conn.execute(self._ins_history, rows(writes.entries))
+        if old_timers:
+            conn.execute(self._del_timers, {"b_id": writes.case["id"]})
+        if writes.timers:
+            conn.execute(self._ins_timers, rows(writes.timers))
+        if writes.events:
+            conn.execute(self._ins_outbox, rows(writes.events))
+        if writes.key is not None:
+            conn.execute(self._ins_key, writes.key)
+
+    def create(
+        self,
+        case: Case,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+    ) -> None:
+        writes = self._prepare(case, entries, timers, events, None)
+        try:
+            with self.writing() as conn:
+                seq = conn.execute(self._sel_seq, {"b_id": case.id}).scalar()
+                if seq is not None:
+                    raise ConcurrentUpdate(case.id, 0, self._version(conn, case.id))
+                conn.execute(self._ins_case, writes.case)
+                self._write_children(conn, writes, old_timers=False)
+        except sa.exc.IntegrityError as exc:  # a concurrent create won the race
+            raise ConcurrentUpdate(case.id, 0, None) from exc
+
+    def _version(self, conn: Connection, case_id: str) -> int | None:
+        c = self.tables.cases
+        version: int | None = conn.execute(sa.select(c.c.version).where(c.c.id == case_id)).scalar()
+        return version
+
+    def commit(
+        self,
+        case: Case,
+        expected_seq: int,
+        entries: Sequence[HistoryEntry],
+        timers: Sequence[Timer],
+        events: Sequence[Event],
+        idempotency_key: str | None = None,
+    ) -> None:
+        writes = self._prepare(case, entries, timers, events, idempotency_key)
+        params = {name: writes.case[name] for name in _UPDATED}
+        params["b_id"] = case.id
+        params["b_seq"] = expected_seq
+        with self.writing() as conn:
+            result = conn.execute(self._upd_case, params)
+            if self._returning:
+                row = result.first()
+                updated, old_timers = row is not None, bool(row and row.has_timers)
+            else:
+                updated, old_timers = result.rowcount == 1, True
+            if not updated:
+                actual = conn.execute(self._sel_seq, {"b_id": case.id}).scalar()
+                if actual is None:
+                    raise CaseNotFound(case.id)
+                raise ConcurrentUpdate(case.id, expected_seq, actual)
+            self._write_children(conn, writes, old_timers=old_timers)
+
+    # --- reading -------------------------------------------------------------------------
+
+    def load(self, case_id: str) -> Case:
+        with self.reading() as conn:
+            row = conn.execute(self._sel_case, {"b_id": case_id}).first()
+        if row is None:
+            raise CaseNotFound(case_id)
+        return _case_from(row)
+
+    def history(self, case_id: str) -> list[HistoryEntry]:
+        with self.reading() as conn:
+            rows = conn.execute(self._sel_history, {"b_id": case_id}).all()
+            if not rows and conn.execute(self._sel_seq, {"b_id": case_id}).first() is None:
+                raise CaseNotFound(case_id)
+        return [_entry_from(case_id, seq, body) for seq, body in rows]
+
+    def idempotent(self, case_id: str, key: str) -> Case | None:
+        with self.reading() as conn:
+            row = conn.execute(self._sel_key, {"b_id": case_id, "b_key": key}).first()
+        if row is None:
+            raise CaseNotFound(case_id)
+        if row.body is None:
+            return None
+        return Case.from_dict(_loads(row.body))
+
+    def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
+        """The stored cases in id order, read a page at a time (no connection is held
+        between pages, so the caller may stop early)."""
+        c = self.tables.cases
+        query = sa.select(*self._case_columns).order_by(c.c.id).limit(self.page_size)
+        if process is not None:
+            query = query.where(c.c.process == process)
+        if state is not None:
+            query = query.where(c.c.state == state)
+        after: str | None = None
+        while True:
+            page = query if after is None else query.where(c.c.id > after)
+            with self.reading() as conn:
+                rows = conn.execute(page).all()
+            for row in rows:
+                yield _case_from(row)
+            if len(rows) < self.page_size:
+                return
+            after = rows[-1].id
+
+    def facts(
+        self,
+        processes: Iterable[str] | None = None,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Iterator[CaseFacts]:
+        """The :class:`~techsvc_flow.facts.CaseFacts` of the stored cases, computed in the
+        database: the same facts, in the same order, as :meth:`Store.facts`.
+
+        One query per process, in a read-only transaction and streamed (a server-side
+        cursor on PostgreSQL): the cases, filtered by process and period in SQL, in id
+        order, each with the first entry into each state it has been in, grouped in SQL
+        over the history's ``entered`` index. The first entry is the one with the lowest
+        ``seq``, as reading the history in order finds it (not the earliest instant: a
+        history's instants need not be in order), and its instant comes back in the UTC
+        offset it was written with. On databases other than SQLite and PostgreSQL: the
+        default.
+
+        A connection and its read transaction are held until the iterator is exhausted
+        or closed: while it is open, SQLite cannot checkpoint its WAL past it and
+        PostgreSQL's vacuum cannot remove rows it might still see.
+        """
+        if self.dialect not in ("sqlite", "postgresql"):
+            yield from super().facts(processes, since=since, until=until)
+            return
+        names: list[str | None] = [None] if processes is None else list(dict.fromkeys(processes))
+        for name in names:
+            yield from self._facts(name, since, until)
+
+    def _facts(
+        self, process: str | None, since: dt.datetime | None, until: dt.datetime | None
+    ) -> Iterator[CaseFacts]:
+        query = _facts_query(self.tables, self.dialect, process, since, until)
+        with self.snapshot() as conn:
+            for facts, _ in _facts_rows(conn, self.tables, query, batch=self.facts_batch):
+                yield facts
+
+    def stream_facts(self, conn: Connection, process: str) -> Iterator[tuple[CaseFacts, int]]:
+        """The facts of every case of ``process`` with the ``seq`` they are of (the
+        version of the case's history), in id order, streamed on ``conn`` (from
+        :meth:`snapshot`) :attr:`facts_batch` rows at a time. For the observation index.
+        """
+        query = _facts_query(self.tables, self.dialect, process, None, None)
+        return _facts_rows(conn, self.tables, query, batch=self.facts_batch)
+
+    def facts_of(self, conn: Connection, ids: Sequence[str]) -> list[CaseFacts]:
+        """The facts of the cases ``ids`` (those that exist, in id order), read on
+        ``conn``: as :meth:`facts` gives them (SQLite and PostgreSQL). For the
+        observation index."""
+        query = _facts_query(self.tables, self.dialect, None, None, None, ids)
+        return [facts for facts, _ in _facts_rows(conn, self.tables, query, batch=None)]
+
+    # --- timers and outbox: claimed for a lease -------------------------------------------
+
+    def _claimable(self, table: sa.Table, now: dt.datetime) -> sa.ColumnElement[bool]:
+        return sa.or_(
+            table.c.claimed_until.is_(None),
+            table.c.claimed_until <= now,
+            table.c.claimed_by == self.worker_id,
+        )
+
+    def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
+        tm = self.tables.timers
+        pick = (
+            sa.select(tm.c.case_id, tm.c.sla)
+            .where(tm.c.due_at <= now, self._claimable(tm, now))
+            .order_by(tm.c.due_at, tm.c.case_id, tm.c.sla)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        claim = (
+            sa.update(tm)
+            .where(sa.tuple_(tm.c.case_id, tm.c.sla).in_(pick))
+            .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
+            .returning(tm.c.case_id, tm.c.sla, tm.c.mark, tm.c.due_at)
+        )
+        with self.writing() as conn:
+            rows = conn.execute(claim).all()
+        timers = [Timer(r.case_id, r.sla, r.mark, r.due_at) for r in rows]
+        timers.sort(key=lambda t: (t.due_at, t.case_id, t.sla))
+        return timers
+
+    def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
+        o = self.tables.outbox
+        pick = (
+            sa.select(o.c.n)
+            .where(
+                o.c.status == "pending",
+                sa.or_(o.c.next_attempt_at.is_(None), o.c.next_attempt_at <= now),
+                self._claimable(o, now),
+            )
+            .order_by(o.c.status, o.c.n)
+            .limit(limit)
+        )
+        if self.dialect == "postgresql":
+            pick = pick.with_for_update(skip_locked=True)
+        claim = (
+            sa.update(o)
+            .where(o.c.n.in_(pick))
+            .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
+            .returning(*o.c)
+        )
+        with self.writing() as conn:
+            rows = conn.execute(claim).all()
+        return [_delivery_from(r) for r in sorted(rows, key=lambda r: int(r.n))]
+
+    def save_delivery(self, delivery: Delivery) -> None:
+        o = self.tables.outbox
+        values = {
+            "status": delivery.status,
+            "attempts": delivery.attempts,
+            "next_attempt_at": delivery.next_attempt_at,
+            "delivered_to": json.dumps(list(delivery.delivered_to), ensure_ascii=False),
+            "last_error": delivery.last_error,
+            "claimed_until": None,
+            "claimed_by": None,
+        }
+        with self.writing() as conn:
+            done = conn.execute(
+                sa.update(o).where(o.c.event_id == delivery.event.id).values(values)
+            )
+            if done.rowcount == 0:
+                row = _event_row(self._sizer, delivery.event, f"event {delivery.event.id}")
+                conn.execute(self._ins_outbox, {**row, **values})
+
+    def dead(self, limit: int = 100) -> list[Delivery]:
+        o = self.tables.outbox
+        query = sa.select(o).where(o.c.status == "dead").order_by(o.c.status, o.c.n).limit(limit)
+        with self.reading() as conn:
+            return [_delivery_from(r) for r in conn.execute(query)]
+
+    def requeue(self, event_id: str, now: dt.datetime) -> Delivery:
+        o = self.tables.outbox
+        with self.writing() as conn:
+            row = conn.execute(
+                sa.update(o)
+                .where(o.c.event_id == event_id)
+                .values(
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    delivered_to="[]",
+                    claimed_until=None,
+                    claimed_by=None,
+                )
+                .returning(*o.c)
+            ).first()
+        if row is None:
+            raise KeyError(f"no outbox event {event_id!r}")
+        return _delivery_from(row)
+
+    def quality_index(
+        self, calendar: WorkCalendar, config: QualityConfig
+    ) -> ObservationIndex | None:
+        """The quality observations kept in this database (see
+        :class:`~techsvc_flow.sql.ObservationIndex`): on SQLite and PostgreSQL once the
+        schema has the index's tables (revision 0003), else ``None``."""
+        if not ObservationIndex.available(self):
+            return None
+        return ObservationIndex(self, calendar=calendar, config=config)
+
+    def close(self) -> None:
+        """Dispose of the engine if this store made it."""
+        if self._owns_engine:
+            self.engine.dispose()
+
+
+class _BoundSqlStore(SqlStore):
+    """A :class:`SqlStore` view writing inside the host's transaction (see ``bind``)."""
+
+    commits_itself = False
+
+    def __init__(self, parent: SqlStore, target: Connection | Session) -> None:
+        # share everything with the parent (statements, tables, claims), not the engine use
+        self.__dict__.update(parent.__dict__)
+        self._owns_engine = False
+        self._target = target
+        self.parent = parent
+
+    def __repr__(self) -> str:
+        return f"{self.parent!r}.bind({type(self._target).__name__})"
+
+    def _connection(self) -> Connection:
+        if isinstance(self._target, Session):
+            return self._target.connection()
+        return self._target
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        yield self._connection()
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        yield self._connection()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Connection]:
+        yield self._connection()
+
+    def migrate(self) -> None:
+        self.parent.migrate()
+
+    def bind(self, target: Connection | Session, /) -> SqlStore:
+        return self.parent.bind(target)
+
+    def close(self) -> None:
+        """Nothing to release: the host owns the connection."""
+
+
+def open_store(url: str | sa.URL, /) -> SqlStore:
+    """The existing store at ``url``, as it is: never creates or upgrades its tables
+    (a mistyped URL must not look like an empty store). For the command line.
+
+    Raises:
+        FileNotFoundError: ``url`` names a SQLite file that does not exist.
+        LookupError: the database has no tables of this library (no revision).
+        ImportError: the URL's database driver is not installed.
+    """
+    parsed = sa.make_url(url)
+    file = parsed.database if parsed.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).exists():
+        raise FileNotFoundError(f"no database file {file!r}")
+    store = SqlStore(parsed, migrate=False)
+    with store.engine.connect() as connection:
+        revision = current_revision(connection, store.tables)
+    if revision is None:
+        store.close()
+        raise LookupError(f"no techsvc_flow tables at {url}: run 'techsvc-flow db upgrade URL'")
+    return store
