@@ -41,9 +41,9 @@ from techsvc_flow import (
     Transition,
     WorkCalendar,
     Workflow,
-    verify_chain,
 )
-from techsvc_flow.retry import fire_with_retry
+from techsvc_flow.case import verify_chain
+from techsvc_flow.engine.retry import fire_with_retry
 from techsvc_flow.sql import SqlStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

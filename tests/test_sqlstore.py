@@ -39,9 +39,9 @@ from techsvc_flow import (
     Transition,
     WorkCalendar,
     Workflow,
-    verify_chain,
 )
-from techsvc_flow.retry import fire_with_retry, retry_on_conflict
+from techsvc_flow.case import verify_chain
+from techsvc_flow.engine.retry import fire_with_retry, retry_on_conflict
 from techsvc_flow.sql import (
     SCHEMA_REVISION,
     PayloadTooLarge,

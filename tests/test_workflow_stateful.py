@@ -49,7 +49,7 @@ from techsvc_flow import (
     WorkCalendar,
     Workflow,
 )
-from techsvc_flow.sqlstore import SqlStore
+from techsvc_flow.sql import SqlStore
 
 T0 = dt.datetime(2025, 9, 30, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 CAL = WorkCalendar.china(coverage="provisional")
