@@ -30,11 +30,11 @@ from typing import Any, Literal
 
 import attrs
 
-from ._time import EPOCH as _EPOCH
-from ._time import US as _US
-from ._time import to_us as _to_us
-from ._time import zone as _zone
-from .durations import (
+from .._time import EPOCH as _EPOCH
+from .._time import US as _US
+from .._time import to_us as _to_us
+from .._time import zone as _zone
+from ..durations import (
     CalendarDays,
     CalendarMonths,
     ClockTime,
@@ -43,7 +43,7 @@ from .durations import (
     WorkingDays,
     WorkingHours,
 )
-from .errors import (
+from ..errors import (
     BusinessHoursError,
     CalendarCoverageError,
     CalendarError,
