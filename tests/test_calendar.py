@@ -871,3 +871,26 @@ def test_china_horizon_can_be_pinned_earlier_but_not_later() -> None:
         pinned.add_working_days(dt.date(2025, 12, 30), 3)
     with pytest.raises(CalendarError, match="past the last official schedule"):
         WorkCalendar.china(authoritative_until=dt.date(2999, 12, 31))
+
+
+def test_the_calendar_package_exports_its_public_names() -> None:
+    import types
+
+    import techsvc_flow.calendar as package
+
+    public = {
+        name
+        for name, value in vars(package).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert public == set(package.__all__) == {"BusinessHours", "Coverage", "Shift", "WorkCalendar"}
+
+
+def test_a_name_moved_to_a_submodule_still_resolves_with_a_warning() -> None:
+    import techsvc_flow.calendar
+    from techsvc_flow.calendar.hours import ShiftsLike
+
+    with pytest.warns(DeprecationWarning, match=r"techsvc_flow\.calendar\.hours\.ShiftsLike"):
+        assert techsvc_flow.calendar.ShiftsLike is ShiftsLike
+    with pytest.raises(AttributeError):
+        techsvc_flow.calendar.nothing_here  # noqa: B018

@@ -1,0 +1,43 @@
+"""Working time: which days are working days, business hours, and arithmetic on both.
+
+A :class:`WorkCalendar` answers day arithmetic in constant time per call from a
+cumulative-count index over the years it has compiled, and working-time arithmetic by
+binary search over precomputed working intervals. The index is compiled lazily and
+extended when a date outside it is asked for.
+
+>>> import datetime as dt
+>>> cal = WorkCalendar.china()
+>>> cal.add_working_days(dt.date(2025, 9, 30), 7)   # National Day, then Sat 10-11 worked
+datetime.date(2025, 10, 16)
+>>> cal.working_days_between(dt.date(2025, 9, 30), dt.date(2025, 10, 16))
+7
+
+The package: :mod:`~techsvc_flow.calendar.work` (:class:`WorkCalendar`, the facade),
+:mod:`~techsvc_flow.calendar.hours` (:class:`Shift`, :class:`BusinessHours`), and two
+private modules: ``_schedules`` (the official data and its loaders) and ``_index`` (the
+day index and the interval search).
+"""
+
+import importlib
+import warnings
+
+from .hours import BusinessHours, Shift
+from .work import Coverage, WorkCalendar
+
+__all__ = ["BusinessHours", "Coverage", "Shift", "WorkCalendar"]
+
+# public names of the former module techsvc_flow.calendar that now live in a submodule
+_MOVED = {"ShiftsLike": "hours"}
+
+
+def __getattr__(name: str) -> object:
+    """Serve a name that moved to a submodule, with a DeprecationWarning naming it."""
+    if name in _MOVED:
+        new = f"techsvc_flow.calendar.{_MOVED[name]}"
+        warnings.warn(
+            f"techsvc_flow.calendar.{name} moved to {new}.{name}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(new), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

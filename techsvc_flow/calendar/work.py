@@ -1,0 +1,518 @@
+"""The working calendar users call: :class:`WorkCalendar`, a facade.
+
+A calendar holds its data (the base rule and the loaded schedules, read by
+:mod:`~techsvc_flow.calendar._schedules`), a time zone, business hours and the horizon
+policy (past the official data: raise, or compute and mark provisional). The
+arithmetic is handed to a day index (:mod:`~techsvc_flow.calendar._index`): days in
+constant time per call from a cumulative count, working time by binary search over
+working intervals, both compiled lazily and extended when a date outside them is asked
+for.
+
+>>> import datetime as dt
+>>> cal = WorkCalendar.china()
+>>> cal.add_working_days(dt.date(2025, 9, 30), 7)   # National Day, then Sat 10-11 worked
+datetime.date(2025, 10, 16)
+>>> cal.working_days_between(dt.date(2025, 9, 30), dt.date(2025, 10, 16))
+7
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import hashlib
+import json
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from .._time import EPOCH, US, from_us, to_us, zone
+from ..durations import (
+    CalendarDays,
+    CalendarMonths,
+    ClockTime,
+    Deadline,
+    Duration,
+    WorkingDays,
+    WorkingHours,
+)
+from ..errors import CalendarCoverageError, CalendarError, NaiveDatetimeError, ProvisionalWarning
+from . import _schedules
+from ._index import _DayIndex
+from ._schedules import MAX_YEAR, MIN_YEAR, _YearSchedule
+from .hours import _DAY_MINUTES, BusinessHours, _day_shifts, _wall
+
+__all__ = ["Coverage", "WorkCalendar"]
+
+#: past the horizon: raise CalendarCoverageError, or compute and mark provisional
+Coverage = Literal["raise", "provisional"]
+
+_MIDNIGHT = dt.time(0)
+_ONE_DAY = dt.timedelta(days=1)
+
+
+class WorkCalendar:
+    """Which days are working days, business hours, a time zone, and the arithmetic.
+
+    Build one with :meth:`china`, :meth:`country` or :meth:`weekly`; a calendar is
+    immutable (``with_...`` methods return a new one) and safe to share between threads.
+
+    Args:
+        is_working: the base rule, date → working day?
+        tz: the calendar's time zone; wall-clock results are given in it.
+        business_hours: the hours of work; ``None`` counts whole working days.
+        authoritative: the first and last day covered by an official schedule, or
+            ``None`` when the rule is authoritative for every date.
+        coverage: past the horizon, ``"raise"`` :class:`CalendarCoverageError` (the
+            default) or compute the rule-based estimate and mark it provisional.
+        schedules: per-year schedules that replace the base rule for their year.
+        weekmask: which weekdays are working days in a schedule loaded by
+            :meth:`with_schedule` (Monday first).
+        name: a label for ``repr``.
+    """
+
+    def __init__(
+        self,
+        is_working: Callable[[dt.date], bool],
+        *,
+        tz: str | dt.tzinfo = "UTC",
+        business_hours: BusinessHours | str | None = None,
+        authoritative: tuple[dt.date, dt.date] | None = None,
+        coverage: Coverage = "raise",
+        schedules: Mapping[int, _YearSchedule] | None = None,
+        weekmask: str = "1111100",
+        name: str = "custom",
+    ) -> None:
+        if coverage not in ("raise", "provisional"):
+            raise CalendarError(f"coverage must be 'raise' or 'provisional', not {coverage!r}")
+        _schedules._check_weekmask(weekmask)
+        self._is_working = is_working
+        self.tz = zone(tz)
+        if isinstance(business_hours, str):
+            business_hours = BusinessHours(business_hours)
+        self.business_hours = business_hours
+        self.coverage: Coverage = coverage
+        self.weekmask = weekmask
+        self.name = name
+        self._schedules = dict(schedules or {})
+        self._base_authoritative = authoritative
+        working = _schedules._with_schedules(is_working, self._schedules, weekmask)
+        self._days = _DayIndex(working, self.tz, business_hours, weekmask, name)
+        self._auth = _schedules._horizon(authoritative, self._schedules)
+        self._auth_us: tuple[int, int] | None = None
+        if self._auth is not None:
+            first, last = (dt.date.fromordinal(o) for o in self._auth)
+            after = last + dt.timedelta(days=1)
+            self._auth_us = (
+                to_us(dt.datetime(first.year, first.month, first.day, tzinfo=self.tz)),
+                to_us(dt.datetime(after.year, after.month, after.day, tzinfo=self.tz)),
+            )
+
+    # --- construction ---------------------------------------------------------------
+
+    @classmethod
+    def china(
+        cls,
+        *,
+        business_hours: BusinessHours | str | None = None,
+        coverage: Coverage = "raise",
+        tz: str | dt.tzinfo = "Asia/Shanghai",
+        authoritative_until: dt.date | None = None,
+    ) -> WorkCalendar:
+        """Mainland China: statutory holidays and 调休 make-up working days.
+
+        The data comes from the ``holidays`` package; its official schedules (the
+        State Council's notices) set :attr:`authoritative_until`. Pass an earlier
+        ``authoritative_until`` to treat later data as an estimate (for instance to pin
+        the horizon your organisation has checked, whatever the installed package has).
+        """
+        rule, authoritative = _schedules._china(authoritative_until)
+        return cls(
+            rule,
+            tz=tz,
+            business_hours=business_hours,
+            authoritative=authoritative,
+            coverage=coverage,
+            name="China",
+        )
+
+    @classmethod
+    def country(
+        cls,
+        country: str,
+        subdiv: str | None = None,
+        *,
+        tz: str | dt.tzinfo,
+        business_hours: BusinessHours | str | None = None,
+        authoritative_until: dt.date | None = None,
+        coverage: Coverage = "raise",
+    ) -> WorkCalendar:
+        """Any country (and subdivision) the ``holidays`` package knows.
+
+        Without ``authoritative_until`` the package's rules are taken as authoritative
+        for every year.
+        """
+        rule, authoritative = _schedules._country(country, subdiv, authoritative_until)
+        return cls(
+            rule,
+            tz=tz,
+            business_hours=business_hours,
+            authoritative=authoritative,
+            coverage=coverage,
+            name=country + (f"-{subdiv}" if subdiv else ""),
+        )
+
+    @classmethod
+    def weekly(
+        cls,
+        weekmask: str = "1111100",
+        *,
+        tz: str | dt.tzinfo = "UTC",
+        holidays: Iterable[dt.date] = (),
+        business_hours: BusinessHours | str | None = None,
+    ) -> WorkCalendar:
+        """A custom weekly pattern (Monday first, ``"1111100"`` = Monday–Friday).
+
+        >>> import datetime as dt
+        >>> six_days = WorkCalendar.weekly("1111110")
+        >>> six_days.add_working_days(dt.date(2025, 1, 3), 1)   # Fri → Sat
+        datetime.date(2025, 1, 4)
+        """
+        rule = _schedules._weekly(weekmask, holidays)
+        return cls(rule, tz=tz, business_hours=business_hours, weekmask=weekmask, name="weekly")
+
+    def _evolve(self, **changes: Any) -> WorkCalendar:
+        args: dict[str, Any] = {
+            "tz": self.tz,
+            "business_hours": self.business_hours,
+            "authoritative": self._base_authoritative,
+            "coverage": self.coverage,
+            "schedules": self._schedules,
+            "weekmask": self.weekmask,
+            "name": self.name,
+        }
+        args.update(changes)
+        return WorkCalendar(self._is_working, **args)
+
+    def with_business_hours(self, business_hours: BusinessHours | str | None) -> WorkCalendar:
+        """The same calendar with other business hours."""
+        return self._evolve(business_hours=business_hours)
+
+    def with_coverage(self, coverage: Coverage) -> WorkCalendar:
+        """The same calendar with another policy for dates past the horizon."""
+        return self._evolve(coverage=coverage)
+
+    def with_schedule(
+        self,
+        year: int,
+        *,
+        holidays: Iterable[dt.date | str],
+        workdays: Iterable[dt.date | str] = (),
+    ) -> WorkCalendar:
+        """The same calendar with a published schedule for ``year``.
+
+        ``holidays`` lists every day off of the year that is not a weekend day
+        (including 调休 rest days); ``workdays`` lists the weekend days made working
+        days. The schedule replaces the built-in data for that year; when it follows
+        on from the horizon, :attr:`authoritative_until` moves to its 31 December.
+        """
+        schedule = _schedules._year_schedule(year, holidays, workdays)
+        schedules = {**self._schedules, year: schedule}
+        return self._evolve(schedules=schedules)
+
+    def with_schedule_file(self, path: str | Path) -> WorkCalendar:
+        """The same calendar with the schedules of a JSON or TOML file.
+
+        The file maps each year to its ``holidays`` and ``workdays``; a date may be
+        a range ``"2027-02-06..2027-02-13"``. See ``docs/working-time.md``.
+        """
+        path = Path(path)
+        data = _schedules._read_schedule_file(path)
+        return self.with_schedules(data, source=str(path))
+
+    def with_schedules(self, data: Mapping[str, Any], *, source: str = "schedule") -> WorkCalendar:
+        """The same calendar with schedules given as ``{year: {holidays, workdays}}``."""
+        schedules = _schedules._schedules_of(data, source)
+        return self._evolve(schedules={**self._schedules, **schedules})
+
+    def digest(self, first_year: int = 2000, last_year: int = 2060) -> str:
+        """A SHA-256 hex digest of everything that decides this calendar's answers from
+        ``first_year`` to ``last_year``: the zone, business hours, horizon, coverage policy
+        and each day's working-day flag. Two calendars with the same digest give the same
+        deadlines over those years; a newly loaded schedule changes it.
+
+        >>> china = WorkCalendar.china()
+        >>> china.digest() == WorkCalendar.china().digest()
+        True
+        >>> china.digest() == china.with_schedule(2026, holidays=["2026-03-02"]).digest()
+        False
+        """
+        if not MIN_YEAR <= first_year <= last_year <= MAX_YEAR:
+            raise CalendarError(
+                f"digest years {first_year}..{last_year}: expected {MIN_YEAR}..{MAX_YEAR}, "
+                "first not after last"
+            )
+        lo, hi = dt.date(first_year, 1, 1).toordinal(), dt.date(last_year, 12, 31).toordinal()
+        index = self._days.compiled(lo, hi)
+        flags = index.flags[lo - index.lo : hi - index.lo + 1]
+        head = json.dumps(
+            [
+                str(self.tz),
+                repr(self.business_hours),
+                self.coverage,
+                self._auth,
+                first_year,
+                last_year,
+            ]
+        )
+        return hashlib.sha256(head.encode() + b"\0" + flags).hexdigest()
+
+    # --- the horizon ----------------------------------------------------------------
+
+    @property
+    def authoritative_until(self) -> dt.date | None:
+        """The last day covered by an officially published schedule (None: no limit)."""
+        return None if self._auth is None else dt.date.fromordinal(self._auth[1])
+
+    @property
+    def authoritative_from(self) -> dt.date | None:
+        """The first day covered by an officially published schedule (None: no limit)."""
+        return None if self._auth is None else dt.date.fromordinal(self._auth[0])
+
+    def _covered(self, lo: int, hi: int, *, warn: bool = True) -> bool:
+        """Check ordinals lo..hi against the horizon; False means provisional."""
+        auth = self._auth
+        if auth is None or (auth[0] <= lo and hi <= auth[1]):
+            return True
+        year = dt.date.fromordinal(hi if hi > auth[1] else lo).year
+        if self.coverage == "raise":
+            raise CalendarCoverageError(year, self.authoritative_until)
+        if warn:
+            warnings.warn(
+                f"{self.name} calendar: {year} has no official schedule; "
+                "the result is a rule-based estimate (provisional)",
+                ProvisionalWarning,
+                stacklevel=3,
+            )
+        return False
+
+    # --- days -----------------------------------------------------------------------
+
+    def _day(self, value: dt.date | dt.datetime, what: str = "date") -> dt.date:
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise NaiveDatetimeError(value, what)
+            return value.astimezone(self.tz).date()
+        if not isinstance(value, dt.date):
+            raise CalendarError(f"{what} must be a date, not {type(value).__name__}")
+        return value
+
+    def is_working_day(self, day: dt.date | dt.datetime, /) -> bool:
+        """Whether ``day`` (a date, or an aware instant's local date) is a working day.
+
+        >>> import datetime as dt
+        >>> cal = WorkCalendar.china()
+        >>> cal.is_working_day(dt.date(2025, 10, 11))   # a Saturday made a working day
+        True
+        >>> cal.is_working_day(dt.date(2025, 10, 8))    # a Wednesday off (National Day)
+        False
+        """
+        ordinal = self._day(day).toordinal()
+        index = self._days.compiled(ordinal, ordinal)
+        self._covered(ordinal, ordinal)
+        return index.flags[ordinal - index.lo] == 1
+
+    def add_working_days(self, day: dt.date | dt.datetime, n: int, /) -> dt.date:
+        """The ``n``-th working day after ``day`` (the start day is not counted).
+
+        ``n = 0`` rolls forward to a working day (``day`` itself if it is one);
+        a negative ``n`` counts back.
+
+        >>> import datetime as dt
+        >>> cal = WorkCalendar.china()
+        >>> cal.add_working_days(dt.date(2025, 10, 1), 0)
+        datetime.date(2025, 10, 9)
+        >>> cal.add_working_days(dt.date(2025, 10, 9), -1)
+        datetime.date(2025, 9, 30)
+        """
+        if type(n) is not int and (not isinstance(n, int) or isinstance(n, bool)):
+            raise CalendarError(f"n must be an int, not {type(n).__name__}")
+        ordinal = (day if type(day) is dt.date else self._day(day)).toordinal()
+        index, auth = self._days.index, self._auth
+        if index is not None and n > 0:
+            # the common case, without a call: a compiled index, inside the horizon
+            i = ordinal - index.lo
+            if 0 <= i < index.days:
+                k = index.cum[i + 1] + n - 1
+                if k < index.workdays and (
+                    auth is None or (auth[0] <= ordinal and index.work[k] <= auth[1])
+                ):
+                    return index.dates[k]
+        result = self._days.add_days(ordinal, n)
+        self._covered(min(ordinal, result), max(ordinal, result))
+        return dt.date.fromordinal(result)
+
+    def working_days_between(self, a: dt.date | dt.datetime, b: dt.date | dt.datetime, /) -> int:
+        """Working days in the half-open interval (a, b]; negative when b < a.
+
+        >>> import datetime as dt
+        >>> cal = WorkCalendar.china()
+        >>> cal.working_days_between(dt.date(2025, 10, 16), dt.date(2025, 9, 30))
+        -7
+        """
+        lo, hi = self._day(a).toordinal(), self._day(b, "b").toordinal()
+        index = self._days.compiled(min(lo, hi), max(lo, hi))
+        if lo != hi:  # only the days of (a, b] (or (b, a]) are counted
+            self._covered(min(lo, hi) + 1, max(lo, hi))
+        return index.cum[hi - index.lo + 1] - index.cum[lo - index.lo + 1]
+
+    # --- working time ---------------------------------------------------------------
+
+    def _instant(self, value: dt.datetime, what: str = "instant") -> int:
+        if not isinstance(value, dt.datetime):
+            raise CalendarError(f"{what} must be an aware datetime, not {type(value).__name__}")
+        try:
+            return (value - EPOCH) // US
+        except TypeError:  # naive (or a tzinfo without an offset): aware - naive fails
+            raise NaiveDatetimeError(value, what) from None
+
+    def next_working_instant(self, instant: dt.datetime, /) -> dt.datetime:
+        """``instant`` itself if it is inside working time, else the next start of work.
+
+        A shift's end is not inside it: at 18:00 sharp the next shift is returned.
+        """
+        us = self._instant(instant)
+        result = self._days.next_working(us)
+        if result is None:
+            raise CalendarError(
+                f"{self.name} calendar has no working time within ten years of "
+                f"{instant.isoformat()}: check its business hours and weekmask"
+            )
+        self._check_us(us, result)
+        return from_us(result, self.tz)
+
+    def add_working_time(self, instant: dt.datetime, delta: dt.timedelta, /) -> dt.datetime:
+        """The instant after ``delta`` of working time from ``instant``.
+
+        Counts only time inside business hours on working days (whole working days
+        when the calendar has no business hours). A result that lands exactly on a
+        shift's end stays there. ``delta = 0`` gives :meth:`next_working_instant`.
+        """
+        if not isinstance(delta, dt.timedelta):
+            raise CalendarError(f"delta must be a timedelta, not {type(delta).__name__}")
+        if not delta:
+            return self.next_working_instant(instant)
+        us = self._instant(instant)
+        result, iv, j = self._days.add_time_at(us, delta // US)
+        # the working time used is the half-open span between the two instants: a result
+        # at 24:00 on the horizon's last day needs no data of the next year
+        lo, hi = (us, result - 1) if us <= result else (result, us - 1)
+        bounds = self._auth_us
+        if bounds is not None and not (bounds[0] <= lo and hi < bounds[1]):
+            self._check_us(lo, hi)
+        return self._days.local(result, iv, j)
+
+    def working_time_between(self, a: dt.datetime, b: dt.datetime, /) -> dt.timedelta:
+        """Working time from ``a`` to ``b`` (negative when ``b`` is before ``a``)."""
+        ua, ub = self._instant(a, "a"), self._instant(b, "b")
+        lo, hi = min(ua, ub), max(ua, ub)
+        elapsed = self._days.between(ua, ub)
+        self._check_us(lo, max(lo, hi - 1))
+        return dt.timedelta(microseconds=elapsed)
+
+    def _check_us(self, lo_us: int, hi_us: int, *, warn: bool = True) -> bool:
+        bounds = self._auth_us
+        if bounds is None or (bounds[0] <= lo_us and hi_us < bounds[1]):
+            return True
+        return self._covered(
+            from_us(lo_us, self.tz).date().toordinal(),
+            from_us(hi_us, self.tz).date().toordinal(),
+            warn=warn,
+        )
+
+    # --- deadlines ------------------------------------------------------------------
+
+    def end_of_day(self, day: dt.date, /) -> dt.datetime:
+        """When ``day`` ends: close of business where hours are set, else 24:00."""
+        midnight = dt.datetime(day.year, day.month, day.day, tzinfo=self.tz)
+        shifts = _day_shifts(self.business_hours, day, self.weekmask)
+        return _wall(midnight, shifts[-1].end if shifts else _DAY_MINUTES, self.tz)
+
+    def deadline(self, start: dt.datetime, duration: Duration | str, /) -> Deadline:
+        """When a period of ``duration`` that starts at ``start`` ends.
+
+        - working days (``7wd``): the start day is not counted; the period ends at
+          the end of the last working day (24:00, or close of business);
+        - calendar days and months (``10d``, ``1mo``): likewise, and a last day that
+          is not a working day moves to the next working day (Civil Code art. 203);
+        - working hours (``4wh``): counted from the exact instant;
+        - clock time (``24h``): exact elapsed time.
+
+        >>> import datetime as dt
+        >>> from zoneinfo import ZoneInfo
+        >>> cal = WorkCalendar.china()
+        >>> received = dt.datetime(2025, 9, 30, 17, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+        >>> d = cal.deadline(received, "7wd")
+        >>> d.last_day, d.due.isoformat(), d.provisional
+        (datetime.date(2025, 10, 16), '2025-10-17T00:00:00+08:00', False)
+        """
+        duration = _parse(duration)
+        us = self._instant(start, "start")
+        local = start.astimezone(self.tz)
+        first = local.date().toordinal()
+        if isinstance(duration, ClockTime):
+            due = from_us(us + duration.delta // US, self.tz)
+            return Deadline(local, duration, due, due.date(), False)
+        if isinstance(duration, WorkingHours):
+            amount = duration.delta // US
+            due_us, iv, j = self._days.add_time_at(us, amount)
+            due = self._days.local(due_us, iv, j)
+            last_day = due.date()
+            if amount > 0 and due.time() == _MIDNIGHT:
+                # a period that ends at 24:00 ends on that day, not on the next one
+                last_day -= _ONE_DAY
+        else:
+            if isinstance(duration, WorkingDays):
+                last = self._days.add_days(first, duration.days)
+            elif isinstance(duration, CalendarDays):
+                last = self._days.add_days(first + duration.days, 0)
+            elif isinstance(duration, CalendarMonths):
+                from dateutil.relativedelta import relativedelta
+
+                plain = local.date() + relativedelta(months=duration.months)
+                last = self._days.add_days(plain.toordinal(), 0)
+            else:
+                raise CalendarError(f"unsupported duration {duration!r}")
+            last_day = dt.date.fromordinal(last)
+            due = self.end_of_day(last_day)
+        last_ordinal = last_day.toordinal()
+        if first <= last_ordinal:
+            provisional = not self._covered(first, last_ordinal, warn=False)
+        else:
+            provisional = not self._covered(last_ordinal, first, warn=False)
+        if provisional:
+            warnings.warn(
+                f"deadline {duration} from {local.isoformat()} lies past the official "
+                f"horizon ({self.authoritative_until}): provisional",
+                ProvisionalWarning,
+                stacklevel=2,
+            )
+        return Deadline(local, duration, due, last_day, provisional)
+
+    def __repr__(self) -> str:
+        hours = f", business_hours={self.business_hours!r}" if self.business_hours else ""
+        return (
+            f"<WorkCalendar {self.name} tz={self.tz} authoritative_until="
+            f"{self.authoritative_until}{hours} coverage={self.coverage!r}>"
+        )
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_text(text: str) -> Duration:
+    return Duration.parse(text)
+
+
+def _parse(value: Duration | str) -> Duration:
+    """Duration.parse, remembering the few texts an application uses (they are frozen)."""
+    return _parse_text(value) if type(value) is str else Duration.parse(value)
