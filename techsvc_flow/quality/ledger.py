@@ -40,7 +40,19 @@ if TYPE_CHECKING:
     from ..case import Case, HistoryEntry
     from ..store import Store
 
-__all__ = ["COLUMNS", "CONFIDENTIAL_COLUMNS", "Column", "Ledger", "LedgerRow", "column", "ledger"]
+__all__ = [
+    "ACKNOWLEDGED",
+    "CLOSED_STATES",
+    "COLUMNS",
+    "CONFIDENTIAL_COLUMNS",
+    "COUNTED",
+    "TRIGGERS",
+    "Column",
+    "Ledger",
+    "LedgerRow",
+    "column",
+    "ledger",
+]
 
 Lang = Literal["en", "zh"]
 Format = Literal["csv", "json", "xlsx"]
@@ -151,6 +163,11 @@ class LedgerRow:
         return self.values[key]
 
 
+#: The states of the complaint template the ledger reads (besides the SLAs, named by
+#: :attr:`QualityConfig.complaint_slas <techsvc_flow.quality.config.QualityConfig>`).
+ACKNOWLEDGED = "acknowledged"
+CLOSED_STATES = ("closed", "withdrawn")
+
 _CLOSING = {
     "close": "resolved",
     "close_no_response": "no_response",
@@ -159,12 +176,23 @@ _CLOSING = {
     "withdraw": "withdrawn",
 }
 
+_NOT_ACCEPTED = "close_not_accepted"
+_COMMUNICATE = "communicate_decision"
+#: The trigger counted by each counting column.
+COUNTED = {
+    "escalations": "escalate",
+    "overdue_escalations": "escalate_overdue",
+    "reopened": "reopen",
+}
+#: Every trigger of the complaint template the ledger reads.
+TRIGGERS = frozenset({*_CLOSING, _NOT_ACCEPTED, _COMMUNICATE, *COUNTED.values()})
+
 
 def _closure(case: Case, entries: Sequence[HistoryEntry]) -> tuple[dt.datetime | None, str | None]:
-    if case.state not in ("closed", "withdrawn"):
+    if case.state not in CLOSED_STATES:
         return None, None
     last = next(e for e in reversed(entries) if e.kind == "fire" and e.dest == case.state)
-    if last.trigger == "close_not_accepted":
+    if last.trigger == _NOT_ACCEPTED:
         reason = case.data.get("not_accepted_reason")
         return last.at, f"not_accepted:{reason}" if reason else "not_accepted"
     return last.at, _CLOSING.get(last.trigger or "", last.trigger)
@@ -181,8 +209,8 @@ def _row(
 ) -> LedgerRow:
     data = case.data
     fires = [e for e in entries if e.kind == "fire"]
-    acknowledged = next((e for e in fires if e.dest == "acknowledged"), None)
-    communicated = next((e for e in fires if e.trigger == "communicate_decision"), None)
+    acknowledged = next((e for e in fires if e.dest == ACKNOWLEDGED), None)
+    communicated = next((e for e in fires if e.trigger == _COMMUNICATE), None)
     ack_name, feedback_name = slas
     ack_clock = case.clocks.get(ack_name)
     feedback_clock = case.clocks.get(feedback_name)
@@ -216,10 +244,10 @@ def _row(
         "upheld": data.get("upheld"),
         "remedies": list(data.get("remedies") or []),
         "remedies_done": list(data.get("remedies_done") or []),
-        "escalations": case.counts.get("escalate", 0),
-        "overdue_escalations": case.counts.get("escalate_overdue", 0),
+        "escalations": case.counts.get(COUNTED["escalations"], 0),
+        "overdue_escalations": case.counts.get(COUNTED["overdue_escalations"], 0),
         "external_resolution": data.get("external_mechanism"),
-        "reopened": case.counts.get("reopen", 0),
+        "reopened": case.counts.get(COUNTED["reopened"], 0),
         "closed_at": closed_at,
         "closure": closure,
         "satisfaction": satisfaction,
