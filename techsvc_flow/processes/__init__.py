@@ -20,6 +20,15 @@ techsvc_flow.errors.DefinitionError: limits.acknowlege: complaint has no limit '
 known: acknowledge, feedback, review_feedback, reopen_feedback, complainant_reply, remedy, \
 complainant_silence, reopen_within, max_reopen, escalation_levels
 
+One table, :data:`TEMPLATES`, holds each template's builder, limits, guards and (for an
+engagement-like template) the quality profile it owns; :data:`ALL`, :data:`LIMITS`,
+:data:`GUARDS` and :data:`PROFILES` are derived from it:
+
+>>> sorted(processes.PROFILES)
+['innovation_service', 'service_engagement', 'technology_transfer']
+>>> processes.TEMPLATES["technology_transfer"].profile.objection is None
+True
+
 A template saved as JSON loads back with the named guard functions:
 
 >>> from techsvc_flow import ProcessDefinition
@@ -36,28 +45,14 @@ import attrs
 
 from ..definition import ProcessDefinition
 from ..errors import DefinitionError
-from . import (
-    complaint as _complaint_module,
-)
-from . import (
-    improvement as _improvement_module,
-)
-from . import (
-    incubation as _incubation_module,
-)
-from . import (
-    innovation_service as _innovation_service_module,
-)
-from . import (
-    satisfaction_survey as _satisfaction_survey_module,
-)
-from . import (
-    service_engagement as _service_engagement_module,
-)
+from . import complaint as _complaint_module
+from . import improvement as _improvement_module
+from . import incubation as _incubation_module
+from . import innovation_service as _innovation_service_module
+from . import satisfaction_survey as _satisfaction_survey_module
+from . import service_engagement as _service_engagement_module
 from . import standards
-from . import (
-    technology_transfer as _technology_transfer_module,
-)
+from . import technology_transfer as _technology_transfer_module
 from ._build import GuardDoc, Limit
 from .checks import FUNCTIONS
 from .complaint import complaint
