@@ -38,8 +38,10 @@ compared with what ``SqlStore``'s own writing code makes of the same cases, and 
   case); at 1,000,000 cases it is measured on the 100,000-case database and
   extrapolated (marked "≈"); ``--skip-default`` leaves it out.
 
-Before anything is printed the figures are checked: every path gives the same seven
-results, months and late cases on the same cases.
+Before anything is printed, a cheap sanity check: every path gives the same seven
+figures on the same cases. That the paths agree in every detail (months, case lists, late
+cases, after changes) is asserted by ``tests/test_quality_agreement.py`` on a few hundred
+of these cases.
 """
 
 from __future__ import annotations
@@ -121,8 +123,7 @@ class Synthetic:
 
     def parts(self, i: int) -> Parts:
         """(process, state, data, counts, [(state entered, at)], clocks) of case i."""
-        from techsvc_flow import SlaClock
-        from techsvc_flow.sla import ClockEvent
+        from techsvc_flow.sla import ClockEvent, SlaClock
 
         kind = _kind(i)
         t0 = self.created(i)
@@ -543,7 +544,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from importlib.metadata import version
 
-    from techsvc_flow import ProvisionalWarning, WorkCalendar
+    from techsvc_flow import WorkCalendar
+    from techsvc_flow.errors import ProvisionalWarning
     from techsvc_flow.quality import Period, report
 
     warnings.simplefilter("ignore", ProvisionalWarning)
@@ -697,22 +699,18 @@ def _sql(
                     for _ in range(args.repeat - 1):
                         indexed = min(indexed, _seconds(run_report, store)[0])
                         with_late = min(with_late, _seconds(_late, run_report, store)[0])
-                    # the same figures, months and late cases as reading every case's facts
-                    assert [r.to_dict(cases=False) for r in rep.results] == [
-                        r.to_dict(cases=False) for r in by_facts.results
-                    ], (name, k)
-                    assert rep.to_dict(cases=False) == by_facts.to_dict(cases=False)
+                    # a sanity check (the agreement itself: tests/test_quality_agreement.py)
+                    assert _figures(rep) == figures_of(k), (name, k)
                     assert late == len(by_facts.late)
-                    assert [o.case_id for o in rep.late] == [o.case_id for o in by_facts.late]
                     stale = _forget(store, 100)
                     changed, again = _seconds(run_report, store)
-                    assert again.to_dict(cases=False) == by_facts.to_dict(cases=False)
+                    assert _figures(again) == figures_of(k), (name, k)
                     assert index.stale() == 0, stale
                     if args.skip_default:
                         default_per_case[name] = (float("nan"), 0)
                     elif k <= 100_000 or name not in default_per_case:
                         slow, slow_rep = _seconds(run_report, _default(store), False)
-                        assert slow_rep.to_dict(cases=False) == by_facts.to_dict(cases=False)
+                        assert _figures(slow_rep) == figures_of(k), (name, k)
                         default_per_case[name] = (slow / k, k)
                     per, measured = default_per_case[name]
                     row = SqlRow(

@@ -147,7 +147,7 @@ def _write(args: argparse.Namespace, content: str | bytes) -> None:
 
 def _report(args: argparse.Namespace) -> int:
     from .quality import Period, report
-    from .report import render
+    from .quality.render import render
     from .sql import ObservationIndex
 
     cal = WorkCalendar.china(coverage="provisional")
@@ -173,7 +173,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _ledger(args: argparse.Namespace) -> int:
-    from .ledger import ledger
+    from .quality.ledger import ledger
 
     cal = WorkCalendar.china(coverage="provisional")
     store = _store(args.db)

@@ -13,7 +13,7 @@ import quality_scenario as qs
 from quality_scenario import at
 
 from techsvc_flow import MemoryStore, SteppedClock, Store, WorkCalendar, Workflow, processes
-from techsvc_flow.archive import archive, archive_json
+from techsvc_flow.quality.archive import archive, archive_json
 
 
 @pytest.fixture(scope="module")

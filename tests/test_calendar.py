@@ -16,26 +16,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from techsvc_flow import (
-    BusinessHours,
-    BusinessHoursError,
-    CalendarCoverageError,
+from techsvc_flow import Deadline, Duration, FlowError, WorkCalendar
+from techsvc_flow.calendar import BusinessHours, Shift
+from techsvc_flow.durations import (
     CalendarDays,
-    CalendarError,
     CalendarMonths,
     ClockTime,
-    Deadline,
-    Duration,
+    WorkingDays,
+    WorkingHours,
+)
+from techsvc_flow.errors import (
+    BusinessHoursError,
+    CalendarCoverageError,
+    CalendarError,
     DurationError,
-    FlowError,
     NaiveDatetimeError,
     ProvisionalWarning,
     ScheduleError,
-    Shift,
     UnknownCountryError,
-    WorkCalendar,
-    WorkingDays,
-    WorkingHours,
 )
 
 SH = ZoneInfo("Asia/Shanghai")

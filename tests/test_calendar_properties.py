@@ -11,12 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from techsvc_flow import (
+from techsvc_flow import Duration, WorkCalendar
+from techsvc_flow.durations import (
     CalendarDays,
     CalendarMonths,
     ClockTime,
-    Duration,
-    WorkCalendar,
     WorkingDays,
     WorkingHours,
 )

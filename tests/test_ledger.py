@@ -14,8 +14,8 @@ import quality_scenario as qs
 from quality_scenario import AS_OF, SH, at
 
 from techsvc_flow import SteppedClock, Store, WorkCalendar, Workflow, processes
-from techsvc_flow.ledger import COLUMNS, CONFIDENTIAL_COLUMNS, Ledger, ledger
 from techsvc_flow.quality import Period
+from techsvc_flow.quality.ledger import COLUMNS, CONFIDENTIAL_COLUMNS, Ledger, ledger
 
 SECRETS = ("138 0000 0000", "Complainant C01", "secret details")
 
@@ -210,8 +210,8 @@ def test_the_ledger_imports_openpyxl_only_for_excel() -> None:
     import sys
 
     code = (
-        "import sys, techsvc_flow.ledger, techsvc_flow.quality, techsvc_flow.report, "
-        "techsvc_flow.archive, techsvc_flow.recompute\n"
+        "import sys, techsvc_flow.quality.ledger, techsvc_flow.quality, "
+        "techsvc_flow.quality.render, techsvc_flow.quality.archive, techsvc_flow.recompute\n"
         "print(sorted(m for m in ('openpyxl', 'sqlalchemy', 'hypothesis') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from techsvc_flow import DefinitionError, ProcessDefinition, processes
+from techsvc_flow import ProcessDefinition, processes
 from techsvc_flow.diagrams import to_mermaid
+from techsvc_flow.errors import DefinitionError
 from techsvc_flow.processes import standards
 
 NAMES = sorted(processes.ALL)

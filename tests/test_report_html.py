@@ -25,7 +25,7 @@ from quality_scenario import SH
 
 from techsvc_flow import MemoryStore, WorkCalendar
 from techsvc_flow.quality import DEFAULT_CONFIG, INDICATORS, Period, QualityReport, report
-from techsvc_flow.report import CSV_HEAD, render
+from techsvc_flow.quality.render import CSV_HEAD, render
 
 Q4 = Period.parse("2025-Q4", tz=SH)
 # two indicators pass at these thresholds, five fail

@@ -18,26 +18,11 @@ private modules: ``_schedules`` (the official data and its loaders) and ``_index
 day index and the interval search).
 """
 
-import importlib
-import warnings
-
+from .._moved import moved
 from .hours import BusinessHours, Shift
 from .work import Coverage, WorkCalendar
 
 __all__ = ["BusinessHours", "Coverage", "Shift", "WorkCalendar"]
 
 # public names of the former module techsvc_flow.calendar that now live in a submodule
-_MOVED = {"ShiftsLike": "hours"}
-
-
-def __getattr__(name: str) -> object:
-    """Serve a name that moved to a submodule, with a DeprecationWarning naming it."""
-    if name in _MOVED:
-        new = f"techsvc_flow.calendar.{_MOVED[name]}"
-        warnings.warn(
-            f"techsvc_flow.calendar.{name} moved to {new}.{name}; import it from there",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return getattr(importlib.import_module(new), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = moved(__name__, "techsvc_flow.calendar.hours", ["ShiftsLike"], warn_on_import=False)

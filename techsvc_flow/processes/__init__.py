@@ -20,6 +20,15 @@ techsvc_flow.errors.DefinitionError: limits.acknowlege: complaint has no limit '
 known: acknowledge, feedback, review_feedback, reopen_feedback, complainant_reply, remedy, \
 complainant_silence, reopen_within, max_reopen, escalation_levels
 
+One table, :data:`TEMPLATES`, holds each template's builder, limits, guards and (for an
+engagement-like template) the quality profile it owns; :data:`ALL`, :data:`LIMITS`,
+:data:`GUARDS` and :data:`PROFILES` are derived from it:
+
+>>> sorted(processes.PROFILES)
+['innovation_service', 'service_engagement', 'technology_transfer']
+>>> processes.TEMPLATES["technology_transfer"].profile.objection is None
+True
+
 A template saved as JSON loads back with the named guard functions:
 
 >>> from techsvc_flow import ProcessDefinition
@@ -30,32 +39,29 @@ True
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import ModuleType
+
+import attrs
 
 from ..definition import ProcessDefinition
 from ..errors import DefinitionError
+from . import complaint as _complaint_module
+from . import improvement as _improvement_module
+from . import incubation as _incubation_module
+from . import innovation_service as _innovation_service_module
+from . import satisfaction_survey as _satisfaction_survey_module
+from . import service_engagement as _service_engagement_module
 from . import standards
+from . import technology_transfer as _technology_transfer_module
 from ._build import GuardDoc, Limit
 from .checks import FUNCTIONS
-from .complaint import GUARDS as _COMPLAINT_GUARDS
-from .complaint import LIMITS as _COMPLAINT_LIMITS
 from .complaint import complaint
-from .improvement import GUARDS as _IMPROVEMENT_GUARDS
-from .improvement import LIMITS as _IMPROVEMENT_LIMITS
 from .improvement import improvement
-from .incubation import GUARDS as _INCUBATION_GUARDS
-from .incubation import LIMITS as _INCUBATION_LIMITS
 from .incubation import incubation
-from .innovation_service import GUARDS as _INNOVATION_GUARDS
-from .innovation_service import LIMITS as _INNOVATION_LIMITS
 from .innovation_service import innovation_service
-from .satisfaction_survey import GUARDS as _SURVEY_GUARDS
-from .satisfaction_survey import LIMITS as _SURVEY_LIMITS
+from .profile import QualityProfile
 from .satisfaction_survey import satisfaction_survey
-from .service_engagement import GUARDS as _ENGAGEMENT_GUARDS
-from .service_engagement import LIMITS as _ENGAGEMENT_LIMITS
 from .service_engagement import service_engagement
-from .technology_transfer import GUARDS as _TRANSFER_GUARDS
-from .technology_transfer import LIMITS as _TRANSFER_LIMITS
 from .technology_transfer import technology_transfer
 
 __all__ = [
@@ -63,8 +69,12 @@ __all__ = [
     "FUNCTIONS",
     "GUARDS",
     "LIMITS",
+    "PROFILES",
+    "TEMPLATES",
     "GuardDoc",
     "Limit",
+    "QualityProfile",
+    "Template",
     "builtin",
     "complaint",
     "improvement",
@@ -78,37 +88,69 @@ __all__ = [
 
 Builder = Callable[..., ProcessDefinition]
 
-#: The template builders by process name.
-ALL: Mapping[str, Builder] = {
-    "service_engagement": service_engagement,
-    "innovation_service": innovation_service,
-    "complaint": complaint,
-    "satisfaction_survey": satisfaction_survey,
-    "technology_transfer": technology_transfer,
-    "incubation": incubation,
-    "improvement": improvement,
+
+@attrs.frozen
+class Template:
+    """One built-in template: its name, its builder and the tables it publishes.
+
+    Attributes:
+        name: the process name.
+        build: the builder (keyword arguments: the limits).
+        limits: the limits it takes, by name.
+        guards: what each guard's reason code means, by code.
+        profile: where it records what the quality indicators read (engagement-like
+            templates only).
+    """
+
+    name: str
+    build: Builder
+    limits: Mapping[str, Limit]
+    guards: Mapping[str, GuardDoc]
+    profile: QualityProfile | None = None
+
+    @classmethod
+    def of(cls, module: ModuleType) -> Template:
+        """The template a template module defines (``PROCESS``, ``LIMITS``, ``GUARDS``,
+        the builder named like the process, and ``PROFILE`` if it has one)."""
+        name = module.PROCESS["name"]
+        return cls(
+            name,
+            getattr(module, name),
+            module.LIMITS,
+            module.GUARDS,
+            getattr(module, "PROFILE", None),
+        )
+
+
+#: The built-in templates, by process name: every map below derives from this table.
+TEMPLATES: Mapping[str, Template] = {
+    t.name: t
+    for t in map(
+        Template.of,
+        (
+            _service_engagement_module,
+            _innovation_service_module,
+            _complaint_module,
+            _satisfaction_survey_module,
+            _technology_transfer_module,
+            _incubation_module,
+            _improvement_module,
+        ),
+    )
 }
+
+#: The template builders by process name.
+ALL: Mapping[str, Builder] = {name: t.build for name, t in TEMPLATES.items()}
 
 #: The limits each template takes, by process name, then by limit name.
-LIMITS: Mapping[str, Mapping[str, Limit]] = {
-    "service_engagement": _ENGAGEMENT_LIMITS,
-    "innovation_service": _INNOVATION_LIMITS,
-    "complaint": _COMPLAINT_LIMITS,
-    "satisfaction_survey": _SURVEY_LIMITS,
-    "technology_transfer": _TRANSFER_LIMITS,
-    "incubation": _INCUBATION_LIMITS,
-    "improvement": _IMPROVEMENT_LIMITS,
-}
+LIMITS: Mapping[str, Mapping[str, Limit]] = {name: t.limits for name, t in TEMPLATES.items()}
 
 #: What each guard's reason code means and where the rule comes from, by process name.
-GUARDS: Mapping[str, Mapping[str, GuardDoc]] = {
-    "service_engagement": _ENGAGEMENT_GUARDS,
-    "innovation_service": _INNOVATION_GUARDS,
-    "complaint": _COMPLAINT_GUARDS,
-    "satisfaction_survey": _SURVEY_GUARDS,
-    "technology_transfer": _TRANSFER_GUARDS,
-    "incubation": _INCUBATION_GUARDS,
-    "improvement": _IMPROVEMENT_GUARDS,
+GUARDS: Mapping[str, Mapping[str, GuardDoc]] = {name: t.guards for name, t in TEMPLATES.items()}
+
+#: The quality profile of each engagement-like template, by process name.
+PROFILES: Mapping[str, QualityProfile] = {
+    name: t.profile for name, t in TEMPLATES.items() if t.profile is not None
 }
 
 

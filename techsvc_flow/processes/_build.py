@@ -18,7 +18,7 @@ from ..definition import ProcessDefinition
 from ..durations import Duration
 from ..errors import DefinitionError, DurationError
 
-__all__ = ["GuardDoc", "Limit", "build", "field", "label", "state"]
+__all__ = ["GuardDoc", "Limit", "build", "field", "label", "sla_limit", "state"]
 
 
 def _tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -50,6 +50,11 @@ class Limit:
     offset: int = 0
     meaning: str = ""
     source: str = ""
+
+
+def sla_limit(name: str, default: str, meaning: str, source: str = "our default") -> Limit:
+    """The duration limit that sets the SLA of the same name."""
+    return Limit(name, "duration", default, slas=[name], meaning=meaning, source=source)
 
 
 @attrs.frozen

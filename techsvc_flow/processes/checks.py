@@ -9,7 +9,7 @@ echo the values of confidential fields: details name fields, codes and ids only.
 :meth:`~techsvc_flow.ProcessDefinition.from_dict` / ``from_json`` to load a template
 saved as JSON.
 
->>> from techsvc_flow import GuardContext
+>>> from techsvc_flow.guards import GuardContext
 >>> ctx = GuardContext(data={"plan_version": 2, "confirmed_plan_version": 1}, payload={},
 ...                    counts={})
 >>> plan_confirmed(ctx)

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
-from ._build import GuardDoc, Limit, build, field, label, state
+from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
 from .checks import FUNCTIONS
 from .standards import EXIT_REASONS, FIELD_CLASSES, INCUBATION_SERVICES, codes
 
@@ -385,23 +385,19 @@ PROCESS: Mapping[str, Any] = {
 }
 
 
-def _sla_limit(name: str, default: str, meaning: str, source: str = "our default") -> Limit:
-    return Limit(name, "duration", default, slas=[name], meaning=meaning, source=source)
-
-
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
-        _sla_limit("screening", "20wd", "decide on an application"),
-        _sla_limit("agreement_signing", "1mo", "sign the agreement after admission"),
-        _sla_limit(
+        sla_limit("screening", "20wd", "decide on an application"),
+        sla_limit("agreement_signing", "1mo", "sign the agreement after admission"),
+        sla_limit(
             "incubation_term",
             "48mo",
             "the incubation term clock (warnings before it ends; no automatic exit)",
             f"{MOST}{EXT}",
         ),
-        _sla_limit("graduation_decision", "20wd", "decide on a graduation application"),
-        _sla_limit("tracking", "24mo", "track a graduated or exited company, then close"),
+        sla_limit("graduation_decision", "20wd", "decide on a graduation application"),
+        sla_limit("tracking", "24mo", "track a graduated or exited company, then close"),
     )
 }
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
-from ._build import GuardDoc, Limit, build, field, label, state
+from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
 from ._engagement import (
     ACCEPT,
     ACCEPT_DELIVERY,
@@ -48,9 +48,10 @@ from ._engagement import (
 )
 from ._engagement import GUARDS as COMMON_GUARDS
 from .checks import FUNCTIONS
+from .profile import QualityProfile
 from .standards import SERVICE_ITEM_CODES, SERVICE_KIND_CODES, TIE
 
-__all__ = ["GUARDS", "LIMITS", "PROCESS", "innovation_service"]
+__all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "innovation_service"]
 
 IMPLEMENTING = ["implementing"]
 
@@ -474,21 +475,17 @@ PROCESS: Mapping[str, Any] = {
 }
 
 
-def _sla_limit(name: str, default: str, meaning: str) -> Limit:
-    return Limit(name, "duration", default, slas=[name], meaning=meaning, source="our default")
-
-
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
-        _sla_limit("response", "1wd", "respond to a commission"),
-        _sla_limit("feasibility", "5wd", "accept or decline after responding"),
-        _sla_limit("contract_signing", "10wd", "sign the contract after accepting"),
-        _sla_limit("work_group_formation", "5wd", "form the work group after signing"),
-        _sla_limit("research", "10wd", "complete the research"),
-        _sla_limit("plan_submission", "10wd", "submit the written plan"),
-        _sla_limit("client_plan_reply", "5wd", "remind the client to confirm the plan"),
-        _sla_limit("client_acceptance", "7wd", "remind the client to accept the results"),
+        sla_limit("response", "1wd", "respond to a commission"),
+        sla_limit("feasibility", "5wd", "accept or decline after responding"),
+        sla_limit("contract_signing", "10wd", "sign the contract after accepting"),
+        sla_limit("work_group_formation", "5wd", "form the work group after signing"),
+        sla_limit("research", "10wd", "complete the research"),
+        sla_limit("plan_submission", "10wd", "submit the written plan"),
+        sla_limit("client_plan_reply", "5wd", "remind the client to confirm the plan"),
+        sla_limit("client_acceptance", "7wd", "remind the client to accept the results"),
         Limit(
             "survey",
             "duration",
@@ -498,7 +495,7 @@ LIMITS: Mapping[str, Limit] = {
             meaning="the satisfaction-survey window after acceptance",
             source=f"{TIE}6.4.2「成果交付后」; value: our default",
         ),
-        _sla_limit("archiving", "1mo", "archive the case"),
+        sla_limit("archiving", "1mo", "archive the case"),
         Limit(
             "max_rework_rounds",
             "count",
@@ -530,6 +527,20 @@ GUARDS: Mapping[str, GuardDoc] = {
         "a complaint is linked to a complaint case", f"{TIE}6.4.2, §7"
     ),
 }
+
+
+#: Where this template records what the quality indicators read: the survey is the
+#: return visit, and the results are accepted on entering it.
+PROFILE = QualityProfile(
+    accepted=("satisfaction_survey",),
+    performed=("satisfaction_survey",),
+    after_sales="satisfaction_survey",
+    visit_sla="survey",
+    visit_trigger="record_survey",
+    visit_field="survey_outcome",
+    visit_reached=("satisfied", "not_satisfied"),
+    surveyed="evaluated",
+)
 
 
 def innovation_service(**limits: str | int) -> ProcessDefinition:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
-from ._build import GuardDoc, Limit, build, field, label, state
+from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
 from ._engagement import (
     ACCEPT,
     ACCEPT_DELIVERY,
@@ -52,9 +52,10 @@ from ._engagement import (
 )
 from ._engagement import GUARDS as COMMON_GUARDS
 from .checks import FUNCTIONS
+from .profile import QualityProfile
 from .standards import SERVICE_FIELDS, TIE, TSO, codes
 
-__all__ = ["GUARDS", "LIMITS", "PROCESS", "service_engagement"]
+__all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "service_engagement"]
 
 STAGES = f"{TSO} 三(二)2"
 PLAN_NOT_CONFIRMED = {"code": "plan_not_confirmed", "kind": "call", "function": "plan_confirmed"}
@@ -441,25 +442,21 @@ PROCESS: Mapping[str, Any] = {
 }
 
 
-def _sla_limit(name: str, default: str, meaning: str, source: str = "our default") -> Limit:
-    return Limit(name, "duration", default, slas=[name], meaning=meaning, source=source)
-
-
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
-        _sla_limit(
+        sla_limit(
             "response",
             "1wd",
             "respond to a request (the 服务响应及时率 indicator counts it)",
             f"{TSO} 二(二)5 asks for a response limit; the value is our default",
         ),
-        _sla_limit("feasibility", "5wd", "accept or decline after responding"),
-        _sla_limit("plan_submission", "10wd", "submit the written plan after accepting"),
-        _sla_limit("client_plan_reply", "5wd", "remind the client to confirm the plan"),
-        _sla_limit("contract_signing", "10wd", "sign the contract after the plan is confirmed"),
-        _sla_limit("client_acceptance", "7wd", "remind the client to accept a delivery"),
-        _sla_limit("rework", "10wd", "redeliver after an objection"),
+        sla_limit("feasibility", "5wd", "accept or decline after responding"),
+        sla_limit("plan_submission", "10wd", "submit the written plan after accepting"),
+        sla_limit("client_plan_reply", "5wd", "remind the client to confirm the plan"),
+        sla_limit("contract_signing", "10wd", "sign the contract after the plan is confirmed"),
+        sla_limit("client_acceptance", "7wd", "remind the client to accept a delivery"),
+        sla_limit("rework", "10wd", "redeliver after an objection"),
         Limit(
             "return_visit",
             "duration",
@@ -469,7 +466,7 @@ LIMITS: Mapping[str, Limit] = {
             meaning="the return-visit window after acceptance; past it the visit counts as missed",
             source=f"{STAGES}「售后服务的回访机制」; value: our default",
         ),
-        _sla_limit("archiving", "1mo", "archive the case after the return visit"),
+        sla_limit("archiving", "1mo", "archive the case after the return visit"),
         Limit(
             "max_rework_rounds",
             "count",
@@ -492,6 +489,10 @@ GUARDS: Mapping[str, GuardDoc] = {
         f"{STAGES}「回访机制」; window: {OURS}",
     ),
 }
+
+
+#: Where this template records what the quality indicators read (the defaults).
+PROFILE = QualityProfile()
 
 
 def service_engagement(**limits: str | int) -> ProcessDefinition:

@@ -18,9 +18,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
-from ._build import GuardDoc, Limit, build, field, label, state
+from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
 from ._engagement import ARCHIVE, ARCHIVE_T, CONTRACT, DECLINE, FIELDS, TERMINATE, WITHDRAW
 from .checks import FUNCTIONS
+from .profile import QualityProfile
 from .standards import (
     CONTRACT_CLAUSE_CODES,
     TECH_CONTRACT_TYPES,
@@ -31,7 +32,7 @@ from .standards import (
     codes,
 )
 
-__all__ = ["GUARDS", "LIMITS", "PROCESS", "technology_transfer"]
+__all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "technology_transfer"]
 
 OURS = "our reading"
 GBT34670 = "GB/T 34670-2017 style — not in the seed texts"
@@ -603,18 +604,14 @@ PROCESS: Mapping[str, Any] = {
 }
 
 
-def _sla_limit(name: str, default: str, meaning: str) -> Limit:
-    return Limit(name, "duration", default, slas=[name], meaning=meaning, source="our default")
-
-
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
-        _sla_limit("response", "1wd", "respond to a commission"),
-        _sla_limit("evaluation", "20wd", "complete an evaluation"),
-        _sla_limit("matching_window", "3mo", "find a counterparty (paused while negotiating)"),
-        _sla_limit("negotiation", "1mo", "conclude a negotiation"),
-        _sla_limit("registration", "30d", "register the technology contract (a reminder)"),
+        sla_limit("response", "1wd", "respond to a commission"),
+        sla_limit("evaluation", "20wd", "complete an evaluation"),
+        sla_limit("matching_window", "3mo", "find a counterparty (paused while negotiating)"),
+        sla_limit("negotiation", "1mo", "conclude a negotiation"),
+        sla_limit("registration", "30d", "register the technology contract (a reminder)"),
         Limit(
             "return_visit",
             "duration",
@@ -624,7 +621,7 @@ LIMITS: Mapping[str, Limit] = {
             meaning="the return-visit window after settlement",
             source="our default",
         ),
-        _sla_limit("archiving", "1mo", "archive the case"),
+        sla_limit("archiving", "1mo", "archive the case"),
     )
 }
 
@@ -670,6 +667,18 @@ GUARDS: Mapping[str, GuardDoc] = {
         "the archive keeps time, content, process, results and evaluation", ARCHIVE
     ),
 }
+
+
+#: Where this template records what the quality indicators read: no delivery date and no
+#: acceptance step (so neither on-time delivery nor first-pass acceptance is counted),
+#: and no objection trigger.
+PROFILE = QualityProfile(
+    delivered=None,
+    delivery_due_field=None,
+    accepted=(),
+    objection=None,
+    performed=("after_sales",),
+)
 
 
 def technology_transfer(**limits: str | int) -> ProcessDefinition:

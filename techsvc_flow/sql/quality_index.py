@@ -55,7 +55,6 @@ from ..calendar import WorkCalendar
 from ..errors import FlowError
 from ..facts import CaseFacts
 from ..quality import (
-    _WHEN_COUNTED,
     DEFAULT_CONFIG,
     INDICATORS,
     IndicatorResult,
@@ -64,13 +63,10 @@ from ..quality import (
     PeriodError,
     QualityConfig,
     QualityReport,
-    _bits_tags,
-    _Calc,
-    _tag_bits,
-    _Tally,
-    _tally_result,
-    _windows,
 )
+from ..quality.config import WHEN_COUNTED
+from ..quality.observe import Calc, windows_of
+from ..quality.tally import Tally, bits_tags, tag_bits, tally_result
 from ._rows import fixed_zone, utc_offset
 from .tables import SqlTables
 
@@ -142,7 +138,7 @@ def _indexable(store: object) -> TypeGuard[IndexedStore]:
 def fingerprint(calendar: WorkCalendar, config: QualityConfig) -> str:
     """The digest an index made for ``calendar`` and ``config`` is stored with: of what
     decides the observations (not the thresholds and basis, applied when counting)."""
-    observing = attrs.asdict(config, filter=lambda a, _: a.name not in _WHEN_COUNTED)
+    observing = attrs.asdict(config, filter=lambda a, _: a.name not in WHEN_COUNTED)
     described = json.dumps([RULES, calendar.digest(), observing], sort_keys=True, default=str)
     return hashlib.sha256(described.encode()).hexdigest()
 
@@ -208,7 +204,7 @@ class ObservationIndex:
         self.config = config
         self.fingerprint = fingerprint(calendar, config)
         self._engaged = frozenset(config.engagements)
-        self._calc = _Calc(calendar)  # its deadline memo serves every page of a refresh
+        self._calc = Calc(calendar)  # its deadline memo serves every page of a refresh
         digest = hashlib.sha256(f"{store.tables.schema}.{store.tables.prefix}".encode())
         self._lock_key = int.from_bytes(digest.digest()[:8], "big", signed=True)
 
@@ -297,7 +293,7 @@ class ObservationIndex:
         cases = {f.id: f for f in facts}
         numbers: dict[str, int] = {}
         rows = []
-        for w in _windows(facts, self.config, self._calc):
+        for w in windows_of(facts, self.config, self._calc):
             o = w.observation
             f = cases[o.case_id]
             n = numbers[o.case_id] = numbers.get(o.case_id, -1) + 1
@@ -311,7 +307,7 @@ class ObservationIndex:
                     utc_offset(o.at),
                     None if o.hit is None else int(o.hit),
                     None if o.satisfaction is None else str(o.satisfaction),
-                    _tag_bits(o.tags),
+                    tag_bits(o.tags),
                     None if w.after is None else _us(w.after),
                     None if w.until is None else _us(w.until),
                     _us(f.created_at),
@@ -479,8 +475,8 @@ class ObservationIndex:
                 tuple(row) for row in conn.execute(grouped)
             ]
         spans = months or [period]
-        whole = {i.code: _Tally() for i in INDICATORS}
-        parts = [{i.code: _Tally() for i in INDICATORS} for _ in spans]
+        whole = {i.code: Tally() for i in INDICATORS}
+        parts = [{i.code: Tally() for i in INDICATORS} for _ in spans]
         for code, b, hit, tags, satisfaction, n in counts:
             if code not in whole:
                 continue
@@ -489,7 +485,7 @@ class ObservationIndex:
             whole[code].add(outcome, tags, index, n)
             parts[b][code].add(outcome, tags, index, n)
 
-        def results(span: Period, tallies: dict[str, _Tally]) -> tuple[IndicatorResult, ...]:
+        def results(span: Period, tallies: dict[str, Tally]) -> tuple[IndicatorResult, ...]:
             out = []
             for i in INDICATORS:
                 tally = tallies[i.code]
@@ -497,7 +493,7 @@ class ObservationIndex:
                 missed = _Stored(
                     self, period, as_of, span, i.code, True, tally.counted - tally.hits
                 )
-                out.append(_tally_result(i, self.config, span, tally, listed, missed))
+                out.append(tally_result(i, self.config, span, tally, listed, missed))
             return tuple(out)
 
         trend_results = tuple((m, results(m, parts[k])) for k, m in enumerate(months))
@@ -536,7 +532,7 @@ class ObservationIndex:
                 _instant(at, offset),
                 None if hit is None else bool(hit),
                 None if satisfaction is None else Decimal(satisfaction),
-                _bits_tags(tags),
+                bits_tags(tags),
             )
             for case_id, process, at, offset, hit, satisfaction, tags in found
         )
