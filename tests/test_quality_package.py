@@ -90,7 +90,7 @@ def test_the_old_modules_are_shims(old: str, new: str, name: str) -> None:
         "print([str(x.message) for x in w if x.category is DeprecationWarning])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert f"techsvc_flow.{old} moved to techsvc_flow.{new}" in out.stdout
+    assert f"techsvc_flow.{old} has moved to techsvc_flow.{new}" in out.stdout
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         shim = importlib.import_module(f"techsvc_flow.{old}")

@@ -18,11 +18,11 @@ private modules: ``_schedules`` (the official data and its loaders) and ``_index
 day index and the interval search).
 """
 
-from .._moved import moved
+from .._moved import moved as _moved
 from .hours import BusinessHours, Shift
 from .work import Coverage, WorkCalendar
 
 __all__ = ["BusinessHours", "Coverage", "Shift", "WorkCalendar"]
 
 # public names of the former module techsvc_flow.calendar that now live in a submodule
-__getattr__ = moved(__name__, "techsvc_flow.calendar.hours", ["ShiftsLike"], warn_on_import=False)
+__getattr__ = _moved(__name__, "techsvc_flow.calendar.hours", ["ShiftsLike"], warn_on_import=False)

@@ -37,7 +37,7 @@ import datetime as dt
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from .._moved import warn_moved
+from .._moved import warn_moved as _warn_moved
 from . import indicators as _indicators
 from .config import DEFAULT_CONFIG, ENGAGEMENTS, EngagementProfile, QualityConfig
 from .improvement import improvement_case_id, open_improvement, start_improvement
@@ -98,7 +98,7 @@ def _compute_indicators(
 def __getattr__(name: str) -> Any:
     if name in _MOVED:
         module, value = _MOVED[name]
-        warn_moved(f"techsvc_flow.quality.{name}", f"techsvc_flow.quality.{module}.{name}")
+        _warn_moved(f"techsvc_flow.quality.{name}", f"techsvc_flow.quality.{module}.{name}")
         return value
     if name == "compute_indicators":
         warnings.warn(
