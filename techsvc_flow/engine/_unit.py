@@ -67,6 +67,8 @@ def write(
         definition: the case's process version (its hash goes into every entry).
         before: the case as loaded (``None``: ``after`` is a new case, created).
         after: the case as it is to be stored; its ``seq`` and ``head`` are set here.
+            Either ``before`` itself (a copy is made) or a case made for this write
+            that nobody else holds yet (it is completed in place).
         drafts: the entries to append, in order; each gets ``after.version``.
         at: when it happened (every entry's instant).
         idempotency_key: remember the stored case under this key.
@@ -88,7 +90,17 @@ def write(
                          payload, process_hash, version, head, sealed)
         )  # fmt: skip
         head = sealed
-    case = attrs.evolve(after, seq=seq, head=head) if entries else after
+    if not entries:
+        case = after
+    elif after is before:
+        case = attrs.evolve(after, seq=seq, head=head)
+    else:
+        # ``after`` was made for this write and nobody holds it yet: set its place in
+        # the chain in place (attrs.evolve would build the whole case a second time,
+        # the largest single cost of a fire)
+        object.__setattr__(after, "seq", seq)
+        object.__setattr__(after, "head", head)
+        case = after
     events = events_of(definition, case, entries)
     timers = case_timers(case, definition, calendar)
     if before is None:

@@ -261,6 +261,8 @@ class Workflow:
         check_payload: bool = True,
         system: bool = False,
     ) -> list[Reason]:
+        if not (payload or t.roles or t.requires or t.guards):
+            return []  # nothing to check: the common case of a plain trigger
         return reasons(
             definition, self.calendar, t, payload=payload, at=at, actor_id=actor_id,
             roles=roles, state=case.state, data=case.data, counts=case.counts,
