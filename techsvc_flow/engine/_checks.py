@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ..calendar import WorkCalendar
+from ..case import Case
 from ..definition import ProcessDefinition, Transition
 from ..guards import GuardContext, Reason
 
@@ -40,15 +41,12 @@ def reasons(
     definition: ProcessDefinition,
     calendar: WorkCalendar,
     step: Transition | None,
-    *,
+    case: Case | None,
     payload: Mapping[str, Any],
     at: dt.datetime,
     actor_id: str | None = None,
     roles: frozenset[str] = frozenset(),
-    state: str | None = None,
-    data: Mapping[str, Any] | None = None,
-    counts: Mapping[str, int] | None = None,
-    entered_at: dt.datetime | None = None,
+    *,
     check_payload: bool = True,
     system: bool = False,
 ) -> list[Reason]:
@@ -59,24 +57,24 @@ def reasons(
         calendar: the calendar guards count working time with.
         step: the transition fired, or ``None`` for starting a case (then ``payload``
             is the start data, checked against the process's fields and ``requires``).
+        case: the case as it stands (``None`` when starting one).
         payload: the values given with the step.
         at: when the step happens.
         actor_id, roles: who takes the step (``system`` skips the role check: an
             automatic trigger such as an SLA's breach trigger).
-        state, data, counts, entered_at: the case as it stands (a fire only).
         check_payload: False leaves the payload unchecked (``available_triggers``).
     """
     if step is None:
         accepted: frozenset[str] | tuple[str, ...] = frozenset(definition.fields)
         required: tuple[str, ...] = tuple(definition.requires)
-        data = {}
+        data: Mapping[str, Any] = {}
         unexpected_text = "undeclared fields {}"
     else:
         if not (payload or step.roles or step.requires or step.guards):
             return []  # nothing to check: the common case of a plain trigger
         accepted = (*step.requires, *step.accepts)
         required = step.requires
-        data = data or {}
+        data = case.data if case is not None else {}
         unexpected_text = f"{step.trigger!r} does not take {{}}"
     found: list[Reason] = []
     if step is not None and step.roles and not system and not roles.intersection(step.roles):
@@ -97,15 +95,15 @@ def reasons(
         invalid = invalid_values(definition, payload)
         if invalid:
             found.append(Reason("invalid_field", "; ".join(invalid), invalid, "field"))
-    if step is not None and step.guards:
+    if step is not None and step.guards and case is not None:
         ctx = GuardContext(
-            data=data,
+            data=case.data,
             payload=payload,
-            counts=counts or {},
+            counts=case.counts,
             now=at,
-            entered_at=entered_at if entered_at is not None else at,
+            entered_at=case.entered_at,
             actor=actor_id,
-            state=state if state is not None else "",
+            state=case.state,
             calendar=calendar,
             roles=roles,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -27,25 +27,26 @@ from ._slas import case_timers
 __all__ = ["Draft", "Written", "write"]
 
 
-@attrs.frozen
-class Draft:
-    """A history entry still to be written: what happened, without its place in the chain."""
+class Draft(NamedTuple):
+    """A history entry still to be written: what happened, without its place in the chain.
+
+    (A named tuple, not an attrs class: a fire makes one or more, and it is the cheapest
+    value Python builds.)
+    """
 
     kind: str
     actor: str | None = None
     trigger: str | None = None
     source: str | None = None
     dest: str | None = None
-    payload: Mapping[str, Any] = attrs.field(factory=dict)
+    payload: Mapping[str, Any] | None = None
 
 
-@attrs.frozen
-class Written:
-    """What one write stored: the case as stored, the entries appended, the events."""
+class Written(NamedTuple):
+    """What one write stored: the case as stored and the events of its new entries."""
 
     case: Case
-    entries: tuple[HistoryEntry, ...]
-    events: tuple[Event, ...]
+    events: list[Event]
 
 
 def write(
@@ -82,7 +83,7 @@ def write(
     case_id, process_hash, version = after.id, definition.hash, after.version
     for d in drafts:  # numbered, linked and sealed as case.chain() does, in one pass
         seq += 1
-        payload = d.payload if type(d.payload) is dict else dict(d.payload)
+        payload = d.payload if type(d.payload) is dict else dict(d.payload or {})
         sealed = digest(case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
                         payload, process_hash, version, head)  # fmt: skip
         entries.append(
@@ -107,4 +108,4 @@ def write(
         store.create(case, entries, timers, events)
     else:
         store.commit(case, before.seq, entries, timers, events, idempotency_key)
-    return Written(case, tuple(entries), tuple(events))
+    return Written(case, events)

@@ -43,7 +43,8 @@ class Outbox:
         retry_cap: dt.timedelta = dt.timedelta(hours=1),
     ) -> None:
         if dispatch not in DISPATCH_MODES:
-            raise ValueError(f"dispatch must be 'after_commit' or 'manual', not {dispatch!r}")
+            modes = " or ".join(map(repr, DISPATCH_MODES))
+            raise ValueError(f"dispatch must be {modes}, not {dispatch!r}")
         self.mode = dispatch
         self.max_attempts = max_attempts
         self.retry_base = retry_base

@@ -85,7 +85,7 @@ def _raise_marks(wf: Workflow, timer: Timer, now: dt.datetime) -> tuple[list[Eve
     moved = attrs.evolve(case, clocks={**case.clocks, sla.name: clock})
     written = wf._write(definition, case, moved, drafts, now)
     breach = any(name == BREACH for name, _ in marks)
-    return list(written.events), sla.breach_trigger if breach else None
+    return written.events, sla.breach_trigger if breach else None
 
 
 def _breach_fire(wf: Workflow, case_id: str, trigger: str, now: dt.datetime) -> None:

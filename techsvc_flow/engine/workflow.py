@@ -134,11 +134,6 @@ class Workflow:
         """``"after_commit"`` or ``"manual"`` (see the ``dispatch`` argument)."""
         return self._outbox.mode
 
-    @property
-    def max_attempts(self) -> int:
-        """Delivery rounds before an event is parked as dead."""
-        return self._outbox.max_attempts
-
     # --- processes --------------------------------------------------------------------
 
     def register(self, definition: ProcessDefinition, /) -> ProcessDefinition:
@@ -248,27 +243,6 @@ class Workflow:
         self._outbox.after_commit(self.store, written.events, at)
         return written
 
-    def _reasons(
-        self,
-        definition: ProcessDefinition,
-        case: Case,
-        t: Transition,
-        actor_id: str | None,
-        roles: frozenset[str],
-        payload: Mapping[str, Any],
-        at: dt.datetime,
-        *,
-        check_payload: bool = True,
-        system: bool = False,
-    ) -> list[Reason]:
-        if not (payload or t.roles or t.requires or t.guards):
-            return []  # nothing to check: the common case of a plain trigger
-        return reasons(
-            definition, self.calendar, t, payload=payload, at=at, actor_id=actor_id,
-            roles=roles, state=case.state, data=case.data, counts=case.counts,
-            entered_at=case.entered_at, check_payload=check_payload, system=system,
-        )  # fmt: skip
-
     # --- cases --------------------------------------------------------------------------
 
     def start(
@@ -298,7 +272,7 @@ class Workflow:
         # a copy: the caller may go on changing what it passed, the record must not change
         data = _snapshot(data)
         case_id = case_id or self._ids()
-        refused = reasons(definition, self.calendar, None, payload=data, at=at)
+        refused = reasons(definition, self.calendar, None, None, data, at)
         if refused:
             raise GuardFailed(case_id, "start", refused)
         initial = definition.initial
@@ -384,8 +358,8 @@ class Workflow:
         refusals: list[tuple[Transition, list[Reason]]] = []
         chosen: Transition | None = None
         for t in candidates:
-            refused = self._reasons(
-                definition, case, t, actor_id, roles, payload, at, system=system
+            refused = reasons(
+                definition, self.calendar, t, case, payload, at, actor_id, roles, system=system
             )
             if not refused:
                 chosen = t
@@ -464,8 +438,16 @@ class Workflow:
         out = []
         for trigger in machine.triggers(case.state):
             for t in machine.resolve(case.state, trigger):
-                if not self._reasons(
-                    machine.definition, case, t, actor_id, roles, {}, at, check_payload=False
+                if not reasons(
+                    machine.definition,
+                    self.calendar,
+                    t,
+                    case,
+                    {},
+                    at,
+                    actor_id,
+                    roles,
+                    check_payload=False,
                 ):
                     out.append(trigger)
                     break
@@ -503,8 +485,8 @@ class Workflow:
             ]
         refusals = []
         for t in candidates:
-            refused = self._reasons(
-                machine.definition, case, t, actor_id, roles, dict(payload or {}), at
+            refused = reasons(
+                machine.definition, self.calendar, t, case, dict(payload or {}), at, actor_id, roles
             )
             if not refused:
                 return []
