@@ -16,13 +16,19 @@ __all__ = [
     "BusinessHoursError",
     "CalendarCoverageError",
     "CalendarError",
+    "CaseExists",
     "CaseNotFound",
     "ConcurrentUpdate",
+    "ConfigurationError",
     "DefinitionError",
     "DurationError",
     "FlowError",
     "GuardFailed",
+    "IdempotencyConflict",
+    "IncidentNotFound",
+    "InvalidValue",
     "NaiveDatetimeError",
+    "OutOfOrder",
     "PermissionDenied",
     "ProcessNotFound",
     "ProvisionalWarning",
@@ -232,3 +238,91 @@ class ConcurrentUpdate(FlowError, RuntimeError):
             f"case {case_id!r} was changed concurrently (expected {expected}, found "
             f"{actual}): reload the case and try again"
         )
+
+
+class CaseExists(FlowError, LookupError):
+    """A case with this id is stored already (``start`` with an id in use).
+
+    Not a :class:`ConcurrentUpdate`: reloading and trying again cannot help; choose
+    another id, or :meth:`~techsvc_flow.Workflow.get` the existing case.
+    """
+
+    def __init__(self, case_id: str) -> None:
+        self.case_id = case_id
+        super().__init__(
+            f"a case with id {case_id!r} exists already: choose another id, or get() it"
+        )
+
+
+class IdempotencyConflict(FlowError, ValueError):
+    """An idempotency key was used again for a different request.
+
+    Attributes:
+        case_id: the case.
+        key: the idempotency key.
+        differs: what differs from the first request (``trigger``, ``payload``, ``actor``).
+    """
+
+    def __init__(self, case_id: str, key: str, differs: Sequence[str]) -> None:
+        self.case_id = case_id
+        self.key = key
+        self.differs = tuple(differs)
+        super().__init__(
+            f"idempotency key {key!r} on case {case_id!r} was first used with another "
+            f"{', '.join(self.differs)}: use a new key for a new request"
+        )
+
+
+class OutOfOrder(FlowError, ValueError):
+    """An instant lies before the case's last recorded entry (time cannot run backwards).
+
+    Attributes:
+        case_id: the case.
+        at: the instant given.
+        last: the instant of the case's last entry.
+    """
+
+    def __init__(self, case_id: str, at: Any, last: Any) -> None:
+        self.case_id = case_id
+        self.at = at
+        self.last = last
+        super().__init__(
+            f"case {case_id!r}: {at.isoformat()} is before its last entry at "
+            f"{last.isoformat()}; a case's history only moves forward"
+        )
+
+
+class InvalidValue(FlowError, ValueError):
+    """A value given to the library cannot be used (refused before anything is written).
+
+    Attributes:
+        path: where the value is, e.g. ``payload.items[3].price`` or ``case_id``.
+        problem: what is wrong with it (never the value itself when it may be secret).
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}" if path else problem)
+
+
+class ConfigurationError(FlowError, ValueError):
+    """A setting of a receiver, store or workflow is unusable.
+
+    Attributes:
+        setting: which setting, e.g. ``Webhook.secret``.
+        problem: what is wrong with it and what to do.
+    """
+
+    def __init__(self, setting: str, problem: str) -> None:
+        self.setting = setting
+        self.problem = problem
+        super().__init__(f"{setting}: {problem}")
+
+
+class IncidentNotFound(FlowError, LookupError):
+    """No open incident with this id."""
+
+    def __init__(self, incident_id: str) -> None:
+        self.incident_id = incident_id
+        super().__init__(f"no open incident with id {incident_id!r}")
