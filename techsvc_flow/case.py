@@ -53,7 +53,9 @@ class Case:
         version: counts accepted changes; use it as ``expected_version``.
         seq: the number of history entries (refusals included).
         head: the hash of the last history entry.
-        created_at, updated_at: when the case was started and last changed.
+        created_at: when the case was started.
+        updated_at: the instant of its last history entry (a later write may not be
+            dated before it).
         entered_at: when the case entered its current state.
         counts: how many times each trigger has been fired.
         clocks: the SLA clocks, by SLA name.

@@ -44,7 +44,12 @@ class ClockEvent:
 
 @attrs.frozen
 class Timer:
-    """A due warning or breach of one case's SLA clock (a row in the store)."""
+    """A due warning or breach of one case's SLA clock (a row in the store).
+
+    ``due_at`` is when a tick should look at it: the instant a warning's share is
+    reached; for the breach, one microsecond after the due instant (late is strictly
+    after it).
+    """
 
     case_id: str
     sla: str
@@ -212,8 +217,32 @@ class SlaClock:
             return None if at is None else (mark, at)
         return None
 
+    def ran_out_at(self, cal: Any) -> dt.datetime | None:
+        """The first instant the budget ran out while the clock was running.
+
+        ``None`` when it has not run out in a running stretch (it may still, while the
+        clock runs: then :meth:`due` is that instant). The clock is *late* strictly
+        after this instant, in plain time: a limit that runs out on Friday at 18:00 is
+        exceeded by acting on Saturday, although no working time passed in between.
+        """
+        events = self.events
+        for i, event in enumerate(events):
+            if event.kind not in ("start", "resume"):
+                continue
+            due = SlaClock(self.name, self.duration, events[: i + 1]).reached_at(cal, 1.0)
+            if due is not None and (i + 1 == len(events) or due < events[i + 1].at):
+                return due
+        return None
+
     def breached(self, cal: Any, now: dt.datetime) -> bool:
-        """Whether the budget was exceeded by ``now`` (or by the stop)."""
-        if self.started_at is None:
+        """Whether the clock was still running strictly after its budget ran out, by
+        ``now`` (a stopped clock: by its stop).
+
+        The one rule of lateness everywhere (ticks, :meth:`Workflow.deadlines`, quality
+        reports): *late strictly after the due instant*. Acting exactly at the due
+        instant is on time.
+        """
+        ran_out = self.ran_out_at(cal)
+        if ran_out is None or not ran_out < now:
             return False
-        return self.consumed(cal, now) > self.budget(cal)
+        return self.status != "stopped" or ran_out < self.events[-1].at

@@ -124,7 +124,9 @@ def test_breach_of_feedback_escalates(china: WorkCalendar) -> None:
     to_investigating(w)
     w.clock.set(at(10, 16, 23))
     assert w.tick() == ["sla.warning:feedback", "sla.warning:feedback"]
-    w.clock.set(at(10, 17, 0))
+    w.clock.set(at(10, 17, 0))  # the feedback limit's due instant: not late yet
+    assert w.tick() == []
+    w.clock.set(at(10, 17, 0) + dt.timedelta(seconds=1))
     assert w.tick() == ["sla.breach:feedback"]
     assert w.fired()[-1] == ("escalate_overdue", "system")
     assert w.state == "investigating"

@@ -124,13 +124,15 @@ def test_a_newly_published_schedule_moves_the_feedback_deadline(
 
     # the timer now waits for the new due; the workflow to use is the one returned
     timers = wf.store.due_timers(t(12, 31), 10)
-    assert timers == [Timer("TS-1", "feedback", "breach", t(1, 7))]
+    late = t(1, 7) + dt.timedelta(microseconds=1)  # late is strictly after the due instant
+    assert timers == [Timer("TS-1", "feedback", "breach", late)]
     new = report.workflow
     assert new.calendar is published and wf.calendar is provisional
     (feedback,) = [s for s in new.deadlines("TS-1", at=t(1, 4, 12)) if s.name == "feedback"]
     assert feedback.due == t(1, 7) and not feedback.provisional
     assert new.tick(t(1, 6, 12)) == []  # no breach on 01-06 any more
-    assert [e.type for e in new.tick(t(1, 7))] == ["sla.breach"]
+    assert new.tick(t(1, 7)) == []  # due at 01-07 00:00: not late at that instant
+    assert [e.type for e in new.tick(late)] == ["sla.breach"]
 
     # the change went out as an event right after its commit (dispatch after commit)
     assert [e.payload["new_due"] for e in seen if e.type == "sla.recomputed"] == [

@@ -243,3 +243,36 @@ def test_clock_events_are_values() -> None:
     assert event == ClockEvent("start", T0)
     assert SlaClock("a", "24h", [event]).status == "running"
     assert SlaClock("a", "24h", [event]) == SlaClock("a", "24h", (event,))
+
+
+# --- one rule of lateness: strictly after the due instant --------------------------------
+
+
+def test_breached_on_the_weekend_after_a_friday_due(office: WorkCalendar) -> None:
+    # 4 working hours from Friday 14:00 run out at Friday 18:00 (2025-10-17)
+    clock = SlaClock("reply", "4wh").start(at(10, 17, 14))
+    assert clock.due(office) == at(10, 17, 18)
+    assert clock.breached(office, at(10, 17, 18)) is False  # exactly at the due instant
+    # no working time passes over the weekend, yet acting on Saturday is late
+    assert clock.consumed(office, at(10, 18, 10)) == clock.budget(office)
+    assert clock.breached(office, at(10, 18, 10)) is True
+    assert clock.ran_out_at(office) == at(10, 17, 18)
+
+
+def test_breached_by_a_stop_strictly_after_the_due_instant(office: WorkCalendar) -> None:
+    start = SlaClock("reply", "4wh").start(at(10, 17, 14))
+    on_time = start.stop(at(10, 17, 18))
+    assert on_time.breached(office, at(10, 20, 9)) is False
+    late = start.stop(at(10, 18, 10))  # stopped on Saturday
+    assert late.breached(office, at(10, 20, 9)) is True
+    assert late.breached(office, at(10, 17, 18)) is False  # not yet, at the due instant
+
+
+def test_paused_before_the_due_instant_is_not_late(office: WorkCalendar) -> None:
+    paused = SlaClock("reply", "4wh").start(at(10, 17, 14)).pause(at(10, 17, 17))
+    assert paused.ran_out_at(office) is None
+    assert paused.breached(office, at(10, 25, 10)) is False
+    resumed = paused.resume(at(10, 20, 9))  # one working hour left: due Monday 10:00
+    assert resumed.due(office) == at(10, 20, 10)
+    assert resumed.breached(office, at(10, 20, 10)) is False
+    assert resumed.breached(office, at(10, 20, 10, 1)) is True

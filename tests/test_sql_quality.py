@@ -160,12 +160,12 @@ def test_only_changed_cases_are_observed_again(fresh: Workflow) -> None:
     fresh.fire(
         "C20",
         "withdraw",
-        at=at(12, 22),
+        at=at(12, 31),  # C20 was received on 12-30
         actor=qs.HANDLER,
         payload={"withdrawal_statement": "resolved by phone"},
     )
     fresh.fire(
-        "E09", "respond", at=at(12, 22, 10), actor=qs.HANDLER, payload={"response_channel": "phone"}
+        "E09", "respond", at=at(12, 31, 21), actor=qs.HANDLER, payload={"response_channel": "phone"}
     )
     late = store.load("C01")
     fresh.start(

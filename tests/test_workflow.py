@@ -965,12 +965,16 @@ def test_breach_trigger_fired_by_the_system(china: WorkCalendar, clock: SteppedC
     wf.start("complaint", case_id="C-1", data=START_DATA)
     assert wf.tick(at(10, 1, 16)) != []
     assert wf.get("C-1").state == "received"
-    raised = wf.tick(at(10, 1, 17))
+    assert wf.tick(at(10, 1, 17)) == []  # exactly at the due instant: not late yet
+    assert wf.deadlines("C-1", at=at(10, 1, 17))[0].breached is False
+    late = at(10, 1, 17) + dt.timedelta(microseconds=1)
+    assert wf.deadlines("C-1", at=late)[0].breached is True  # without waiting for a tick
+    raised = wf.tick(late)
     assert [e.type for e in raised] == ["sla.breach"]
     case = wf.get("C-1")
     assert case.state == "escalated"  # "escalate" needs a manager: the system may
     fire = next(e for e in wf.history("C-1") if e.kind == "fire")
-    assert (fire.actor, fire.trigger, fire.at) == ("system", "escalate", at(10, 1, 17))
+    assert (fire.actor, fire.trigger, fire.at) == ("system", "escalate", late)
     assert case.clocks["ack"].status == "stopped"
     assert wf.tick(at(10, 2)) == []
     assert [e.kind for e in wf.history("C-1")].count("fire") == 1

@@ -267,7 +267,11 @@ class WorkflowMachine(RuleBasedStateMachine):
             else:  # a recorded refusal adds its entry and nothing else
                 assert len(entries) == history + 1 and entries[-1].kind == "refused"
                 assert entries[-1].trigger == trigger
-                assert attrs.evolve(now, seq=before.seq, head=before.head) == before
+                assert now.updated_at == entries[-1].at  # the instant of the last entry
+                restored = attrs.evolve(
+                    now, seq=before.seq, head=before.head, updated_at=before.updated_at
+                )
+                assert restored == before
             return
         assert expected is None, (expected, before.state, trigger, actor, payload)
         assert after == self.case

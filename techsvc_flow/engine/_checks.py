@@ -15,11 +15,11 @@ from decimal import Decimal
 from typing import Any
 
 from ..calendar import WorkCalendar
-from ..case import Case
+from ..case import Case, HistoryEntry
 from ..definition import ProcessDefinition, Transition
 from ..guards import GuardContext, Reason
 
-__all__ = ["EMPTY", "closest", "invalid_values", "reasons"]
+__all__ = ["EMPTY", "closest", "invalid_values", "reasons", "replay_differs"]
 
 #: values that leave a required field unmet
 EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -156,3 +156,28 @@ def closest(
         if not any(r.kind == "role" for r in refusal[1]):
             return refusal
     return refusals[0]
+
+
+def replay_differs(
+    entries: Sequence[HistoryEntry],
+    done: Case,
+    trigger: str,
+    payload: Mapping[str, Any],
+    actor_id: str | None,
+) -> list[str]:
+    """What differs between a request and the fire first stored under its idempotency
+    key (``done`` is the case that fire left): ``trigger``, ``payload``, ``actor``.
+
+    Empty: the request is the same one, retried, and gets the stored case back.
+    """
+    first = next((e for e in entries if e.kind == "fire" and e.version == done.version), None)
+    if first is None:  # the history no longer shows it: nothing to compare against
+        return []
+    differs = []
+    if first.trigger != trigger:
+        differs.append("trigger")
+    if dict(first.payload) != dict(payload):
+        differs.append("payload")
+    if first.actor != actor_id:
+        differs.append("actor")
+    return differs

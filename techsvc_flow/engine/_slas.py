@@ -9,6 +9,7 @@ from typing import Any
 
 import attrs
 
+from .._time import US
 from ..calendar import WorkCalendar
 from ..case import Case
 from ..definition import ProcessDefinition
@@ -103,7 +104,11 @@ def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
 
 
 def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
-    """The timers a case needs: the next warning or breach of each running SLA clock."""
+    """The timers a case needs: the next warning or breach of each running SLA clock.
+
+    A warning's timer is due at the instant its share of the budget is reached; the
+    breach's one microsecond after the due instant (late is strictly after it).
+    """
     timers = []
     for name, clock in case.clocks.items():
         sla = definition.sla_map.get(name)
@@ -111,7 +116,10 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
             continue
         mark = clock.next_mark(calendar, sla.warn_at)
         if mark is not None:
-            timers.append(Timer(case.id, name, mark[0], mark[1]))
+            # late strictly after the due instant: the breach is looked at one tick of
+            # the clock (a microsecond) after it
+            due_at = mark[1] + US if mark[0] == BREACH else mark[1]
+            timers.append(Timer(case.id, name, mark[0], due_at))
     return timers
 
 

@@ -19,6 +19,7 @@ import attrs
 from ..calendar import WorkCalendar
 from ..case import GENESIS, Case, HistoryEntry, digest
 from ..definition import ProcessDefinition
+from ..errors import OutOfOrder
 from ..notifications import Event
 from ..store import Store
 from ._events import events_of
@@ -77,7 +78,11 @@ def write(
     Raises:
         ConcurrentUpdate: the case has moved on since ``before`` was loaded (or, for a
             new case, one with its id exists already).
+        OutOfOrder: ``at`` is before the case's last entry (``before.updated_at``):
+            a history only moves forward.
     """
+    if before is not None and drafts and at < before.updated_at:
+        raise OutOfOrder(before.id, at, before.updated_at)
     head, seq = (before.head, before.seq) if before is not None else (GENESIS, 0)
     entries = []
     case_id, process_hash, version = after.id, definition.hash, after.version
@@ -94,13 +99,14 @@ def write(
     if not entries:
         case = after
     elif after is before:
-        case = attrs.evolve(after, seq=seq, head=head)
+        case = attrs.evolve(after, seq=seq, head=head, updated_at=at)
     else:
         # ``after`` was made for this write and nobody holds it yet: set its place in
         # the chain in place (attrs.evolve would build the whole case a second time,
         # the largest single cost of a fire)
         object.__setattr__(after, "seq", seq)
         object.__setattr__(after, "head", head)
+        object.__setattr__(after, "updated_at", at)
         case = after
     events = events_of(definition, case, entries)
     timers = case_timers(case, definition, calendar)

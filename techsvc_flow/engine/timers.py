@@ -60,8 +60,8 @@ def _raise_marks(wf: Workflow, timer: Timer, now: dt.datetime) -> tuple[list[Eve
     marks: list[tuple[str, dt.datetime]] = []
     while clock is not None and sla is not None and clock.status == "running":
         mark = clock.next_mark(wf.calendar, sla.warn_at)
-        if mark is None or mark[1] > now:
-            break
+        if mark is None or mark[1] > now or (mark[0] == BREACH and mark[1] == now):
+            break  # not due yet (late is strictly after the due instant)
         clock = clock.fire(mark[0])
         marks.append(mark)
     if clock is None or sla is None or not marks:

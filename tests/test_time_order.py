@@ -1,0 +1,84 @@
+"""A case's history only moves forward: a write dated before its last entry is refused.
+
+And one rule of lateness everywhere: late strictly after the due instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from techsvc_flow import (
+    Actor,
+    ProcessDefinition,
+    Sla,
+    State,
+    SteppedClock,
+    Transition,
+    WorkCalendar,
+    Workflow,
+)
+from techsvc_flow.errors import OutOfOrder
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+AGENT = Actor("ann", {"agent"})
+TICKET = ProcessDefinition(
+    name="ticket",
+    version=1,
+    states=[State("open", initial=True), State("working"), State("done", final=True)],
+    transitions=[
+        Transition("take", source="open", dest="working", roles=("agent",)),
+        Transition("close", source="working", dest="done", roles=("agent",)),
+    ],
+    slas=[Sla("reply", "4wh", start_states=("open",), stop_states=("done",))],
+)
+
+
+def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2025, 10, day, hour, minute, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def wf(china: WorkCalendar) -> Workflow:
+    office = china.with_business_hours("09:00-12:00,13:30-18:00")
+    return Workflow(calendar=office, clock=SteppedClock(at(17, 14)), processes=[TICKET])
+
+
+def test_a_fire_dated_before_the_last_entry_is_refused(wf: Workflow) -> None:
+    wf.start("ticket", case_id="T-1", at=at(17, 14))
+    wf.fire("T-1", "take", actor=AGENT, at=at(17, 15))
+    before = wf.history("T-1")
+    with pytest.raises(OutOfOrder) as caught:
+        wf.fire("T-1", "close", actor=AGENT, at=at(17, 14, 30))
+    message = str(caught.value)
+    assert "2025-10-17T14:30:00+08:00" in message and "2025-10-17T15:00:00+08:00" in message
+    assert wf.history("T-1") == before  # nothing written
+    assert wf.get("T-1").state == "working"
+    # the same instant as the last entry is fine
+    assert wf.fire("T-1", "close", actor=AGENT, at=at(17, 15)).state == "done"
+
+
+def test_marks_move_the_last_instant_too(wf: Workflow) -> None:
+    wf.start("ticket", case_id="T-1", at=at(17, 14))
+    late = at(18, 10)  # Saturday, after the Friday 18:00 due instant
+    assert [e.type for e in wf.tick(late)][-1] == "sla.breach"
+    assert wf.get("T-1").updated_at == late
+    with pytest.raises(OutOfOrder):
+        wf.fire("T-1", "take", actor=AGENT, at=at(17, 17))
+
+
+def test_deadlines_show_the_breach_without_a_tick(wf: Workflow) -> None:
+    wf.start("ticket", case_id="T-1", at=at(17, 14))
+    (friday,) = wf.deadlines("T-1", at=at(17, 18))
+    assert friday.due == at(17, 18) and friday.breached is False
+    (saturday,) = wf.deadlines("T-1", at=at(18, 10))
+    assert saturday.breached is True and saturday.fired == ()  # no tick has run
+    assert saturday.remaining == dt.timedelta(0)
+
+
+def test_a_tick_at_the_due_instant_raises_no_breach(wf: Workflow) -> None:
+    wf.start("ticket", case_id="T-1", at=at(17, 14))
+    assert "sla.breach" not in [e.type for e in wf.tick(at(17, 18))]
+    assert [e.type for e in wf.tick(at(17, 18) + dt.timedelta(microseconds=1))] == ["sla.breach"]
