@@ -42,11 +42,11 @@ from .errors import ConfigurationError, SignatureError
 
 __all__ = [
     "EVENT_TYPES",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "Delivery",
     "Event",
     "Subscription",
-    "SIGNATURE_HEADER",
-    "TIMESTAMP_HEADER",
     "Webhook",
     "is_remote",
     "log_events",
@@ -263,8 +263,6 @@ def log_events(
     return receive
 
 
-
-
 # --- signing ------------------------------------------------------------------------
 
 #: the header carrying ``sha256=<hex HMAC-SHA256 of "<timestamp>." + body>``
@@ -352,38 +350,55 @@ class _DeadlineReader(io.RawIOBase):
     """Reads the socket with a timeout recomputed from the time left before each read,
     so a receiver trickling bytes cannot stretch the attempt past its deadline."""
 
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock = sock
-        self._deadline = deadline
+    def __init__(self, owner: _DeadlineSocket) -> None:
+        self._owner = owner
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer: Any) -> int:
-        self._sock.settimeout(_left(self._deadline))
-        return self._sock.recv_into(buffer)
+        sock = self._owner.sock
+        sock.settimeout(_left(self._owner.deadline))
+        return sock.recv_into(buffer)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._owner.release()
+        super().close()
 
 
 class _DeadlineSocket:
     """The connected socket as ``http.client`` uses it (``sendall``, ``makefile``,
-    ``close``), every operation bounded by what is left of the deadline."""
+    ``close``), every operation bounded by what is left of the deadline. Like a socket,
+    it stays open while a file made from it is (``urllib`` closes the connection before
+    the answer's body is read)."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock = sock
-        self._deadline = deadline
+        self.sock = sock
+        self.deadline = deadline
+        self._files = 0
+        self._closed = False
 
     def sendall(self, data: bytes) -> None:
-        self._sock.settimeout(_left(self._deadline))  # a total bound for sendall (3.5+)
-        self._sock.sendall(data)
+        self.sock.settimeout(_left(self.deadline))  # a total bound for sendall (3.5+)
+        self.sock.sendall(data)
 
     def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+        self._files += 1
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def release(self) -> None:
+        self._files -= 1
+        if self._closed and self._files == 0:
+            self.sock.close()
 
     def close(self) -> None:
-        self._sock.close()
+        self._closed = True
+        if self._files == 0:
+            self.sock.close()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
+        return getattr(self.sock, name)
 
 
 class _Deadline:
@@ -525,8 +540,10 @@ class Webhook:
         except urllib.error.HTTPError as exc:
             exc.close()  # release the connection; the error itself is what the caller needs
             raise
+        except TimeoutError:  # every socket timeout is what was left of the deadline
+            raise TimeoutError("webhook delivery exceeded its total timeout") from None
         except urllib.error.URLError as exc:
-            if isinstance(exc.reason, TimeoutError | socket.timeout):
+            if isinstance(exc.reason, TimeoutError):
                 raise TimeoutError("webhook delivery exceeded its total timeout") from None
             raise
         if not 200 <= status < 300:
