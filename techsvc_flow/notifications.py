@@ -32,8 +32,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, Protocol
 
 import attrs
 
@@ -46,6 +46,7 @@ __all__ = [
     "TIMESTAMP_HEADER",
     "Delivery",
     "Event",
+    "Headers",
     "Subscription",
     "Webhook",
     "is_remote",
@@ -296,9 +297,15 @@ def signature(body: bytes, secret: str | bytes, timestamp: int) -> str:
     return "sha256=" + hmac.new(key, signed, hashlib.sha256).hexdigest()
 
 
+class Headers(Protocol):
+    """Request headers: a mapping, or ``http.server``'s ``self.headers``."""
+
+    def items(self) -> Iterable[tuple[str, Any]]: ...
+
+
 def verify_signature(
     body: bytes,
-    headers: Mapping[str, str],
+    headers: Headers,
     secret: str | bytes,
     *,
     now: dt.datetime | None = None,
@@ -401,24 +408,26 @@ class _DeadlineSocket:
         return getattr(self.sock, name)
 
 
-class _Deadline:
-    """Connects with the time left as the timeout (a total bound for ``connect`` and the
-    TLS handshake), then hands ``http.client`` a socket bounded by the deadline."""
+def _connect(conn: Any, connect: Callable[[], None]) -> None:
+    """Connect with the time left as the timeout (a total bound for ``connect`` and the
+    TLS handshake), then hand ``http.client`` a socket bounded by the deadline."""
+    conn.timeout = _left(conn.deadline)
+    connect()
+    conn.sock = _DeadlineSocket(conn.sock, conn.deadline)
 
-    deadline: float
+
+class _HTTPConnection(http.client.HTTPConnection):
+    deadline = math.inf
 
     def connect(self) -> None:
-        self.timeout = _left(self.deadline)
-        super().connect()  # type: ignore[misc]
-        self.sock = _DeadlineSocket(self.sock, self.deadline)
+        _connect(self, super().connect)
 
 
-class _HTTPConnection(_Deadline, http.client.HTTPConnection):
-    pass
+class _HTTPSConnection(http.client.HTTPSConnection):
+    deadline = math.inf
 
-
-class _HTTPSConnection(_Deadline, http.client.HTTPSConnection):
-    pass
+    def connect(self) -> None:
+        _connect(self, super().connect)
 
 
 class _DeadlineHandlers(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
@@ -429,11 +438,13 @@ class _DeadlineHandlers(urllib.request.HTTPHandler, urllib.request.HTTPSHandler)
         urllib.request.HTTPSHandler.__init__(self)
         self.deadline = deadline
 
-    def _connection(self, base: type[_Deadline]) -> Callable[..., http.client.HTTPConnection]:
+    def _connection(
+        self, base: type[_HTTPConnection | _HTTPSConnection]
+    ) -> Callable[..., http.client.HTTPConnection]:
         def connect(*args: Any, **kwargs: Any) -> http.client.HTTPConnection:
-            conn: Any = base(*args, **kwargs)
+            conn = base(*args, **kwargs)
             conn.deadline = self.deadline
-            return conn  # type: ignore[no-any-return]
+            return conn
 
         return connect
 
@@ -441,7 +452,7 @@ class _DeadlineHandlers(urllib.request.HTTPHandler, urllib.request.HTTPSHandler)
         return self.do_open(self._connection(_HTTPConnection), req)
 
     def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
-        return self.do_open(self._connection(_HTTPSConnection), req, context=self._context)
+        return self.do_open(self._connection(_HTTPSConnection), req)  # default TLS context
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):

@@ -78,7 +78,7 @@ def _no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
 def hanging() -> Iterator[str]:
     """A port that accepts connections (the kernel's backlog) and never answers."""
     with socket.create_server(("127.0.0.1", 0), backlog=64) as sock:
-        yield "http://127.0.0.1:%d/hook" % sock.getsockname()[1]
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}/hook"
 
 
 class Trickler:
@@ -91,7 +91,7 @@ class Trickler:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.stop = threading.Event()
         self.threads: list[threading.Thread] = []
-        self.url = "http://127.0.0.1:%d/hook" % self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/hook"
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
 
@@ -147,7 +147,7 @@ class Recorder(http.server.ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
-        return "http://127.0.0.1:%d/hook" % self.server_address[1]
+        return f"http://127.0.0.1:{self.server_address[1]}/hook"
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -211,7 +211,7 @@ class Robot:
 def test_a_declared_remote_receiver_is_only_called_by_dispatch(store: Store) -> None:
     wf = workflow(store)
     robot, local = Robot(), Robot()
-    local.remote = False  # type: ignore[misc]
+    local.remote = False
     assert is_remote(robot) and not is_remote(local) and not is_remote(print)
     wf.on("*", robot, name="robot")
     wf.on("case.*", local, name="local")
