@@ -383,7 +383,7 @@ def test_on_refuses_what_cannot_receive() -> None:
     with pytest.raises(ConfigurationError, match="name"):
         wf.on("*", print, name="")
     wf.on("*", print, name="x")
-    with pytest.raises(ConfigurationError, match="taken"):
+    with pytest.raises(ConfigurationError, match="exists already"):
         wf.on("*", print, name="x")
 
 

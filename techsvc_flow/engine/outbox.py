@@ -125,7 +125,9 @@ class Outbox:
             qual = getattr(receiver, "__qualname__", None) or repr(receiver)
             name = f"{getattr(receiver, '__module__', '')}.{qual}:{pattern}"
         if name in self.subscriptions:
-            raise ConfigurationError("Workflow.on name", f"{name!r} is taken already")
+            raise ConfigurationError(
+                "Workflow.on name", f"a subscription named {name!r} exists already"
+            )
         sub = Subscription(pattern, receiver, name)
         self.subscriptions[name] = sub
         return sub
