@@ -33,6 +33,7 @@ __all__ = [
     "ProcessNotFound",
     "ProvisionalWarning",
     "ScheduleError",
+    "SignatureError",
     "TransitionNotAllowed",
     "UnknownCountryError",
 ]
@@ -326,3 +327,17 @@ class IncidentNotFound(FlowError, LookupError):
     def __init__(self, incident_id: str) -> None:
         self.incident_id = incident_id
         super().__init__(f"no open incident with id {incident_id!r}")
+
+
+class SignatureError(FlowError, ValueError):
+    """A webhook request whose signature does not prove it came from us, now.
+
+    Attributes:
+        reason: ``"missing"`` (a signature or timestamp header is absent or malformed),
+            ``"mismatch"`` (the signature does not match the body and timestamp) or
+            ``"stale"`` (the timestamp is outside the tolerance window: a replay).
+    """
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        super().__init__(f"webhook signature {reason}: {detail}")

@@ -8,8 +8,12 @@ the event id as a stable idempotency key. A receiver that fails is retried with
 exponential backoff; after ``max_attempts`` the event is parked as *dead* where it can
 be listed and replayed.
 
-Three ready receivers: any callable, :func:`log_events` (Python logging) and
-:class:`Webhook` (HTTP POST with an HMAC-SHA256 signature).
+Receivers are *local* (a plain callable: in-process, quick, may run right after the
+commit) or *remote* (anything that talks to another machine: it declares
+``remote = True`` and is only ever called by ``Workflow.dispatch()``, never inside a
+user's request). Three ready receivers: any callable, :func:`log_events` (Python
+logging) and :class:`Webhook` (remote: HTTP POST, signed with a timestamp, verified by
+:func:`verify_signature`).
 """
 
 from __future__ import annotations
@@ -20,21 +24,30 @@ import hashlib
 import hmac
 import json
 import logging
-import urllib.error
+import math
 import urllib.parse
-import urllib.request
-from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Literal, Protocol
 
 import attrs
 
+from ._http import post
+from .clock import Clock, SystemClock
+from .errors import ConfigurationError, SignatureError
+
 __all__ = [
     "EVENT_TYPES",
+    "SIGNATURE_HEADER",
+    "TIMESTAMP_HEADER",
     "Delivery",
     "Event",
+    "Headers",
     "Subscription",
     "Webhook",
+    "is_remote",
     "log_events",
+    "signature",
+    "verify_signature",
 ]
 
 EVENT_TYPES = (
@@ -111,6 +124,19 @@ class Delivery:
 Receiver = Callable[[Event], object]
 
 
+def is_remote(receiver: Receiver) -> bool:
+    """Whether ``receiver`` is remote: it has a ``remote`` attribute that is ``True``.
+
+    A remote receiver (a webhook, a chat robot, e-mail) is delivered only by
+    ``Workflow.dispatch()`` (a worker), never right after the commit inside the request
+    that made the change. Declare it on the receiver's class: ``remote = True``.
+
+    >>> is_remote(print), is_remote(Webhook("https://crm.example.com/hook", secret=None))
+    (False, True)
+    """
+    return getattr(receiver, "remote", False) is True
+
+
 @attrs.frozen
 class Subscription:
     """A receiver for the events whose type matches ``pattern`` (``"sla.*"``, ``"*"``)."""
@@ -118,6 +144,11 @@ class Subscription:
     pattern: str
     receiver: Receiver
     name: str
+
+    @property
+    def remote(self) -> bool:
+        """Whether the receiver is remote (see :func:`is_remote`)."""
+        return is_remote(self.receiver)
 
     def matches(self, event_type: str) -> bool:
         """Whether this subscription wants events of ``event_type``."""
@@ -160,16 +191,23 @@ def deliver(
     max_attempts: int,
     base: dt.timedelta,
     cap: dt.timedelta,
+    remote: bool = True,
 ) -> Delivery:
     """Hand ``delivery``'s event to every matching subscription not yet served.
 
     Returns the delivery's new state. A receiver that raises is tried again in a later
-    round; those that succeeded are not called again.
+    round; those that succeeded are not called again. With ``remote=False`` only local
+    receivers are called: if all of them took the event and remote ones are still to
+    be served, the delivery stays pending, due at ``now``, and no round is counted.
     """
     done = list(delivery.delivered_to)
     error: str | None = None
+    left = False
     for name, sub in subscriptions.items():
         if name in done or not sub.matches(delivery.event.type):
+            continue
+        if not remote and sub.remote:
+            left = True
             continue
         try:
             sub.receiver(delivery.event)
@@ -177,6 +215,8 @@ def deliver(
             error = f"{name}: {type(exc).__name__}: {exc}"
         else:
             done.append(name)
+    if error is None and left:
+        return attrs.evolve(delivery, delivered_to=tuple(done), next_attempt_at=now)
     attempts = delivery.attempts + 1
     if error is None:
         return attrs.evolve(
@@ -219,64 +259,163 @@ def log_events(
     return receive
 
 
-class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
-    """Treat a redirect as a failed delivery: following it would turn the POST into a
-    GET without the event (301/302/303), and a receiver that moved must be re-configured,
-    not guessed at."""
+# --- signing ------------------------------------------------------------------------
 
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
+#: the header carrying ``sha256=<hex HMAC-SHA256 of "<timestamp>." + body>``
+SIGNATURE_HEADER = "X-Techsvc-Signature"
+#: the header carrying the send time in whole Unix seconds, covered by the signature
+TIMESTAMP_HEADER = "X-Techsvc-Timestamp"
+
+
+def _secret(secret: object, setting: str) -> bytes:
+    """The secret as bytes; refuses an empty or mistyped one (never echoing it)."""
+    if isinstance(secret, str):
+        secret = secret.encode()
+    if not isinstance(secret, bytes):
+        raise ConfigurationError(setting, f"must be str or bytes, not {type(secret).__name__}")
+    if not secret:
+        raise ConfigurationError(setting, "is empty: give a shared secret (None: unsigned)")
+    return secret
+
+
+def signature(body: bytes, secret: str | bytes, timestamp: int) -> str:
+    """The :data:`SIGNATURE_HEADER` value for ``body`` sent at ``timestamp``.
+
+    The signed string is the timestamp in decimal ASCII, a dot, then the exact body
+    bytes: ``b"1759222800." + body``.
+
+    >>> signature(b'{"id":"x"}', "s3cret", 1759222800)[:15]
+    'sha256=fb9610d7'
+    """
+    signed = str(int(timestamp)).encode("ascii") + b"." + body
+    key = _secret(secret, "secret")
+    return "sha256=" + hmac.new(key, signed, hashlib.sha256).hexdigest()
+
+
+class Headers(Protocol):
+    """Request headers: a mapping, or ``http.server``'s ``self.headers``."""
+
+    def items(self) -> Iterable[tuple[str, Any]]: ...
+
+
+def verify_signature(
+    body: bytes,
+    headers: Headers,
+    secret: str | bytes,
+    *,
+    now: dt.datetime | None = None,
+    tolerance: dt.timedelta = dt.timedelta(minutes=5),
+) -> dt.datetime:
+    """Check a webhook request on the receiving side; returns the instant it was signed.
+
+    Call it with the raw body, before parsing it. ``headers`` is any mapping (looked
+    up case-insensitively, e.g. ``self.headers`` of an ``http.server`` handler). The
+    signature is compared in constant time; a timestamp more than ``tolerance`` away
+    from ``now`` (default: the system clock, UTC) is refused, so a captured request
+    cannot be replayed later. Within the window, drop repeats by ``Idempotency-Key``.
+
+    Raises:
+        SignatureError: ``reason`` is ``"missing"`` (no or malformed header),
+            ``"mismatch"`` (body or timestamp altered, or another secret) or
+            ``"stale"`` (outside the tolerance window).
+    """
+    found = {str(k).lower(): str(v) for k, v in headers.items()}
+    sent = found.get(SIGNATURE_HEADER.lower())
+    stamp = found.get(TIMESTAMP_HEADER.lower(), "")
+    if not sent:
+        raise SignatureError("missing", f"no {SIGNATURE_HEADER} header")
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        raise SignatureError("missing", f"no valid {TIMESTAMP_HEADER} header")
+    if not hmac.compare_digest(signature(body, secret, int(stamp)), sent):
+        raise SignatureError("mismatch", "the body, the timestamp or the secret differ")
+    signed_at = dt.datetime.fromtimestamp(int(stamp), dt.UTC)
+    now = now if now is not None else SystemClock().now()
+    if abs(now - signed_at) > tolerance:
+        raise SignatureError(
+            "stale", f"signed at {signed_at.isoformat()}, more than {tolerance} from now"
+        )
+    return signed_at
+
+
+# --- the webhook ---------------------------------------------------------------------
+
+
+def _timeout(timeout: object) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+        raise ConfigurationError(
+            "Webhook.timeout", f"must be a number of seconds, not {type(timeout).__name__}"
+        )
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise ConfigurationError("Webhook.timeout", f"must be finite and > 0, not {timeout}")
+    return float(timeout)
 
 
 class Webhook:
-    """A receiver that POSTs each event as JSON to ``url``.
+    """A remote receiver that POSTs each event as JSON to ``url``.
 
     Headers: ``X-Techsvc-Event`` (type), ``Idempotency-Key`` (the event id) and, with a
-    ``secret``, ``X-Techsvc-Signature: sha256=<hex HMAC-SHA256 of the body>``. A
-    non-2xx answer (redirects included: they are not followed) or a network error
-    raises, so the event is retried.
+    ``secret``, ``X-Techsvc-Timestamp`` (the send time, Unix seconds) and
+    ``X-Techsvc-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>." + body>`` (see
+    :func:`signature`, :func:`verify_signature`); ``secret=None`` sends unsigned. A
+    non-2xx answer (redirects included: they are not followed), a network error or the
+    ``timeout`` running out raises, so the event is retried.
+
+    ``timeout`` is the total wall-clock deadline of one attempt in seconds: connecting
+    (TLS included), sending and reading the whole answer, however slowly the receiver
+    trickles it. ``clock`` gives the signing time (default: the system clock).
 
     Its repr leaves out credentials and the query string, where robot webhooks keep
     their key:
 
-    >>> Webhook("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0a1b2c")
+    >>> Webhook("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=0a1b2c", secret=None)
     Webhook('https://qyapi.weixin.qq.com/cgi-bin/webhook/send?…')
+
+    Raises:
+        ConfigurationError: an URL that is not ``http(s)://host...``, an empty secret,
+            a timeout that is not a finite number of seconds above zero.
     """
 
-    def __init__(self, url: str, *, secret: str | bytes | None = None, timeout: float = 10.0):
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"webhook url {url!r} must start with http:// or https://")
-        self.url = url
-        self.secret = secret.encode() if isinstance(secret, str) else secret
-        self.timeout = timeout
-        self._opener = urllib.request.build_opener(_RefuseRedirects)
+    #: delivered only by ``Workflow.dispatch()`` (see :func:`is_remote`)
+    remote = True
 
-    @staticmethod
-    def signature(body: bytes, secret: bytes) -> str:
-        """The signature header value for ``body``."""
-        return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    def __init__(
+        self,
+        url: str,
+        *,
+        secret: str | bytes | None = None,
+        timeout: float = 10.0,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(url, str):
+            raise ConfigurationError("Webhook.url", f"must be a str, not {type(url).__name__}")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            # only the scheme is shown: the rest of the URL may hold a robot's key
+            raise ConfigurationError(
+                "Webhook.url", f"must be http:// or https:// with a host, not {parts.scheme!r}"
+            )
+        self.url = url
+        self._secret = None if secret is None else _secret(secret, "Webhook.secret")
+        self.timeout = _timeout(timeout)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+
+    @property
+    def signed(self) -> bool:
+        """Whether requests carry a signature (a secret was given)."""
+        return self._secret is not None
 
     def __call__(self, event: Event) -> None:
-        body = json.dumps(event.to_json(), ensure_ascii=False).encode()
+        body = json.dumps(event.to_json(), ensure_ascii=False, allow_nan=False).encode()
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "X-Techsvc-Event": event.type,
             "Idempotency-Key": event.id,
         }
-        if self.secret:
-            headers["X-Techsvc-Signature"] = self.signature(body, self.secret)
-        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
-        try:
-            with self._opener.open(request, timeout=self.timeout) as response:
-                status = response.status
-                response_headers = response.headers
-        except urllib.error.HTTPError as exc:
-            exc.close()  # release the connection; the error itself is what the caller needs
-            raise
-        if not 200 <= status < 300:
-            raise urllib.error.HTTPError(
-                self.url, status, "webhook refused", response_headers, None
-            )
+        if self._secret is not None:
+            stamp = int(self._clock.now().timestamp())
+            headers[TIMESTAMP_HEADER] = str(stamp)
+            headers[SIGNATURE_HEADER] = signature(body, self._secret, stamp)
+        post(self.url, body, headers, timeout=self.timeout)
 
     def __repr__(self) -> str:
         # The query string often carries the receiver's key (WeCom, DingTalk and Feishu

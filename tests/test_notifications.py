@@ -2,8 +2,9 @@
 backoff, dead letters and replay, the logging receiver, confidential fields.
 
 The server (``http.server`` in a thread) binds 127.0.0.1 on a free port, verifies the
-HMAC signature of every request as a receiver would, and answers with the status the
-test scripts for each path.
+signature of every request with :func:`verify_signature` as a receiver would, and
+answers with the status the test scripts for each path. A webhook is remote: it is
+delivered by ``dispatch()``, never inside ``start()``/``fire()``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from techsvc_flow import (
     WorkCalendar,
     Workflow,
 )
-from techsvc_flow.notifications import Webhook, log_events
+from techsvc_flow.errors import SignatureError
+from techsvc_flow.notifications import Webhook, log_events, signature, verify_signature
 from techsvc_flow.store import Store
 
 SECRET = b"s3cret-for-tests"
@@ -84,9 +86,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-        # the receiver's side of the signature check: recompute, compare in constant time
-        expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-        signed = hmac.compare_digest(expected, self.headers.get("X-Techsvc-Signature", ""))
+        # the receiver's side of the signature check, before the body is parsed
+        try:
+            verify_signature(body, self.headers, SECRET)
+        except SignatureError:
+            signed = False
+        else:
+            signed = True
         with self.server.lock:
             self.server.requests.append(Request(self.path, dict(self.headers), body, signed))
             status = self.server.status.get(self.path, 200)
@@ -164,9 +170,11 @@ def test_webhook_posts_signed_json_keyed_by_the_event_id(server: Receiver) -> No
     wf.on("*", got.append, name="memory")
     wf.on("*", hook(server, "/hook"), name="hook")
     wf.start("ticket", case_id="C-1", data={"client": "ACME 科技"})
+    assert [e.type for e in got] == ["case.started", "state.entered"]  # local: at once
+    assert server.seen() == []  # remote: never inside the request
+    assert wf.dispatch() == 2
 
     requests = server.seen("/hook")
-    assert [e.type for e in got] == ["case.started", "state.entered"]
     assert len(requests) == len(got)
     for request, event in zip(requests, got, strict=True):
         assert request.signed
@@ -177,19 +185,23 @@ def test_webhook_posts_signed_json_keyed_by_the_event_id(server: Receiver) -> No
         assert body == event.to_json()
         assert body["id"] == event.id and body["case_id"] == "C-1"
     assert server.seen("/hook")[0].json()["payload"]["data"] == {"client": "ACME 科技"}
-    assert wf.dispatch() == 0  # everything went out after the commit
+    assert wf.dispatch() == 0  # everything went out
+    assert len(got) == 2  # the local receiver was not called again
 
 
-def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
+def test_signature_is_hmac_sha256_of_the_timestamp_dot_body() -> None:
     body = b'{"id":"x"}'
-    expected = "sha256=" + hmac.new(SECRET, body, hashlib.sha256).hexdigest()
-    assert Webhook.signature(body, SECRET) == expected
+    signed = b"1759222800." + body
+    expected = "sha256=" + hmac.new(SECRET, signed, hashlib.sha256).hexdigest()
+    assert signature(body, SECRET, 1759222800) == expected
+    assert signature(body, SECRET.decode(), 1759222800) == expected
 
 
 def test_a_wrong_secret_is_refused_by_the_receiver(server: Receiver) -> None:
     wf = workflow(SteppedClock(T0))
     wf.on("case.started", hook(server, "/hook", secret=b"not the secret"), name="hook")
     wf.start("ticket", case_id="C-1")
+    assert wf.dispatch() == 0
     (request,) = server.seen("/hook")
     assert not request.signed
     assert wf.dead_letters() == []
@@ -233,6 +245,7 @@ def test_the_key_in_a_webhook_url_stays_out_of_names_and_logs(
     server.status[f"/send?key={key}"] = 500
     with caplog.at_level(logging.DEBUG):
         wf.start("ticket", case_id="C-1")
+        wf.dispatch()
     assert server.keys(f"/send?key={key}")  # the request went to the full URL
     assert caplog.records and all(key not in r.getMessage() for r in caplog.records)
     (pending,) = [d for d in wf.store.pending(T0 + dt.timedelta(days=1), 10)]
@@ -264,7 +277,9 @@ def test_a_failing_receiver_is_retried_with_backoff_and_the_same_key(
     wf.on("case.started", hook(server, "/hook"), name="hook")
     server.status["/hook"] = 503
     wf.start("ticket", case_id="C-1")
-    assert len(server.seen("/hook")) == 1  # the first round, right after the commit
+    assert server.seen("/hook") == []  # a remote receiver waits for the worker
+    assert wf.dispatch() == 0  # the first round
+    assert len(server.seen("/hook")) == 1
 
     assert wf.dispatch() == 0  # not before the backoff (30 s)
     clock.advance(seconds=29)
@@ -323,6 +338,7 @@ def test_dead_letters_after_max_attempts_and_replay(server: Receiver, store: Sto
     wf.on("case.started", hook(server, "/hook"), name="hook")
     server.status["/hook"] = 500
     wf.start("ticket", case_id="C-1")
+    wf.dispatch()
     for wait in (30, 60):
         clock.advance(seconds=wait)
         wf.dispatch()
@@ -359,6 +375,7 @@ def test_a_failing_receiver_does_not_stop_the_others(server: Receiver, store: St
     server.status["/bad"] = 500
     wf.start("ticket", case_id="C-1")
     wf.fire("C-1", "close", actor=Actor("ann", {"agent"}))
+    assert wf.dispatch() == 0
     first = server.keys("/good")
     assert len(first) == 5  # started, entered; transition, left, entered
     assert server.keys("/bad") == first
@@ -444,6 +461,7 @@ def test_confidential_fields_never_reach_a_webhook(
     with caplog.at_level(logging.DEBUG):
         wf.start("ticket", case_id="C-1", data={"client": "ACME", "price": CONFIDENTIAL})
         wf.fire("C-1", "close", actor=Actor("ann", {"agent"}), payload={"price": CONFIDENTIAL})
+        assert wf.dispatch() == 5
     bodies = [r.body.decode() for r in server.seen("/hook")]
     assert len(bodies) == 5
     assert all(CONFIDENTIAL not in b and "price" not in b for b in bodies)
@@ -462,6 +480,7 @@ def test_delivery_failures_are_logged_without_the_payload(
     server.status["/hook"] = 500
     with caplog.at_level(logging.WARNING, logger="techsvc_flow"):
         wf.start("ticket", case_id="C-1", data={"client": "ACME", "price": CONFIDENTIAL})
+        wf.dispatch()
     (record,) = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert "not delivered" in record.getMessage() and "500" in record.getMessage()
     assert CONFIDENTIAL not in record.getMessage()

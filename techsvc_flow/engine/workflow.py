@@ -58,7 +58,7 @@ from ._checks import closest, reasons
 from ._machine import CompiledMachine
 from ._slas import SlaState, advance, sla_payload, sla_states
 from ._unit import Draft, Written, write
-from .outbox import Outbox
+from .outbox import Dispatched, Outbox
 
 __all__ = ["ActorLike", "Workflow"]
 
@@ -92,10 +92,12 @@ class Workflow:
             :class:`SystemClock`, aware UTC).
         processes: definitions to register.
         roles: resolves an actor id given as a string to its roles.
-        dispatch: ``"after_commit"`` delivers a change's events right after it is
-            stored; ``"manual"`` leaves them to :meth:`dispatch` (e.g. in a worker).
-        max_attempts: delivery rounds before an event is parked as dead.
-        retry_base, retry_cap: the exponential backoff between rounds.
+        dispatch: ``"after_commit"`` hands a change's events to the local receivers
+            right after it is stored (remote ones, such as webhooks, always wait for
+            :meth:`dispatch`); ``"manual"`` leaves all to :meth:`dispatch` (a worker).
+        max_attempts: delivery rounds before an event is parked as dead (at least 1).
+        retry_base, retry_cap: the exponential backoff between rounds (above zero,
+            the cap not below the base).
         ids: makes new case ids (default: random UUID hex).
     """
 
@@ -113,6 +115,7 @@ class Workflow:
         retry_cap: dt.timedelta = dt.timedelta(hours=1),
         ids: Callable[[], str] | None = None,
     ) -> None:
+        # refuses an unusable dispatch mode, max_attempts or retry setting
         self._outbox = Outbox(
             dispatch=dispatch, max_attempts=max_attempts, retry_base=retry_base,
             retry_cap=retry_cap,
@@ -195,7 +198,12 @@ class Workflow:
         """Deliver events whose type matches ``pattern`` (``"sla.*"``, ``"*"``) to ``receiver``.
 
         ``name`` identifies the subscription across restarts (an event is delivered to
-        each subscription once); by default it is derived from the receiver.
+        each subscription once); by default it is derived from the receiver. A remote
+        receiver (:func:`~techsvc_flow.notifications.is_remote`, e.g. a ``Webhook``)
+        is only called by :meth:`dispatch`.
+
+        Raises:
+            ConfigurationError: ``receiver`` is not callable, or the name is taken.
         """
         return self._outbox.on(pattern, receiver, name=name)
 
@@ -520,9 +528,11 @@ class Workflow:
         """
         return timers.tick(self, self._at(now), limit)
 
-    def dispatch(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> int:
-        """Deliver pending outbox events to the subscriptions; returns how many were
-        fully delivered. A workflow without subscriptions leaves the outbox alone."""
+    def dispatch(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> Dispatched:
+        """Deliver up to ``limit`` pending outbox events to every subscription, remote
+        ones included; returns how many were fully delivered, an ``int`` whose ``more``
+        is true when the call stopped at ``limit`` (call again). A workflow without
+        subscriptions leaves the outbox alone."""
         return self._outbox.dispatch(self.store, self._at(now), limit)
 
     def dead_letters(self, limit: int = 100) -> list[Delivery]:
