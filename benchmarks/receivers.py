@@ -3,8 +3,9 @@
 For each store (MemoryStore, SQLite file), one case is started and fired per round,
 with no subscription, then with a ``Webhook`` to a loopback port that accepts
 connections and never answers. Prints the median and p95 of ``start`` + ``fire`` per
-side and their ratio (target: 1 within noise; before the webhook was delivered by
-``dispatch()`` only, each round took 2 × the webhook's timeout per event).
+side and their ratio (target: 1 within noise). Before 0.2 a webhook was called inside
+``start``/``fire`` right after the commit, so each round took the webhook's timeout once
+per event; now remote receivers are delivered by ``dispatch()`` only.
 
 Run: ``python -m benchmarks.receivers`` (``--quick`` for a smoke run).
 """

@@ -56,3 +56,20 @@ def test_quality_benchmark_quick_run_on_sql() -> None:
         assert "| PostgreSQL | 1,000 |" in result.stdout
     else:
         assert "PostgreSQL rows left out" in result.stdout
+
+
+def test_receivers_benchmark_quick_run() -> None:
+    """A hanging webhook is measured beside none; the table has both sides per store."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.receivers", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for store in ("memory", "sqlite"):
+        assert f"| {store} | none |" in result.stdout
+        assert f"| {store} | hanging webhook |" in result.stdout
+        assert f"| {store} | ratio of medians (hanging / none) |" in result.stdout
