@@ -24,7 +24,7 @@ from techsvc_flow import (
 )
 from techsvc_flow.case import Case
 from techsvc_flow.engine.recompute import RecomputeReport, recompute_deadlines
-from techsvc_flow.errors import ProvisionalWarning
+from techsvc_flow.errors import OutOfOrder, ProvisionalWarning
 from techsvc_flow.notifications import Event as OutboxEvent
 from techsvc_flow.sla import Timer
 
@@ -268,3 +268,17 @@ def test_cases_of_unregistered_processes_are_skipped(
     assert report.skipped == ("TS-1",) and report.changes == ()
     assert "1 skipped (process not registered)" in report.to_text()
     assert store.history("TS-1")[-1].kind != "sla.recomputed"
+
+
+def test_a_recomputation_dated_before_a_case_s_last_entry_writes_nothing(
+    provisional: WorkCalendar, published: WorkCalendar
+) -> None:
+    wf = workflow(provisional)
+    receive(wf, "TS-1", t(12, 24, 10, year=2026))
+    receive(wf, "TS-2", t(12, 28, 10, year=2026))  # acknowledged 12-28 12:00
+    before = {case_id: wf.history(case_id) for case_id in ("TS-1", "TS-2")}
+    with pytest.raises(OutOfOrder) as caught:
+        recompute_deadlines(wf, published, at=t(12, 27, year=2026))
+    assert caught.value.case_id == "TS-2"
+    assert caught.value.last == t(12, 28, 12, year=2026)
+    assert {case_id: wf.history(case_id) for case_id in before} == before  # not even TS-1

@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from ..errors import ConcurrentUpdate, NaiveDatetimeError, ProcessNotFound, ProvisionalWarning
+from ..errors import (
+    ConcurrentUpdate,
+    NaiveDatetimeError,
+    OutOfOrder,
+    ProcessNotFound,
+    ProvisionalWarning,
+)
 from ..sla import BREACH, SlaClock, mark_name
 from ._unit import Draft, write
 from .timers import ATTEMPTS
@@ -272,6 +278,7 @@ def recompute_deadlines(
 
     Raises:
         ConcurrentUpdate: a case kept changing under five attempts in a row.
+        OutOfOrder: ``at`` is before the last entry of an open case (nothing written).
     """
     if at is None:
         at = workflow.clock.now()
@@ -282,23 +289,28 @@ def recompute_deadlines(
     changes: list[DeadlineChange] = []
     appended: list[str] = []
     skipped: list[str] = []
+    open_cases = [
+        c
+        for name in names
+        for c in workflow.store.cases(process=name)
+        if any(k.status in ("running", "paused") for k in c.clocks.values())
+    ]
+    # refused before anything is written: a recomputation dated before a case's last
+    # entry would append to its history out of order
+    ahead = max(open_cases, key=lambda c: c.updated_at, default=None)
+    if ahead is not None and ahead.updated_at > at:
+        raise OutOfOrder(ahead.id, at, ahead.updated_at)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ProvisionalWarning)
-        for name in names:
-            candidates = [
-                c.id
-                for c in workflow.store.cases(process=name)
-                if any(k.status in ("running", "paused") for k in c.clocks.values())
-            ]
-            for case_id in candidates:
-                try:
-                    found, wrote = _recompute_case(workflow, case_id, calendar, at, source)
-                except ProcessNotFound:
-                    skipped.append(case_id)
-                    continue
-                changes.extend(found)
-                if wrote:
-                    appended.append(case_id)
+        for case in open_cases:
+            try:
+                found, wrote = _recompute_case(workflow, case.id, calendar, at, source)
+            except ProcessNotFound:
+                skipped.append(case.id)
+                continue
+            changes.extend(found)
+            if wrote:
+                appended.append(case.id)
     updated = workflow.with_calendar(calendar)
     if appended and updated.dispatch_mode == "after_commit" and workflow.store.commits_itself:
         updated.dispatch(at)  # the sla.recomputed events just written, after their commit
