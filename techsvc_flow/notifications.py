@@ -50,6 +50,8 @@ EVENT_TYPES = (
     "sla.warning",
     "sla.breach",
     "sla.recomputed",
+    "incident.opened",
+    "incident.resolved",
 )
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]

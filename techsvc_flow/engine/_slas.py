@@ -14,7 +14,7 @@ from ..case import Case
 from ..definition import ProcessDefinition
 from ..sla import BREACH, SlaClock, Timer
 
-__all__ = ["SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
+__all__ = ["INCIDENT", "SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
 
 
 @attrs.frozen
@@ -102,17 +102,30 @@ def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
     }
 
 
+#: the mark of a timer that retries an open incident of the case
+INCIDENT = "incident"
+
+
 def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
-    """The timers a case needs: the next warning or breach of each running SLA clock."""
-    timers = []
+    """The timers a case needs: the next warning or breach of each running SLA clock,
+    or the next retry of an open incident on the SLA when that comes first (one timer
+    per SLA; a tick handles both)."""
+    timers = {}
     for name, clock in case.clocks.items():
         sla = definition.sla_map.get(name)
         if sla is None or clock.status != "running":
             continue
         mark = clock.next_mark(calendar, sla.warn_at)
         if mark is not None:
-            timers.append(Timer(case.id, name, mark[0], mark[1]))
-    return timers
+            timers[name] = Timer(case.id, name, mark[0], mark[1])
+    for incident in case.incidents:
+        retry, owed = incident.next_attempt_at, incident.sla
+        if retry is None or owed is None:
+            continue
+        timer = timers.get(owed)
+        if timer is None or retry < timer.due_at:
+            timers[owed] = Timer(case.id, owed, INCIDENT, retry)
+    return list(timers.values())
 
 
 def sla_states(

@@ -68,8 +68,10 @@ from ._rows import (
     _entry_from,
     _event_row,
     _loads,
+    _outbox_row,
     _prepare,
     _Sizer,
+    _timer_row,
     _Writes,
 )
 from .quality_index import ObservationIndex
@@ -471,13 +473,59 @@ class SqlStore(Store):
             sa.update(tm)
             .where(sa.tuple_(tm.c.case_id, tm.c.sla).in_(pick))
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
-            .returning(tm.c.case_id, tm.c.sla, tm.c.mark, tm.c.due_at)
+            .returning(*self._timer_columns)
         )
         with self.writing() as conn:
             rows = conn.execute(claim).all()
-        timers = [Timer(r.case_id, r.sla, r.mark, r.due_at) for r in rows]
+        timers = [Timer(*r) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.case_id, t.sla))
         return timers
+
+    @property
+    def _timer_columns(self) -> list[sa.Column[Any]]:
+        tm = self.tables.timers
+        names = ("case_id", "sla", "mark", "due_at", "attempts", "error", "since")
+        return [tm.c[name] for name in names]
+
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> None:
+        tm = self.tables.timers
+        name = f"case {timer.case_id!r}"
+        row = _timer_row(deferred, name)
+        outbox = [_outbox_row(self._sizer, e, f"{name} event {e.type}") for e in events]
+        push = (
+            sa.update(tm)
+            .where(
+                tm.c.case_id == timer.case_id,
+                tm.c.sla == timer.sla,
+                tm.c.mark == timer.mark,
+                tm.c.due_at == timer.due_at,
+            )
+            .values(**row, claimed_until=None, claimed_by=None)
+        )
+        with self.writing() as conn:
+            if conn.execute(push).rowcount == 1 and outbox:
+                conn.execute(self._ins_outbox, outbox)
+
+    def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
+        tm = self.tables.timers
+        query = (
+            sa.select(*self._timer_columns)
+            .where(
+                tm.c.error.is_not(None), sa.true() if case_id is None else tm.c.case_id == case_id
+            )
+            .order_by(tm.c.due_at, tm.c.case_id, tm.c.sla)
+            .limit(limit)
+        )
+        with self.reading() as conn:
+            return [Timer(*r) for r in conn.execute(query)]
+
+    def incident_cases(self) -> Iterator[Case]:
+        """The cases with open incidents (a text search of the case rows first)."""
+        c = self.tables.cases
+        query = sa.select(*self._case_columns).where(c.c.body.contains('"incidents"'))
+        with self.reading() as conn:
+            rows = conn.execute(query.order_by(c.c.id)).all()
+        return (case for case in map(_case_from, rows) if case.incidents)
 
     def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
         o = self.tables.outbox
