@@ -321,16 +321,18 @@ def _prepare(
 
 
 def _timer_row(timer: Timer, name: str) -> dict[str, Any]:
-    """The timer row of ``timer`` (of the case called ``name`` in errors)."""
-    return {
+    """The timer row of ``timer`` (of the case called ``name`` in errors); the failure
+    columns (revision 0004) only for a timer put aside, so that a commit still writes
+    to tables of an older revision."""
+    row = {
         "case_id": timer.case_id,
         "sla": _key(timer.sla, f"{name} SLA name"),
         "mark": _key(timer.mark, f"{name} SLA mark"),
         "due_at": _aware(timer.due_at, f"{name} timer due_at"),
-        "attempts": timer.attempts,
-        "error": timer.error,
-        "since": timer.since,
     }
+    if timer.attempts or timer.error is not None or timer.since is not None:
+        row |= {"attempts": timer.attempts, "error": timer.error, "since": timer.since}
+    return row
 
 
 def _outbox_row(size: _Sizer, event: Event, what: str) -> dict[str, Any]:

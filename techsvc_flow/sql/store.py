@@ -180,6 +180,7 @@ class SqlStore(Store):
 
     def migrate(self) -> None:
         """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there)."""
+        self.__dict__.pop("_defers_known", None)
         with self.engine.connect() as conn:
             if current_revision(conn, self.tables) == SCHEMA_REVISION:
                 return
@@ -484,10 +485,33 @@ class SqlStore(Store):
     @property
     def _timer_columns(self) -> list[sa.Column[Any]]:
         tm = self.tables.timers
-        names = ("case_id", "sla", "mark", "due_at", "attempts", "error", "since")
+        names: tuple[str, ...] = ("case_id", "sla", "mark", "due_at")
+        if self._defers:
+            names += ("attempts", "error", "since")
         return [tm.c[name] for name in names]
 
+    @property
+    def _defers(self) -> bool:
+        """Whether the timer rows can record a failure (revision 0004; a store made
+        with ``migrate=False`` may run on older tables)."""
+        known: bool | None = self.__dict__.get("_defers_known")
+        if known is None:
+            tm = self.tables.timers
+            with self.reading() as conn:
+                columns = sa.inspect(conn).get_columns(tm.name, schema=tm.schema)
+            known = self.__dict__["_defers_known"] = any(c["name"] == "error" for c in columns)
+        return known
+
     def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> None:
+        """See :meth:`Store.defer_timer`.
+
+        Raises:
+            NotImplementedError: the tables predate revision 0004 (run ``db upgrade``).
+        """
+        if not self._defers:
+            raise NotImplementedError(
+                "the timers table predates schema revision 0004: run 'db upgrade'"
+            )
         tm = self.tables.timers
         name = f"case {timer.case_id!r}"
         row = _timer_row(deferred, name)
@@ -500,13 +524,24 @@ class SqlStore(Store):
                 tm.c.mark == timer.mark,
                 tm.c.due_at == timer.due_at,
             )
-            .values(**row, claimed_until=None, claimed_by=None)
+            .values(
+                {
+                    **row,
+                    "attempts": deferred.attempts,
+                    "error": deferred.error,
+                    "since": deferred.since,
+                    "claimed_until": None,
+                    "claimed_by": None,
+                }
+            )
         )
         with self.writing() as conn:
             if conn.execute(push).rowcount == 1 and outbox:
                 conn.execute(self._ins_outbox, outbox)
 
     def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
+        if not self._defers:
+            return []
         tm = self.tables.timers
         query = (
             sa.select(*self._timer_columns)
