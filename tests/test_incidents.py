@@ -350,8 +350,8 @@ def test_an_undecodable_case_row_is_put_aside(tmp_path: Path) -> None:
 class CannotDefer(Delegating):
     """A third-party store without ``defer_timer`` (the base class's default)."""
 
-    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> None:
-        Store.defer_timer(self, timer, deferred, events)
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> bool:
+        return Store.defer_timer(self, timer, deferred, events)
 
 
 def test_a_store_that_cannot_defer_gets_the_error_after_the_others() -> None:
@@ -402,3 +402,18 @@ def test_upgrade_from_0003_keeps_the_timers(tmp_path: Path) -> None:
     assert (timer.case_id, timer.attempts, timer.error, timer.since) == ("X", 0, None, None)
     store.close()
     engine.dispose()
+
+
+def test_a_store_defers_only_the_timer_it_handed_out(store: Store) -> None:
+    wf = workflow(store, PROCESS, OTHER)
+    wf.start("other", case_id="A-1")
+    wf.start("other", case_id="A-2")
+    first, second = store.due_timers(LATE, 10)
+    later = Timer(first.case_id, first.sla, first.mark, LATE + MIN, 1, "Boom: x", LATE)
+    assert store.defer_timer(first, later) is True
+    assert store.defer_timer(first, later) is False  # it is no longer the stored timer
+    assert store.deferred_timers() == [later]
+    assert store.deferred_timers(case_id=second.case_id) == []
+    assert store.due_timers(LATE, 10) == [second]
+    wf.fire(first.case_id, "close")  # a commit of the case replaces its timers
+    assert store.deferred_timers() == []

@@ -166,9 +166,10 @@ def resolve_incident(
             done = attrs.evolve(found, resolved_at=at, resolved_by=actor_id, note=note)
             event = timer_event(timer, found, "incident.resolved", at, actor=actor_id, note=note)
             retry = attrs.evolve(timer, due_at=at, attempts=0, error=None, since=None)
-            wf.store.defer_timer(timer, retry, [event])
-            wf._outbox.after_commit(wf.store, [event], at)
-            return done
+            if wf.store.defer_timer(timer, retry, [event]):
+                wf._outbox.after_commit(wf.store, [event], at)
+                return done
+            break  # a commit of its case replaced the timer meanwhile
     raise IncidentNotFound(incident)
 
 

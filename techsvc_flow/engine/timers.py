@@ -98,8 +98,7 @@ def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
     definition = machine.definition
     drafts: list[Draft] = []
     if timer.error is not None:  # it was put aside; this attempt gets through
-        resolved = attrs.evolve(timer_incident(timer), attempts=timer.attempts)
-        payload = incident_payload(resolved)
+        payload = incident_payload(timer_incident(timer))
         drafts.append(Draft("incident.resolved", SYSTEM, None, case.state, payload=payload))
     clock = case.clocks.get(timer.sla)
     sla = definition.sla_map.get(timer.sla)
@@ -223,5 +222,5 @@ def _defer(wf: Workflow, timer: Timer, now: dt.datetime, exc: Exception) -> None
     events = []
     if timer.error is None:
         events.append(timer_event(deferred, timer_incident(deferred), "incident.opened", now))
-    wf.store.defer_timer(timer, deferred, events)
-    wf._outbox.after_commit(wf.store, events, now)
+    if wf.store.defer_timer(timer, deferred, events):
+        wf._outbox.after_commit(wf.store, events, now)

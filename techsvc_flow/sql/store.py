@@ -502,7 +502,7 @@ class SqlStore(Store):
             known = self.__dict__["_defers_known"] = any(c["name"] == "error" for c in columns)
         return known
 
-    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> None:
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> bool:
         """See :meth:`Store.defer_timer`.
 
         Raises:
@@ -536,8 +536,11 @@ class SqlStore(Store):
             )
         )
         with self.writing() as conn:
-            if conn.execute(push).rowcount == 1 and outbox:
+            if conn.execute(push).rowcount != 1:
+                return False
+            if outbox:
                 conn.execute(self._ins_outbox, outbox)
+        return True
 
     def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
         if not self._defers:
