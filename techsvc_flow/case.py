@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from ._codec import canonical
+from .incident import Incident
 from .sla import SlaClock
 
 __all__ = ["Actor", "Case", "ChainCheck", "HistoryEntry", "verify_chain"]
@@ -59,6 +60,7 @@ class Case:
         entered_at: when the case entered its current state.
         counts: how many times each trigger has been fired.
         clocks: the SLA clocks, by SLA name.
+        incidents: the open incidents of the case (automatic triggers owed).
     """
 
     id: str
@@ -74,10 +76,12 @@ class Case:
     entered_at: dt.datetime
     counts: Mapping[str, int] = attrs.field(factory=dict)
     clocks: Mapping[str, SlaClock] = attrs.field(factory=dict)
+    incidents: tuple[Incident, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """A plain dict of the case (instants and decimals kept as objects)."""
-        return {
+        """A plain dict of the case (instants and decimals kept as objects); the key
+        ``incidents`` only when there are open incidents."""
+        out: dict[str, Any] = {
             "id": self.id,
             "process": self.process,
             "process_version": self.process_version,
@@ -99,6 +103,9 @@ class Case:
                 for name, c in self.clocks.items()
             },
         }
+        if self.incidents:
+            out["incidents"] = [i.to_dict() for i in self.incidents]
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Case:
@@ -128,6 +135,7 @@ class Case:
             entered_at=data["entered_at"],
             counts=dict(data["counts"]),
             clocks=clocks,
+            incidents=tuple(Incident.from_dict(i) for i in data.get("incidents", ())),
         )
 
 

@@ -63,6 +63,8 @@ EVENT_TYPES = (
     "sla.warning",
     "sla.breach",
     "sla.recomputed",
+    "incident.opened",
+    "incident.resolved",
 )
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]

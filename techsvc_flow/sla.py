@@ -44,17 +44,25 @@ class ClockEvent:
 
 @attrs.frozen
 class Timer:
-    """A due warning or breach of one case's SLA clock (a row in the store).
+    """A due warning or breach of one case's SLA clock, or the next retry of an
+    incident on it (mark ``"incident"``): a row in the store.
 
     ``due_at`` is when a tick should look at it: the instant a warning's share is
     reached; for the breach, one microsecond after the due instant (late is strictly
     after it).
+
+    A timer whose case could not be processed is pushed back
+    (:meth:`~techsvc_flow.store.Store.defer_timer`) and carries the failure: ``error``
+    (class and message), ``attempts`` failed so far and ``since`` (when it first failed).
     """
 
     case_id: str
     sla: str
     mark: str
     due_at: dt.datetime
+    attempts: int = 0
+    error: str | None = None
+    since: dt.datetime | None = None
 
 
 def _events(values: Iterable[ClockEvent]) -> tuple[ClockEvent, ...]:

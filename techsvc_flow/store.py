@@ -54,7 +54,9 @@ class Store(abc.ABC):
     :meth:`due_timers`, :meth:`pending`, :meth:`save_delivery`, :meth:`dead`,
     :meth:`requeue`, :meth:`idempotent`, :meth:`cases`.
 
-    Optional: :meth:`close` (release connections); :meth:`facts` (per-case facts for
+    Optional: :meth:`defer_timer`, :meth:`deferred_timers` and :meth:`incident_cases`
+    (timers put aside and the cases with open incidents, for ``Workflow.tick`` and
+    ``Workflow.incidents``); :meth:`close` (release connections); :meth:`facts` (per-case facts for
     quality reports; the default reads :meth:`cases` and :meth:`history`, a SQL store
     may override it to compute them in the database); :meth:`quality_index` (a store
     that keeps quality observations itself; the default keeps none).
@@ -186,6 +188,31 @@ class Store(abc.ABC):
                     continue
                 yield case_facts(case, self.history(case.id))
 
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> bool:
+        """Push a due timer whose case could not be processed back (optional).
+
+        Replaces the stored ``timer`` (the one :meth:`due_timers` returned: same case,
+        SLA, mark and ``due_at``) with ``deferred`` (a later ``due_at``, the failure in
+        ``attempts``, ``error`` and ``since``) and adds ``events`` to the outbox, in one
+        transaction; returns True. Does nothing and returns False when ``timer`` is no
+        longer stored (a commit of its case replaced it). A commit of the case replaces
+        a deferred timer like any other.
+
+        The default raises :class:`NotImplementedError`: ``Workflow.tick`` then processes
+        the other due timers and raises the bad timer's error at the end (a store
+        without this method cannot put a bad timer aside).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot defer timers")
+
+    def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
+        """The timers :meth:`defer_timer` pushed back (carrying an ``error``), of one
+        case or of all, earliest due first (optional; the default has none)."""
+        return []
+
+    def incident_cases(self) -> Iterator[Case]:
+        """The cases with open incidents (optional; the default reads every case)."""
+        return (case for case in self.cases() if case.incidents)
+
     def quality_index(self, calendar: WorkCalendar, config: QualityConfig) -> QualityIndex | None:
         """Quality observations this store keeps itself for ``calendar`` and ``config``
         (optional; the default, ``None``, has every report observe the cases anew)."""
@@ -312,6 +339,27 @@ class MemoryStore(Store):
             for row in keep:  # still live until a commit replaces them
                 heapq.heappush(heap, row)
             return out
+
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> bool:
+        with self._lock:
+            slot = self._slots.get(timer.case_id)
+            rows = slot.timers if slot is not None else None
+            n = next((n for n, t in rows.items() if t == timer), None) if rows else None
+            if rows is None or n is None:
+                return False
+            del rows[n]
+            self._n += 1
+            rows[self._n] = deferred
+            heapq.heappush(self._heap, (deferred.due_at, self._n, deferred))
+            self._add_events(events)
+            return True
+
+    def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
+        with self._lock:
+            slots = self._slots.values() if case_id is None else [self._slots.get(case_id)]
+            rows = [t for s in slots if s and s.timers for t in s.timers.values()]
+        failed = sorted((t for t in rows if t.error is not None), key=lambda t: t.due_at)
+        return failed[:limit]
 
     def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
         with self._lock:

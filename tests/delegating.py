@@ -62,3 +62,12 @@ class Delegating(Store):
 
     def cases(self, process: str | None = None, state: str | None = None) -> Iterator[Case]:
         return self.inner.cases(process, state)
+
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> bool:
+        return self.inner.defer_timer(timer, deferred, events)
+
+    def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
+        return self.inner.deferred_timers(limit, case_id=case_id)
+
+    def incident_cases(self) -> Iterator[Case]:
+        return self.inner.incident_cases()

@@ -41,8 +41,9 @@ def events_of(
 
     ``start`` gives ``case.started`` and ``state.entered``; ``fire`` gives
     ``case.transition`` (and ``state.left``/``state.entered`` when the state changes);
-    ``refused`` gives ``case.refused``; any other kind (``sla.*``) an event of its own
-    name carrying the entry's payload. Event ids derive from the entry hash, so an event
+    ``refused`` gives ``case.refused``; ``incident`` gives ``incident.opened``; any other
+    kind (``sla.*``, ``incident.resolved``) an event of its own name carrying the entry's
+    payload. Event ids derive from the entry hash, so an event
     keeps its id whenever it is delivered again.
     """
     events: list[Event] = []
@@ -64,6 +65,8 @@ def events_of(
             items.append(
                 ("case.refused", {**base, "trigger": entry.trigger, **_plain(entry.payload)})
             )
+        elif entry.kind == "incident":
+            items.append(("incident.opened", {**base, **_plain(entry.payload)}))
         else:
             items.append((entry.kind, {**base, **_plain(entry.payload)}))
         for i, (etype, payload) in enumerate(items):

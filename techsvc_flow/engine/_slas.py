@@ -15,7 +15,7 @@ from ..case import Case
 from ..definition import ProcessDefinition
 from ..sla import BREACH, SlaClock, Timer
 
-__all__ = ["SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
+__all__ = ["INCIDENT", "SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
 
 
 @attrs.frozen
@@ -103,13 +103,19 @@ def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
     }
 
 
+#: the mark of a timer that retries an open incident of the case
+INCIDENT = "incident"
+
+
 def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
-    """The timers a case needs: the next warning or breach of each running SLA clock.
+    """The timers a case needs: the next warning or breach of each running SLA clock,
+    or the next retry of an open incident on the SLA when that comes first (one timer
+    per SLA; a tick handles both).
 
     A warning's timer is due at the instant its share of the budget is reached; the
     breach's one microsecond after the due instant (late is strictly after it).
     """
-    timers = []
+    timers = {}
     for name, clock in case.clocks.items():
         sla = definition.sla_map.get(name)
         if sla is None or clock.status != "running":
@@ -119,8 +125,15 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
             # late strictly after the due instant: the breach is looked at one tick of
             # the clock (a microsecond) after it
             due_at = mark[1] + US if mark[0] == BREACH else mark[1]
-            timers.append(Timer(case.id, name, mark[0], due_at))
-    return timers
+            timers[name] = Timer(case.id, name, mark[0], due_at)
+    for incident in case.incidents:
+        retry, owed = incident.next_attempt_at, incident.sla
+        if retry is None or owed is None:
+            continue
+        timer = timers.get(owed)
+        if timer is None or retry < timer.due_at:
+            timers[owed] = Timer(case.id, owed, INCIDENT, retry)
+    return list(timers.values())
 
 
 def sla_states(

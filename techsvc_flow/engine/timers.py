@@ -1,60 +1,105 @@
 """Raising the SLA warnings and breaches that have fallen due (:meth:`Workflow.tick`).
 
-A store keeps, per case, the next mark of each running clock as a timer. A tick claims
-the due timers, raises each mark on the case's clock (an ``sla.warning`` or
-``sla.breach`` entry through the one commit step) and fires the SLA's
-``breach_trigger`` where a breach was raised. Any number of processes may tick at once:
-a second raiser loses the optimistic check and finds the mark already raised.
+A store keeps, per case and SLA, one timer: the next mark of the running clock, or the
+next retry of an open incident on it, whichever comes first. A tick claims the due
+timers and, per timer, raises the marks due on the case's clock (``sla.warning`` /
+``sla.breach`` entries), retries the incidents due and fires the SLA's
+``breach_trigger`` where a breach was raised: all of it planned on the marked case and
+written with one call of the commit step, so a breach and its escalation commit
+together or not at all. A refused or failing automatic trigger opens an incident
+(:mod:`~techsvc_flow.engine.incidents`) written with the marks.
+
+A timer whose case cannot be processed at all is pushed back with the error (a
+``"timer"`` incident) and the other due timers are processed in the same call. Any
+number of processes may tick at once: a second raiser loses the optimistic check and
+finds the mark already raised.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import attrs
 
-from ..errors import CaseNotFound, ConcurrentUpdate, FlowError
+from ..case import Case
+from ..errors import CaseNotFound, ConcurrentUpdate
+from ..incident import Incident, incident_id
 from ..notifications import Event
 from ..sla import BREACH, Timer
+from ._fire import Planned, Refused, plan
+from ._machine import CompiledMachine
 from ._unit import Draft
+from .incidents import backoff, error_text, incident_payload, timer_event, timer_incident, without
 
 if TYPE_CHECKING:
     from .workflow import Workflow
 
-__all__ = ["ATTEMPTS", "tick"]
-
-log = logging.getLogger("techsvc_flow")
+__all__ = ["ATTEMPTS", "Ticked", "tick"]
 
 #: how often a write that lost an optimistic race is tried again here
 ATTEMPTS = 5
 
+#: the actor of the engine's own actions
+SYSTEM = "system"
 
-def tick(wf: Workflow, now: dt.datetime, limit: int) -> list[Event]:
-    """Raise the marks due by ``now`` on up to ``limit`` timers; fire breach triggers.
 
-    Returns the ``sla.warning`` / ``sla.breach`` events raised.
-    """
-    raised: list[Event] = []
-    for timer in wf.store.due_timers(now, limit):
-        for _ in range(ATTEMPTS):
+class Ticked(list[Event]):
+    """The ``sla.warning`` / ``sla.breach`` events a tick raised (a list), and whether
+    it stopped at its ``limit`` with due timers left (:attr:`more`)."""
+
+    more: bool
+
+    def __init__(self, events: Iterable[Event] = (), *, more: bool = False) -> None:
+        super().__init__(events)
+        #: True when due timers remain: call ``tick`` again
+        self.more = more
+
+
+def tick(wf: Workflow, now: dt.datetime, limit: int) -> Ticked:
+    """Process up to ``limit`` timers due by ``now``: raise marks, fire breach triggers,
+    retry incidents. Returns the ``sla.warning`` / ``sla.breach`` events raised."""
+    due = wf.store.due_timers(now, limit + 1)
+    raised = Ticked(more=len(due) > limit)
+    unhandled: list[Exception] = []
+    for timer in due[:limit]:
+        try:
+            raised.extend(_run(wf, timer, now))
+        except Exception as exc:  # the case cannot be processed: put the timer aside
             try:
-                events, breach_trigger = _raise_marks(wf, timer, now)
-            except ConcurrentUpdate:
-                continue
-            except CaseNotFound:
-                events, breach_trigger = [], None
-            raised.extend(e for e in events if e.type in ("sla.warning", "sla.breach"))
-            if breach_trigger is not None:
-                _breach_fire(wf, timer.case_id, breach_trigger, now)
-            break
+                _defer(wf, timer, now, exc)
+            except NotImplementedError:  # a store that cannot: raise once the rest is done
+                unhandled.append(exc)
+    if unhandled:
+        raise unhandled[0]
     return raised
 
 
-def _raise_marks(wf: Workflow, timer: Timer, now: dt.datetime) -> tuple[list[Event], str | None]:
+def _run(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
+    for attempt in range(ATTEMPTS):
+        try:
+            events = _process(wf, timer, now)
+        except ConcurrentUpdate:
+            if attempt == ATTEMPTS - 1:
+                return []  # the timer stays due: a later tick gets through
+            continue
+        except CaseNotFound:  # deleted with its timers
+            return []
+        return [e for e in events if e.type in ("sla.warning", "sla.breach")]
+    return []  # pragma: no cover
+
+
+def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
+    """Raise the due marks of ``timer``'s clock, retry the due incidents on it and fire
+    the breach trigger, as one write; returns the events written."""
     case = wf.store.load(timer.case_id)
-    definition = wf.process(case.process, case.process_version)
+    machine = wf._machine(case.process, case.process_version)
+    definition = machine.definition
+    drafts: list[Draft] = []
+    if timer.error is not None:  # it was put aside; this attempt gets through
+        payload = incident_payload(timer_incident(timer))
+        drafts.append(Draft("incident.resolved", SYSTEM, None, case.state, payload=payload))
     clock = case.clocks.get(timer.sla)
     sla = definition.sla_map.get(timer.sla)
     marks: list[tuple[str, dt.datetime]] = []
@@ -64,36 +109,118 @@ def _raise_marks(wf: Workflow, timer: Timer, now: dt.datetime) -> tuple[list[Eve
             break  # not due yet (late is strictly after the due instant)
         clock = clock.fire(mark[0])
         marks.append(mark)
-    if clock is None or sla is None or not marks:
-        # the timer no longer matches the clock (e.g. the calendar got a newly
-        # published schedule): set the case's timers afresh, or it stays due forever
-        wf._write(definition, case, case, [], now)
-        return [], None
-    due = clock.due(wf.calendar)
-    drafts = [
-        Draft(
-            "sla.breach" if name == BREACH else "sla.warning",
-            payload={
-                "sla": sla.name,
-                "mark": name,
-                "reached_at": when.isoformat(),
-                "due": due.isoformat() if due else None,
-            },
+    moved = case
+    if clock is not None and sla is not None and marks:
+        due = clock.due(wf.calendar)
+        drafts += [
+            Draft(
+                "sla.breach" if name == BREACH else "sla.warning",
+                payload={
+                    "sla": sla.name,
+                    "mark": name,
+                    "reached_at": when.isoformat(),
+                    "due": due.isoformat() if due else None,
+                },
+            )
+            for name, when in marks
+        ]
+        moved = attrs.evolve(case, clocks={**case.clocks, sla.name: clock})
+    for incident in case.incidents:
+        retry = incident.next_attempt_at
+        if incident.sla == timer.sla and retry is not None and retry <= now:
+            moved = _retry(wf, machine, moved, incident, drafts, now)
+    if sla is not None and sla.breach_trigger and any(name == BREACH for name, _ in marks):
+        moved = _escalate(wf, machine, moved, sla.name, sla.breach_trigger, drafts, now)
+    # also when nothing was due (e.g. the calendar got a newly published schedule): the
+    # write sets the case's timers afresh, or this one stays due forever
+    return wf._write(definition, case, moved, drafts, now).events
+
+
+def _attempt(
+    wf: Workflow, machine: CompiledMachine, case: Case, trigger: str, now: dt.datetime
+) -> Planned | Exception:
+    try:
+        planned = plan(
+            machine, wf.calendar, case, trigger, {}, now, SYSTEM, frozenset(), system=True
         )
-        for name, when in marks
-    ]
-    moved = attrs.evolve(case, clocks={**case.clocks, sla.name: clock})
-    written = wf._write(definition, case, moved, drafts, now)
-    breach = any(name == BREACH for name, _ in marks)
-    return written.events, sla.breach_trigger if breach else None
+    except Exception as exc:  # a guard or hook that raises: an incident, like a refusal
+        return exc
+    return planned.error if isinstance(planned, Refused) else planned
 
 
-def _breach_fire(wf: Workflow, case_id: str, trigger: str, now: dt.datetime) -> None:
-    for _ in range(ATTEMPTS):
-        try:
-            wf._fire(case_id, trigger, at=now, system=True)
-        except ConcurrentUpdate:
-            continue
-        except FlowError as exc:  # e.g. the case has moved on: nothing to escalate
-            log.info("breach trigger %r on case %s not fired: %s", trigger, case_id, exc)
-        return
+def _escalate(
+    wf: Workflow,
+    machine: CompiledMachine,
+    case: Case,
+    sla: str,
+    trigger: str,
+    drafts: list[Draft],
+    now: dt.datetime,
+) -> Case:
+    """Fire ``trigger`` on the marked ``case``; if refused or failing, open an incident."""
+    result = _attempt(wf, machine, case, trigger, now)
+    if isinstance(result, Planned):
+        drafts += result.drafts
+        return result.case
+    kind, message = error_text(result)
+    incident = Incident(
+        id=incident_id("trigger", case.id, case.seq, sla, trigger, now.timestamp()),
+        case_id=case.id,
+        kind="trigger",
+        sla=sla,
+        trigger=trigger,
+        error=f"{kind}: {message}",
+        opened_at=now,
+        attempts=1,
+        next_attempt_at=now + backoff(1),
+    )
+    payload = incident_payload(incident)
+    drafts.append(Draft("incident", SYSTEM, trigger, case.state, payload=payload))
+    return attrs.evolve(case, incidents=(*case.incidents, incident))
+
+
+def _retry(
+    wf: Workflow,
+    machine: CompiledMachine,
+    case: Case,
+    incident: Incident,
+    drafts: list[Draft],
+    now: dt.datetime,
+) -> Case:
+    """Try the trigger ``incident`` owes again: fired and closed, or put off further."""
+    trigger = incident.trigger or ""
+    result = _attempt(wf, machine, case, trigger, now)
+    attempts = incident.attempts + 1
+    if isinstance(result, Planned):
+        drafts += result.drafts
+        payload = incident_payload(attrs.evolve(incident, attempts=attempts))
+        drafts.append(Draft("incident.resolved", SYSTEM, trigger, case.state, payload=payload))
+        return without(result.case, incident)
+    kind, message = error_text(result)
+    later = attrs.evolve(
+        incident,
+        attempts=attempts,
+        error=f"{kind}: {message}",
+        next_attempt_at=now + backoff(attempts),
+    )
+    return attrs.evolve(
+        case, incidents=tuple(later if i is incident else i for i in case.incidents)
+    )
+
+
+def _defer(wf: Workflow, timer: Timer, now: dt.datetime, exc: Exception) -> None:
+    """Push ``timer`` back with the error; the first time, an ``incident.opened`` event."""
+    kind, message = error_text(exc)
+    attempts = timer.attempts + 1
+    deferred = attrs.evolve(
+        timer,
+        due_at=now + backoff(attempts),
+        attempts=attempts,
+        error=f"{kind}: {message}",
+        since=timer.since or now,
+    )
+    events = []
+    if timer.error is None:
+        events.append(timer_event(deferred, timer_incident(deferred), "incident.opened", now))
+    if wf.store.defer_timer(timer, deferred, events):
+        wf._outbox.after_commit(wf.store, events, now)

@@ -40,25 +40,27 @@ from typing import Any
 from ..calendar import WorkCalendar
 from ..case import GENESIS, Actor, Case, ChainCheck, HistoryEntry, verify_chain
 from ..clock import Clock, SystemClock
-from ..definition import ProcessDefinition, Transition
+from ..definition import ProcessDefinition
 from ..errors import (
     ConcurrentUpdate,
     DefinitionError,
     GuardFailed,
     NaiveDatetimeError,
-    PermissionDenied,
     ProcessNotFound,
-    TransitionNotAllowed,
 )
 from ..guards import Reason
-from ..notifications import Delivery, Event, Receiver, Subscription
+from ..incident import Incident
+from ..notifications import Delivery, Receiver, Subscription
 from ..store import MemoryStore, Store
 from . import timers
 from ._checks import closest, reasons
+from ._fire import Refused, plan
 from ._machine import CompiledMachine
 from ._slas import SlaState, advance, sla_payload, sla_states
 from ._unit import Draft, Written, write
+from .incidents import list_incidents, resolve_incident
 from .outbox import Dispatched, Outbox
+from .timers import Ticked
 
 __all__ = ["ActorLike", "Workflow"]
 
@@ -345,10 +347,9 @@ class Workflow:
         at: dt.datetime | None = None,
         expected_version: int | None = None,
         idempotency_key: str | None = None,
-        system: bool = False,
     ) -> Case:
         at = self._at(at)
-        actor_id, roles = ("system", frozenset[str]()) if system else self._actor(actor)
+        actor_id, roles = self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
         payload = _snapshot(payload)
         case = self.store.load(case_id)
@@ -360,42 +361,12 @@ class Workflow:
             raise ConcurrentUpdate(case_id, expected_version, case.version)
         machine = self._machine(case.process, case.process_version)
         definition = machine.definition
-        candidates = machine.resolve(case.state, trigger)
-        if not candidates:
-            raise TransitionNotAllowed(case_id, case.state, trigger, machine.triggers(case.state))
-        refusals: list[tuple[Transition, list[Reason]]] = []
-        chosen: Transition | None = None
-        for t in candidates:
-            refused = reasons(
-                definition, self.calendar, t, case, payload, at, actor_id, roles, system=system
-            )
-            if not refused:
-                chosen = t
-                break
-            refusals.append((t, refused))
-        if chosen is None:
-            t, refused = closest(refusals)
-            denied = any(r.kind == "role" for r in refused)
-            if t.record_refusals:
-                error = "PermissionDenied" if denied else "GuardFailed"
-                self._record_refusal(definition, case_id, trigger, actor_id, refused, at, error)
-            if denied:
-                roles_allowed = dict.fromkeys(r for c in candidates for r in c.roles)
-                raise PermissionDenied(case_id, trigger, actor_id, tuple(roles_allowed), refused)
-            raise GuardFailed(case_id, trigger, refused)
-        dest = chosen.dest
-        clocks, changes = advance(definition, case.clocks, dest, trigger, at)
-        moved = Case(
-            case_id, case.process, case.process_version, dest, {**case.data, **payload},
-            case.version + 1, case.seq, case.head, case.created_at, at,
-            at if dest != case.state else case.entered_at,
-            {**case.counts, trigger: case.counts.get(trigger, 0) + 1}, clocks,
-        )  # fmt: skip
-        drafts = [Draft("fire", actor_id, trigger, case.state, dest, payload)]
-        drafts += [
-            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar))
-            for kind, name in changes
-        ]
+        planned = plan(machine, self.calendar, case, trigger, payload, at, actor_id, roles)
+        if isinstance(planned, Refused):
+            if planned.record is not None:
+                self._record_refusal(definition, case_id, trigger, actor_id, planned.record, at)
+            raise planned.error
+        moved, drafts = planned
         try:
             written = self._write(
                 definition, case, moved, drafts, at, idempotency_key=idempotency_key
@@ -414,14 +385,9 @@ class Workflow:
         case_id: str,
         trigger: str,
         actor_id: str | None,
-        refused: Sequence[Reason],
+        details: Mapping[str, Any],
         at: dt.datetime,
-        error: str,
     ) -> None:
-        details = {
-            "error": error,
-            "reasons": [{"code": r.code, "details": list(r.details)} for r in refused],
-        }
         for _ in range(timers.ATTEMPTS):
             case = self.store.load(case_id)
             draft = Draft("refused", actor_id, trigger, case.state, payload=details)
@@ -519,14 +485,51 @@ class Workflow:
 
     # --- timers and delivery --------------------------------------------------------------
 
-    def tick(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> list[Event]:
-        """Raise the warnings and breaches due by ``now``; fire breach triggers.
+    def tick(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> Ticked:
+        """Raise the warnings and breaches due by ``now``, fire breach triggers and retry
+        the incidents due, on up to ``limit`` due timers.
 
-        Safe to call from any number of processes at once: each mark is raised once (a
-        second raiser loses the optimistic check and finds the mark already raised).
-        Returns the ``sla.warning`` / ``sla.breach`` events raised by this call.
+        A breach and its ``breach_trigger`` commit together; a refused or failing
+        trigger opens an incident instead (see :meth:`incidents`), and so does a timer
+        whose case cannot be processed, which is put aside while the other due timers
+        are processed. Safe to call from any number of processes at once: each mark is
+        raised once (a second raiser loses the optimistic check and finds the mark
+        already raised).
+
+        Returns the ``sla.warning`` / ``sla.breach`` events raised by this call, as a
+        list whose attribute ``more`` is True when due timers remain (``while
+        wf.tick().more: pass`` works through them all).
         """
         return timers.tick(self, self._at(now), limit)
+
+    def incidents(
+        self, *, case_id: str | None = None, include_resolved: bool = False, limit: int = 100
+    ) -> list[Incident]:
+        """The open incidents (automatic work owed), of one case or of all, oldest first.
+
+        ``include_resolved`` adds the resolved ones, read from the histories (of every
+        case when no ``case_id`` is given: slow on a large store).
+
+        Raises:
+            CaseNotFound: ``case_id`` names no case.
+        """
+        return list_incidents(self, case_id, include_resolved, limit)
+
+    def resolve_incident(
+        self, incident_id: str, /, *, actor: ActorLike, note: str, at: dt.datetime | None = None
+    ) -> Incident:
+        """A person closes an open incident (e.g. after escalating by hand); returns it
+        resolved.
+
+        Recorded as an ``incident.resolved`` history entry and event with ``actor`` and
+        ``note``. A timer incident (its case could not be processed) has its timer made
+        due again at ``at`` (the next tick tries it afresh) and only the event.
+
+        Raises:
+            IncidentNotFound: no open incident has this id.
+            InvalidValue: no ``actor`` or an empty ``note``.
+        """
+        return resolve_incident(self, incident_id, actor, note, self._at(at))
 
     def dispatch(self, now: dt.datetime | None = None, /, *, limit: int = 100) -> Dispatched:
         """Deliver up to ``limit`` pending outbox events to every subscription, remote

@@ -139,7 +139,7 @@ _INSTANTS = ("created_at", "updated_at", "entered_at")
 
 
 def _case_body(case: Case) -> dict[str, Any]:
-    return {
+    body: dict[str, Any] = {
         "data": _escape(case.data),
         # ISO text with the offset: read back exactly, without a tag to decode
         "created_at": case.created_at.isoformat(),
@@ -148,6 +148,9 @@ def _case_body(case: Case) -> dict[str, Any]:
         "counts": dict(case.counts),
         "clocks": case.to_dict()["clocks"] if case.clocks else {},
     }
+    if case.incidents:
+        body["incidents"] = [i.to_dict() for i in case.incidents]
+    return body
 
 
 def _case_from(row: Any) -> Case:
@@ -302,24 +305,8 @@ def _prepare(
                 "at_offset": utc_offset(entry.at),
             }
         )
-    timer_rows = [
-        {
-            "case_id": case.id,
-            "sla": _key(timer.sla, f"{name} SLA name"),
-            "mark": _key(timer.mark, f"{name} SLA mark"),
-            "due_at": _aware(timer.due_at, f"{name} timer due_at"),
-        }
-        for timer in timers
-    ]
-    event_rows = [
-        {
-            **_event_row(size, event, f"{name} event {event.type}"),
-            "status": "pending",
-            "attempts": 0,
-            "delivered_to": "[]",
-        }
-        for event in events
-    ]
+    timer_rows = [_timer_row(timer, name) for timer in timers]
+    event_rows = [_outbox_row(size, event, f"{name} event {event.type}") for event in events]
     key_row = None
     if idempotency_key is not None:
         key_row = {
@@ -333,9 +320,34 @@ def _prepare(
     return _Writes(row, entry_rows, timer_rows, event_rows, key_row)
 
 
+def _timer_row(timer: Timer, name: str) -> dict[str, Any]:
+    """The timer row of ``timer`` (of the case called ``name`` in errors); the failure
+    columns (revision 0004) only for a timer put aside, so that a commit still writes
+    to tables of an older revision."""
+    row = {
+        "case_id": timer.case_id,
+        "sla": _key(timer.sla, f"{name} SLA name"),
+        "mark": _key(timer.mark, f"{name} SLA mark"),
+        "due_at": _aware(timer.due_at, f"{name} timer due_at"),
+    }
+    if timer.attempts or timer.error is not None or timer.since is not None:
+        row |= {"attempts": timer.attempts, "error": timer.error, "since": timer.since}
+    return row
+
+
+def _outbox_row(size: _Sizer, event: Event, what: str) -> dict[str, Any]:
+    """The new outbox row of ``event``: pending, not yet attempted."""
+    return {
+        **_event_row(size, event, what),
+        "status": "pending",
+        "attempts": 0,
+        "delivered_to": "[]",
+    }
+
+
 def _event_row(size: _Sizer, event: Event, what: str) -> dict[str, Any]:
     """The columns of ``event``'s outbox row that come from the event itself."""
-    body = {
+    body: dict[str, Any] = {
         "type": event.type,
         "process": event.process,
         "at": event.at,

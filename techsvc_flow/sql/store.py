@@ -68,8 +68,10 @@ from ._rows import (
     _entry_from,
     _event_row,
     _loads,
+    _outbox_row,
     _prepare,
     _Sizer,
+    _timer_row,
     _Writes,
 )
 from .quality_index import ObservationIndex
@@ -178,6 +180,7 @@ class SqlStore(Store):
 
     def migrate(self) -> None:
         """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there)."""
+        self.__dict__.pop("_defers_known", None)
         with self.engine.connect() as conn:
             if current_revision(conn, self.tables) == SCHEMA_REVISION:
                 return
@@ -471,13 +474,96 @@ class SqlStore(Store):
             sa.update(tm)
             .where(sa.tuple_(tm.c.case_id, tm.c.sla).in_(pick))
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
-            .returning(tm.c.case_id, tm.c.sla, tm.c.mark, tm.c.due_at)
+            .returning(*self._timer_columns)
         )
         with self.writing() as conn:
             rows = conn.execute(claim).all()
-        timers = [Timer(r.case_id, r.sla, r.mark, r.due_at) for r in rows]
+        timers = [Timer(*r) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.case_id, t.sla))
         return timers
+
+    @property
+    def _timer_columns(self) -> list[sa.Column[Any]]:
+        tm = self.tables.timers
+        names: tuple[str, ...] = ("case_id", "sla", "mark", "due_at")
+        if self._defers:
+            names += ("attempts", "error", "since")
+        return [tm.c[name] for name in names]
+
+    @property
+    def _defers(self) -> bool:
+        """Whether the timer rows can record a failure (revision 0004; a store made
+        with ``migrate=False`` may run on older tables)."""
+        known: bool | None = self.__dict__.get("_defers_known")
+        if known is None:
+            tm = self.tables.timers
+            with self.reading() as conn:
+                columns = sa.inspect(conn).get_columns(tm.name, schema=tm.schema)
+            known = self.__dict__["_defers_known"] = any(c["name"] == "error" for c in columns)
+        return known
+
+    def defer_timer(self, timer: Timer, deferred: Timer, events: Sequence[Event] = ()) -> bool:
+        """See :meth:`Store.defer_timer`.
+
+        Raises:
+            NotImplementedError: the tables predate revision 0004 (run ``db upgrade``).
+        """
+        if not self._defers:
+            raise NotImplementedError(
+                "the timers table predates schema revision 0004: run 'db upgrade'"
+            )
+        tm = self.tables.timers
+        name = f"case {timer.case_id!r}"
+        row = _timer_row(deferred, name)
+        outbox = [_outbox_row(self._sizer, e, f"{name} event {e.type}") for e in events]
+        push = (
+            sa.update(tm)
+            .where(
+                tm.c.case_id == timer.case_id,
+                tm.c.sla == timer.sla,
+                tm.c.mark == timer.mark,
+                tm.c.due_at == timer.due_at,
+            )
+            .values(
+                {
+                    **row,
+                    "attempts": deferred.attempts,
+                    "error": deferred.error,
+                    "since": deferred.since,
+                    "claimed_until": None,
+                    "claimed_by": None,
+                }
+            )
+        )
+        with self.writing() as conn:
+            if conn.execute(push).rowcount != 1:
+                return False
+            if outbox:
+                conn.execute(self._ins_outbox, outbox)
+        return True
+
+    def deferred_timers(self, limit: int = 100, *, case_id: str | None = None) -> list[Timer]:
+        if not self._defers:
+            return []
+        tm = self.tables.timers
+        query = (
+            sa.select(*self._timer_columns)
+            .where(
+                tm.c.error.is_not(None), sa.true() if case_id is None else tm.c.case_id == case_id
+            )
+            .order_by(tm.c.due_at, tm.c.case_id, tm.c.sla)
+            .limit(limit)
+        )
+        with self.reading() as conn:
+            return [Timer(*r) for r in conn.execute(query)]
+
+    def incident_cases(self) -> Iterator[Case]:
+        """The cases with open incidents (a text search of the case rows first)."""
+        c = self.tables.cases
+        query = sa.select(*self._case_columns).where(c.c.body.contains('"incidents"'))
+        with self.reading() as conn:
+            rows = conn.execute(query.order_by(c.c.id)).all()
+        return (case for case in map(_case_from, rows) if case.incidents)
 
     def pending(self, now: dt.datetime, limit: int) -> list[Delivery]:
         o = self.tables.outbox

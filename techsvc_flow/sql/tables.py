@@ -199,6 +199,11 @@ def flow_tables(
         sa.Column("due_at", UtcDateTime, nullable=False),
         sa.Column("claimed_until", UtcDateTime, nullable=True),
         sa.Column("claimed_by", sa.String(64), nullable=True),
+        # a timer pushed back because its case could not be processed (revision 0004):
+        # the failed attempts, the error, when it first failed
+        sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+        sa.Column("error", sa.Text, nullable=True),
+        sa.Column("since", UtcDateTime, nullable=True),
         sa.PrimaryKeyConstraint("case_id", "sla", name=f"pk_{p}timers"),
         case_fk("timers"),
         sa.Index(f"ix_{p}timers_due_at", "due_at", "case_id", "sla"),
