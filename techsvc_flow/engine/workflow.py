@@ -45,7 +45,9 @@ from ..errors import (
     ConcurrentUpdate,
     DefinitionError,
     GuardFailed,
+    IdempotencyConflict,
     NaiveDatetimeError,
+    OutOfOrder,
     ProcessNotFound,
 )
 from ..guards import Reason
@@ -53,7 +55,7 @@ from ..incident import Incident
 from ..notifications import Delivery, Receiver, Subscription
 from ..store import MemoryStore, Store
 from . import timers
-from ._checks import closest, reasons
+from ._checks import closest, reasons, replay_differs
 from ._fire import Refused, plan
 from ._machine import CompiledMachine
 from ._slas import SlaState, advance, sla_payload, sla_states
@@ -326,6 +328,9 @@ class Workflow:
             PermissionDenied: the actor has none of the roles allowed.
             GuardFailed: required fields, field types or guards are unmet (all listed).
             ConcurrentUpdate: ``expected_version`` is stale, or another fire won.
+            IdempotencyConflict: ``idempotency_key`` was used for another trigger,
+                payload or actor (the same request again returns the stored case).
+            OutOfOrder: ``at`` is before the case's last entry.
         """
         return self._fire(
             case_id,
@@ -356,9 +361,11 @@ class Workflow:
         if idempotency_key is not None:
             done = self.store.idempotent(case_id, idempotency_key)
             if done is not None:
-                return done
+                return self._replayed(done, idempotency_key, trigger, payload, actor_id)
         if expected_version is not None and case.version != expected_version:
             raise ConcurrentUpdate(case_id, expected_version, case.version)
+        if at < case.updated_at:
+            raise OutOfOrder(case_id, at, case.updated_at)
         machine = self._machine(case.process, case.process_version)
         definition = machine.definition
         planned = plan(machine, self.calendar, case, trigger, payload, at, actor_id, roles)
@@ -374,10 +381,24 @@ class Workflow:
         except ConcurrentUpdate:
             # the same request, retried while its first attempt was being stored
             done = self.store.idempotent(case_id, idempotency_key) if idempotency_key else None
-            if done is not None:
-                return done
+            if done is not None and idempotency_key is not None:
+                return self._replayed(done, idempotency_key, trigger, payload, actor_id)
             raise
         return written.case
+
+    def _replayed(
+        self,
+        done: Case,
+        key: str,
+        trigger: str,
+        payload: Mapping[str, Any],
+        actor_id: str | None,
+    ) -> Case:
+        """The case stored under an idempotency key, if this is the same request again."""
+        differs = replay_differs(self.store.history(done.id), done, trigger, payload, actor_id)
+        if differs:
+            raise IdempotencyConflict(done.id, key, differs)
+        return done
 
     def _record_refusal(
         self,
