@@ -218,6 +218,18 @@ class Store(abc.ABC):
         (optional; the default, ``None``, has every report observe the cases anew)."""
         return None
 
+    def record_process(self, name: str, version: int, definition_hash: str) -> str:
+        """The content hash on record for version ``version`` of process ``name``
+        (optional; :meth:`Workflow.register` calls it and refuses a mismatch).
+
+        A version number stands for one content across restarts: the first registration
+        records ``definition_hash`` — or, where cases of that version are stored from
+        before the record was kept, the hash their history carries — and later ones get
+        the recorded hash back to compare. The default keeps no record and returns
+        ``definition_hash``.
+        """
+        return definition_hash
+
     def close(self) -> None:  # noqa: B027 - optional, a store without resources has nothing to do
         """Release resources (optional)."""
 
@@ -254,6 +266,7 @@ class MemoryStore(Store):
         # an event is kept bare until its first delivery attempt makes it a Delivery
         self._outbox: dict[str, Delivery | Event] = {}
         self._pending: dict[str, None] = {}
+        self._processes: dict[tuple[str, int], str] = {}
 
     def _add_timers(self, slot: _Slot, timers: Sequence[Timer]) -> None:
         if not timers:
@@ -420,6 +433,13 @@ class MemoryStore(Store):
                 state is None or case.state == state
             ):
                 yield case
+
+    def record_process(self, name: str, version: int, definition_hash: str) -> str:
+        with self._lock:
+            key = (name, version)
+            if key not in self._processes:
+                self._processes[key] = definition_hash
+            return self._processes[key]
 
     def __len__(self) -> int:
         return len(self._slots)

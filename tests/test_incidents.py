@@ -42,7 +42,7 @@ from techsvc_flow.guards import Guard, GuardContext
 from techsvc_flow.notifications import Event
 from techsvc_flow.sla import Timer
 from techsvc_flow.sql import SqlStore, current_revision
-from techsvc_flow.sql.schema import upgrade_engine
+from techsvc_flow.sql.schema import SCHEMA_REVISION, upgrade_engine
 from techsvc_flow.sql.tables import flow_tables
 
 UTC = dt.UTC
@@ -397,7 +397,7 @@ def test_upgrade_from_0003_keeps_the_timers(tmp_path: Path) -> None:
         )
     store = SqlStore(url)
     with store.engine.connect() as conn:
-        assert current_revision(conn, store.tables) == "0004"
+        assert current_revision(conn, store.tables) == SCHEMA_REVISION
     (timer,) = store.due_timers(LATE, 10)
     assert (timer.case_id, timer.attempts, timer.error, timer.since) == ("X", 0, None, None)
     store.close()

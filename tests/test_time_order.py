@@ -82,3 +82,28 @@ def test_a_tick_at_the_due_instant_raises_no_breach(wf: Workflow) -> None:
     wf.start("ticket", case_id="T-1", at=at(17, 14))
     assert "sla.breach" not in [e.type for e in wf.tick(at(17, 18))]
     assert [e.type for e in wf.tick(at(17, 18) + dt.timedelta(microseconds=1))] == ["sla.breach"]
+
+
+def test_a_lagging_clock_keeps_the_history_in_order(wf: Workflow) -> None:
+    """Without ``at`` the workflow's clock gives the instant; where it lags the case's
+    last entry (another server's clock ran ahead), the entry takes that instant."""
+    wf.start("ticket", case_id="T-1", at=at(17, 14))
+    wf.fire("T-1", "take", actor=AGENT, at=at(17, 15))  # written by a server ahead
+    clock = wf.clock
+    assert isinstance(clock, SteppedClock)
+    clock.set(at(17, 14, 30))  # this server's clock is behind
+    wf.fire("T-1", "close", actor=AGENT)
+    entries = wf.history("T-1")
+    close = next(e for e in entries if e.trigger == "close")
+    assert close.at == at(17, 15)
+    assert all(a.at <= b.at for a, b in zip(entries, entries[1:], strict=False))
+
+
+def test_a_lagging_tick_writes_in_order(wf: Workflow) -> None:
+    wf.start("ticket", case_id="T-1", at=at(17, 14))
+    wf.fire("T-1", "take", actor=AGENT, at=at(18, 12))  # Saturday, past the due instant
+    raised = wf.tick(at(18, 11))  # a worker whose clock is an hour behind
+    assert [e.type for e in raised][-1] == "sla.breach"
+    entries = wf.history("T-1")
+    assert entries[-1].at == at(18, 12)
+    assert all(a.at <= b.at for a, b in zip(entries, entries[1:], strict=False))

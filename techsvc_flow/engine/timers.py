@@ -96,6 +96,9 @@ def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
     case = wf.store.load(timer.case_id)
     machine = wf._machine(case.process, case.process_version)
     definition = machine.definition
+    # when it is written: ``now``, in the history's order also where this worker's clock
+    # lags the case's last writer
+    at = max(now, case.updated_at)
     drafts: list[Draft] = []
     if timer.error is not None:  # it was put aside; this attempt gets through
         payload = incident_payload(timer_incident(timer))
@@ -128,12 +131,12 @@ def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
     for incident in case.incidents:
         retry = incident.next_attempt_at
         if incident.sla == timer.sla and retry is not None and retry <= now:
-            moved = _retry(wf, machine, moved, incident, drafts, now)
+            moved = _retry(wf, machine, moved, incident, drafts, at)
     if sla is not None and sla.breach_trigger and any(name == BREACH for name, _ in marks):
-        moved = _escalate(wf, machine, moved, sla.name, sla.breach_trigger, drafts, now)
+        moved = _escalate(wf, machine, moved, sla.name, sla.breach_trigger, drafts, at)
     # also when nothing was due (e.g. the calendar got a newly published schedule): the
     # write sets the case's timers afresh, or this one stays due forever
-    return wf._write(definition, case, moved, drafts, now).events
+    return wf._write(definition, case, moved, drafts, at).events
 
 
 def _attempt(

@@ -147,10 +147,13 @@ class Workflow:
         """Make ``definition`` available; the highest version of a name starts new cases.
 
         Re-registering the same name and version with other content is refused: give the
-        changed process a new version, so running cases keep theirs.
+        changed process a new version, so running cases keep theirs. This holds across
+        restarts too: the store records the content hash of each version it has seen
+        (:meth:`~techsvc_flow.store.Store.record_process`).
 
         Raises:
-            DefinitionError: ``name`` and ``version`` are registered with other content.
+            DefinitionError: ``name`` and ``version`` are registered, or stored, with
+                other content.
         """
         key = (definition.name, definition.version)
         existing = self._machines.get(key)
@@ -161,6 +164,16 @@ class Workflow:
                 "registered with other content: register the change as a new version",
             )
         if existing is None:
+            on_record = self.store.record_process(*key, definition.hash)
+            if on_record != definition.hash:
+                raise DefinitionError(
+                    "version",
+                    f"process {definition.name!r} version {definition.version} ran on this "
+                    f"store with other content (hash {on_record[:12]}…, this one "
+                    f"{definition.hash[:12]}…): register the change as a new version "
+                    f"(e.g. version={definition.version + 1}), so the stored cases keep "
+                    "theirs",
+                )
             self._machines[key] = CompiledMachine(definition)
         self._latest[definition.name] = max(self._latest.get(definition.name, 0), key[1])
         return definition
@@ -330,7 +343,10 @@ class Workflow:
             ConcurrentUpdate: ``expected_version`` is stale, or another fire won.
             IdempotencyConflict: ``idempotency_key`` was used for another trigger,
                 payload or actor (the same request again returns the stored case).
-            OutOfOrder: ``at`` is before the case's last entry.
+            OutOfOrder: ``at`` is before the case's last entry. (Without ``at``, the
+                workflow's clock gives the instant; where it lags the case's last entry
+                — the clocks of several servers differ a little — the entry takes that
+                entry's instant, so the history stays in order.)
         """
         return self._fire(
             case_id,
@@ -353,6 +369,7 @@ class Workflow:
         expected_version: int | None = None,
         idempotency_key: str | None = None,
     ) -> Case:
+        explicit = at is not None
         at = self._at(at)
         actor_id, roles = self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
@@ -365,7 +382,10 @@ class Workflow:
         if expected_version is not None and case.version != expected_version:
             raise ConcurrentUpdate(case_id, expected_version, case.version)
         if at < case.updated_at:
-            raise OutOfOrder(case_id, at, case.updated_at)
+            if explicit:
+                raise OutOfOrder(case_id, at, case.updated_at)
+            # this server's clock lags the case's last writer's: keep the history in order
+            at = case.updated_at
         machine = self._machine(case.process, case.process_version)
         definition = machine.definition
         planned = plan(machine, self.calendar, case, trigger, payload, at, actor_id, roles)
@@ -412,8 +432,8 @@ class Workflow:
         for _ in range(timers.ATTEMPTS):
             case = self.store.load(case_id)
             draft = Draft("refused", actor_id, trigger, case.state, payload=details)
-            try:
-                self._write(definition, case, case, [draft], at)
+            try:  # after a write that came in meanwhile, in the history's order
+                self._write(definition, case, case, [draft], max(at, case.updated_at))
             except ConcurrentUpdate:
                 continue
             return

@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 #: The Alembic revision the tables defined here correspond to.
-SCHEMA_REVISION = "0004"
+SCHEMA_REVISION = "0005"
 
 #: The folder of the shipped Alembic migrations.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

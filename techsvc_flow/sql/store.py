@@ -634,6 +634,41 @@ class SqlStore(Store):
             raise KeyError(f"no outbox event {event_id!r}")
         return _delivery_from(row)
 
+    def record_process(self, name: str, version: int, definition_hash: str) -> str:
+        """See :meth:`Store.record_process`: kept in the ``processes`` table (revision
+        0005; on older tables, with ``migrate=False``, nothing is recorded)."""
+        t = self.tables
+        with self.reading() as conn:
+            if not sa.inspect(conn).has_table(t.processes.name, schema=t.schema):
+                return definition_hash
+        known = sa.select(t.processes.c.hash).where(
+            t.processes.c.name == name, t.processes.c.version == version
+        )
+        with self.writing() as conn:
+            row = conn.execute(known).first()
+            if row is not None:
+                return str(row[0])
+            # cases of this version stored before the record was kept: their hash
+            stored = conn.execute(
+                sa.select(t.history.c.case_id, t.history.c.seq, t.history.c.body)
+                .join(t.cases, t.cases.c.id == t.history.c.case_id)
+                .where(t.cases.c.process == name, t.cases.c.process_version == version)
+                .order_by(t.history.c.case_id, t.history.c.seq)
+                .limit(1)
+            ).first()
+            found = (
+                _entry_from(stored[0], stored[1], stored[2]).definition_hash
+                if stored is not None
+                else definition_hash
+            )
+            dialect = pg_dialect if self.dialect == "postgresql" else sqlite_dialect
+            conn.execute(  # a registration racing this one may have recorded it meanwhile
+                dialect.insert(t.processes)
+                .values(name=name, version=version, hash=found)
+                .on_conflict_do_nothing()
+            )
+            return str(conn.execute(known).scalar_one())
+
     def quality_index(
         self, calendar: WorkCalendar, config: QualityConfig
     ) -> ObservationIndex | None:

@@ -71,6 +71,8 @@ class SqlTables:
         quality_obs, quality_seen, quality_meta: the quality-indicator observations of
             each case, the case version they were made from, and the configuration
             they were made with (:class:`~techsvc_flow.sql.ObservationIndex`).
+        processes: the content hash of each process version that ran here (a version
+            number stands for one content: :meth:`SqlStore.record_process`).
         prefix, schema: how they are named.
     """
 
@@ -83,6 +85,7 @@ class SqlTables:
     quality_obs: sa.Table
     quality_seen: sa.Table
     quality_meta: sa.Table
+    processes: sa.Table
     prefix: str
     schema: str | None
 
@@ -104,8 +107,8 @@ def flow_tables(
     >>> tables = flow_tables(sa.MetaData(), prefix="crm_flow_")
     >>> sorted(tables.metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
     ['crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency', 'crm_flow_outbox',
-     'crm_flow_quality_meta', 'crm_flow_quality_obs', 'crm_flow_quality_seen',
-     'crm_flow_timers']
+     'crm_flow_processes', 'crm_flow_quality_meta', 'crm_flow_quality_obs',
+     'crm_flow_quality_seen', 'crm_flow_timers']
     """
     metadata = metadata if metadata is not None else sa.MetaData()
     if not prefix.replace("_", "").isalnum() or not prefix[:1].isalpha():
@@ -127,6 +130,7 @@ def flow_tables(
             existing("quality_obs"),
             existing("quality_seen"),
             existing("quality_meta"),
+            existing("processes"),
             prefix,
             schema,
         )
@@ -293,6 +297,15 @@ def flow_tables(
         sa.PrimaryKeyConstraint("key", name=f"pk_{p}quality_meta"),
         schema=schema,
     )
+    processes = sa.Table(
+        f"{p}processes",
+        metadata,
+        sa.Column("name", sa.String(MAX_KEY)),
+        sa.Column("version", sa.Integer),
+        sa.Column("hash", sa.String(64), nullable=False),
+        sa.PrimaryKeyConstraint("name", "version", name=f"pk_{p}processes"),
+        schema=schema,
+    )
     return SqlTables(
         metadata,
         cases,
@@ -303,6 +316,7 @@ def flow_tables(
         quality_obs,
         quality_seen,
         quality_meta,
+        processes,
         prefix,
         schema,
     )
