@@ -54,7 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ..case import Case, HistoryEntry
-from ..errors import CaseNotFound, ConcurrentUpdate
+from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate
 from ..facts import CaseFacts
 from ..notifications import Delivery, Event
 from ..sla import Timer
@@ -238,6 +238,15 @@ class SqlStore(Store):
         self._sel_case = sa.select(*self._case_columns).where(c.c.id == bp("b_id"))
         self._sel_seq = sa.select(c.c.seq).where(c.c.id == bp("b_id"))
         self._ins_case = sa.insert(c)
+        self._ins_case_new: Any = None
+        if self.dialect == "postgresql":
+            self._ins_case_new = pg_dialect.insert(c).on_conflict_do_nothing(
+                index_elements=[c.c.id]
+            )
+        elif self.dialect == "sqlite":
+            self._ins_case_new = sqlite_dialect.insert(c).on_conflict_do_nothing(
+                index_elements=[c.c.id]
+            )
         self._upd_case = (
             sa.update(c)
             .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"))
@@ -308,20 +317,23 @@ class SqlStore(Store):
         events: Sequence[Event],
     ) -> None:
         writes = self._prepare(case, entries, timers, events, None)
-        try:
-            with self.writing() as conn:
-                seq = conn.execute(self._sel_seq, {"b_id": case.id}).scalar()
-                if seq is not None:
-                    raise ConcurrentUpdate(case.id, 0, self._version(conn, case.id))
-                conn.execute(self._ins_case, writes.case)
-                self._write_children(conn, writes, old_timers=False)
-        except sa.exc.IntegrityError as exc:  # a concurrent create won the race
-            raise ConcurrentUpdate(case.id, 0, None) from exc
+        with self.writing() as conn:
+            if not self._insert_case(conn, writes.case):
+                raise CaseExists(case.id)
+            self._write_children(conn, writes, old_timers=False)
 
-    def _version(self, conn: Connection, case_id: str) -> int | None:
-        c = self.tables.cases
-        version: int | None = conn.execute(sa.select(c.c.version).where(c.c.id == case_id)).scalar()
-        return version
+    def _insert_case(self, conn: Connection, row: dict[str, Any]) -> bool:
+        """Insert the case row unless its id is taken (by a concurrent writer too);
+        whether it was inserted. A taken id raises no database error, so a host's
+        transaction stays usable."""
+        if self._ins_case_new is not None:  # INSERT ... ON CONFLICT DO NOTHING
+            return conn.execute(self._ins_case_new, row).rowcount == 1
+        try:
+            with conn.begin_nested():  # a savepoint: the refusal rolls back only itself
+                conn.execute(self._ins_case, row)
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def commit(
         self,
