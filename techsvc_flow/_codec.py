@@ -24,7 +24,7 @@ __all__ = ["MAX_DEPTH", "MAX_KEY", "canonical", "check", "check_key", "dumps", "
 #: the longest id (case id, process, state, SLA name) a store keeps: the SQL key columns
 MAX_KEY = 255
 
-#: how deeply lists and mappings may nest in case data and payloads
+#: how many levels of lists and mappings a field's value may nest
 MAX_DEPTH = 64
 
 #: the largest integer written as JSON (Python's limit on int-to-text conversion)
@@ -64,7 +64,7 @@ def _check(value: Any, path: str, depth: int) -> None:
         elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
             raise InvalidValue(path, f"an integer of more than {_MAX_INT_BITS} bits is refused")
         return
-    if depth >= MAX_DEPTH:
+    if depth > MAX_DEPTH:
         raise InvalidValue(path, f"nested more than {MAX_DEPTH} levels deep")
     if isinstance(value, Mapping):
         for key, item in value.items():

@@ -240,12 +240,16 @@ class SqlStore(Store):
         self._ins_case = sa.insert(c)
         self._ins_case_new: Any = None
         if self.dialect == "postgresql":
-            self._ins_case_new = pg_dialect.insert(c).on_conflict_do_nothing(
-                index_elements=[c.c.id]
+            self._ins_case_new = (
+                pg_dialect.insert(c)
+                .on_conflict_do_nothing(index_elements=[c.c.id])
+                .returning(c.c.id)
             )
         elif self.dialect == "sqlite":
-            self._ins_case_new = sqlite_dialect.insert(c).on_conflict_do_nothing(
-                index_elements=[c.c.id]
+            self._ins_case_new = (
+                sqlite_dialect.insert(c)
+                .on_conflict_do_nothing(index_elements=[c.c.id])
+                .returning(c.c.id)
             )
         self._upd_case = (
             sa.update(c)
@@ -326,8 +330,8 @@ class SqlStore(Store):
         """Insert the case row unless its id is taken (by a concurrent writer too);
         whether it was inserted. A taken id raises no database error, so a host's
         transaction stays usable."""
-        if self._ins_case_new is not None:  # INSERT ... ON CONFLICT DO NOTHING
-            return conn.execute(self._ins_case_new, row).rowcount == 1
+        if self._ins_case_new is not None:  # INSERT ... ON CONFLICT DO NOTHING RETURNING id
+            return conn.execute(self._ins_case_new, row).first() is not None
         try:
             with conn.begin_nested():  # a savepoint: the refusal rolls back only itself
                 conn.execute(self._ins_case, row)

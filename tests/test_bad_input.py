@@ -1,0 +1,279 @@
+"""Issue 11, "Bad input": every bad input is refused with a clear ``FlowError`` subclass
+naming the field or key path, and nothing is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pg
+import pytest
+
+from techsvc_flow import (
+    Field,
+    MemoryStore,
+    ProcessDefinition,
+    State,
+    SteppedClock,
+    Store,
+    Transition,
+    WorkCalendar,
+    Workflow,
+)
+from techsvc_flow.errors import CaseExists, InvalidValue, NaiveDatetimeError
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T0 = dt.datetime(2025, 9, 30, 17, 0, tzinfo=SHANGHAI)
+H = dt.timedelta(hours=1)
+CALENDAR = WorkCalendar.china(coverage="provisional")
+
+TICKET = ProcessDefinition(
+    name="ticket",
+    version=1,
+    states=[State("open", initial=True), State("done", final=True)],
+    transitions=[
+        Transition("note", source="open", dest="open", accepts=("info", "pin")),
+        Transition("close", source="open", dest="done"),
+    ],
+    fields=[Field("info", "any"), Field("pin", "any", confidential=True)],
+)
+
+
+def workflow(store: Store | None = None, **options: Any) -> Workflow:
+    return Workflow(
+        store, calendar=CALENDAR, clock=SteppedClock(T0), processes=[TICKET], **options
+    )
+
+
+def written(store: Store) -> tuple[int, int, int]:
+    """(cases, history entries, outbox events) in ``store``."""
+    cases = list(store.cases())
+    entries = sum(len(store.history(c.id)) for c in cases)
+    return len(cases), entries, len(store.pending(T0 + 1000 * H, 10_000))
+
+
+# --- 1. a duplicate start is CaseExists, on every store ---------------------------------
+
+
+def test_duplicate_start_raises_case_exists_and_writes_nothing(store: Store) -> None:
+    wf = workflow(store)
+    first = wf.start("ticket", case_id="T-1", at=T0)
+    before = written(store)
+    with pytest.raises(CaseExists, match="'T-1' exists already") as info:
+        wf.start("ticket", case_id="T-1", at=T0 + H)
+    assert info.value.case_id == "T-1"
+    assert written(store) == before
+    assert store.load("T-1") == first
+
+
+def _start_same_id(n: int, url: str, schema: str | None, out: Path) -> None:
+    from techsvc_flow.sql import SqlStore
+
+    store = SqlStore(url, schema=schema, migrate=False, engine_options={"pool_size": 1})
+    try:
+        workflow(store).start("ticket", case_id="SAME", at=T0, data={"info": n})
+        result = "won"
+    except CaseExists:
+        result = "exists"
+    finally:
+        store.close()
+    out.joinpath(f"{n}").write_text(result)
+
+
+def test_eight_processes_start_the_same_id_one_wins(tmp_path: Path) -> None:
+    from techsvc_flow.sql import SqlStore
+
+    server = pg.require()
+    with pg.fresh_schema(server) as schema:
+        SqlStore(server.url, schema=schema).close()
+        fork = multiprocessing.get_context("fork")
+        workers = [
+            fork.Process(target=_start_same_id, args=(n, server.url, schema, tmp_path))
+            for n in range(8)
+        ]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(60)
+        assert [w.exitcode for w in workers] == [0] * 8
+        results = sorted(p.read_text() for p in tmp_path.iterdir())
+        assert results == ["exists"] * 7 + ["won"]
+        store = SqlStore(server.url, schema=schema, migrate=False)
+        try:
+            assert [c.id for c in store.cases()] == ["SAME"]
+            assert len(store.history("SAME")) == 1
+        finally:
+            store.close()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sql_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str | None]]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/flow.db", None
+        return
+    server = pg.require()
+    with pg.fresh_schema(server) as schema:
+        yield server.url, schema
+
+
+def test_duplicate_start_in_the_hosts_transaction_leaves_it_usable(
+    sql_url: tuple[str, str | None],
+) -> None:
+    import sqlalchemy as sa
+    from sqlalchemy.orm import Session
+
+    from techsvc_flow.sql import SqlStore
+
+    url, schema = sql_url
+    store = SqlStore(url, schema=schema)
+    try:
+        wf = workflow(store)
+        wf.start("ticket", case_id="T-1", at=T0)
+        with Session(store.engine) as session, session.begin():
+            bound = wf.with_store(store.bind(session))
+            bound.start("ticket", case_id="T-2", at=T0)
+            with pytest.raises(CaseExists):
+                bound.start("ticket", case_id="T-1", at=T0)
+            # the host's transaction goes on: its own statements and ours still work
+            assert session.execute(sa.text("SELECT 1")).scalar() == 1
+            bound.start("ticket", case_id="T-3", at=T0)
+        assert sorted(c.id for c in store.cases()) == ["T-1", "T-2", "T-3"]
+        assert len(store.history("T-1")) == 1
+    finally:
+        store.close()
+
+
+# --- 2. case ids -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("case_id", "problem"),
+    [
+        ("", "must not be empty"),
+        ("\ud800", "lone surrogate"),
+        ("T\n1", "control characters"),
+        ("T\x00", "control characters"),
+        ("T\u2028", "line breaks"),
+        ("T" * 256, "256 characters long; at most 255"),
+        (42, "must be a str, not int"),
+    ],
+)
+def test_bad_case_ids_are_refused_before_anything_is_written(
+    store: Store, case_id: Any, problem: str
+) -> None:
+    wf = workflow(store)
+    with pytest.raises(InvalidValue, match=f"^case_id: .*{problem}") as info:
+        wf.start("ticket", case_id=case_id, at=T0)
+    assert info.value.path == "case_id"
+    assert written(store) == (0, 0, 0)
+
+
+def test_the_longest_id_and_any_printable_text_are_kept(store: Store) -> None:
+    wf = workflow(store)
+    for case_id in ("T" * 255, "投诉 2025/001 · ü"):
+        assert wf.start("ticket", case_id=case_id, at=T0).id == case_id
+        assert store.load(case_id).id == case_id
+
+
+# --- 3. payload and data values ------------------------------------------------------------
+
+
+class _Secret:
+    def __repr__(self) -> str:
+        return "TOP-SECRET-4711"
+
+
+def _deep(levels: int) -> Any:
+    value: Any = "leaf"
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    ("payload", "path", "problem"),
+    [
+        ({"info": b"TOP-SECRET-4711"}, "payload.info", "a bytes cannot be stored"),
+        ({"pin": _Secret()}, "payload.pin", "a _Secret cannot be stored"),
+        ({"info": dt.time(9, 30)}, "payload.info", "a time cannot be stored"),
+        ({"info": dt.timedelta(hours=1)}, "payload.info", "a timedelta cannot be stored"),
+        (
+            {"info": {"items": [{}, {}, {}, {"price": float("nan")}]}},
+            "payload.info.items[3].price",
+            "must be finite",
+        ),
+        ({"info": [float("inf")]}, "payload.info[0]", "must be finite"),
+        ({"info": -float("inf")}, "payload.info", "must be finite"),
+        ({"info": Decimal("NaN")}, "payload.info", "must be finite"),
+        ({"info": {1: "x"}}, "payload.info", "keys must be str"),
+        ({"info": "\udcff TOP-SECRET-4711"}, "payload.info", "lone surrogate"),
+        ({"info": _deep(600)}, "payload.info" + "[0]" * 64, "nested more than 64 levels"),
+    ],
+)
+def test_values_no_store_can_keep_are_refused_naming_the_key_path(
+    store: Store, payload: dict[str, Any], path: str, problem: str
+) -> None:
+    wf = workflow(store)
+    wf.start("ticket", case_id="T-1", at=T0)
+    before = written(store)
+    with pytest.raises(InvalidValue) as info:
+        wf.fire("T-1", "note", payload=payload, at=T0 + H)
+    assert info.value.path == path
+    assert problem in info.value.problem
+    assert "TOP-SECRET-4711" not in str(info.value)  # never the value itself
+    assert written(store) == before
+    with pytest.raises(InvalidValue) as info:
+        wf.start("ticket", case_id="T-2", at=T0, data=payload)
+    assert info.value.path == "data" + path.removeprefix("payload")
+    assert written(store) == before
+
+
+def test_an_integer_too_long_for_json_text_is_refused(store: Store) -> None:
+    wf = workflow(store)
+    wf.start("ticket", case_id="T-1", at=T0)
+    with pytest.raises(InvalidValue, match=r"^payload\.info: .*more than 14000 bits"):
+        wf.fire("T-1", "note", payload={"info": 10**5000}, at=T0 + H)
+    assert len(store.history("T-1")) == 1
+
+
+def test_every_value_kind_the_store_keeps_is_accepted(store: Store) -> None:
+    value = {
+        "text": "中文",
+        "n": 10**100,
+        "x": 1.5,
+        "d": Decimal("1.10"),
+        "flag": True,
+        "none": None,
+        "day": dt.date(2025, 10, 1),
+        "at": T0,
+        "list": [1, [2, [3]]],
+        "tuple": (1, 2),
+        "nested": _deep(63),
+    }
+    wf = workflow(store)
+    wf.start("ticket", case_id="T-1", at=T0)
+    case = wf.fire("T-1", "note", payload={"info": value}, at=T0 + H)
+    assert store.load("T-1").data["info"]["d"] == Decimal("1.10")
+    assert case.data["info"]["nested"] == _deep(63)
+    assert wf.verify_history("T-1")
+
+
+# --- 6. the clock ---------------------------------------------------------------------------
+
+
+class _NaiveClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime(2025, 9, 30, 17, 0)
+
+
+def test_a_clock_returning_naive_datetimes_is_refused() -> None:
+    store = MemoryStore()
+    wf = Workflow(store, calendar=CALENDAR, clock=_NaiveClock(), processes=[TICKET])
+    with pytest.raises(NaiveDatetimeError, match=r"_NaiveClock\.now\(\)"):
+        wf.start("ticket", case_id="T-1")
+    assert written(store) == (0, 0, 0)
