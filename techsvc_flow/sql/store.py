@@ -76,6 +76,7 @@ from .quality_index import ObservationIndex
 from .schema import (
     BEGIN_OPTION,
     SCHEMA_REVISION,
+    check_revision,
     current_revision,
     make_engine,
     upgrade_engine,
@@ -169,7 +170,11 @@ class SqlStore(Store):
             self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements()
         if migrate:
-            self.migrate()
+            try:
+                self.migrate()
+            except Exception:
+                self.close()
+                raise
 
     def __repr__(self) -> str:
         return f"SqlStore({self.engine.url.render_as_string()!r}, prefix={self.tables.prefix!r})"
@@ -177,10 +182,16 @@ class SqlStore(Store):
     # --- schema --------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there)."""
+        """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there).
+
+        Raises:
+            SchemaTooNew: a newer version of this library migrated the database.
+        """
         with self.engine.connect() as conn:
-            if current_revision(conn, self.tables) == SCHEMA_REVISION:
-                return
+            revision = current_revision(conn, self.tables)
+        if revision == SCHEMA_REVISION:
+            return
+        check_revision(revision)
         upgrade_engine(self.engine, self.tables)
 
     # --- transactions --------------------------------------------------------------------
@@ -629,6 +640,7 @@ def open_store(url: str | sa.URL, /) -> SqlStore:
     Raises:
         FileNotFoundError: ``url`` names a SQLite file that does not exist.
         LookupError: the database has no tables of this library (no revision).
+        SchemaTooNew: a newer version of this library migrated the database.
         ImportError: the URL's database driver is not installed.
     """
     parsed = sa.make_url(url)
@@ -638,7 +650,14 @@ def open_store(url: str | sa.URL, /) -> SqlStore:
     store = SqlStore(parsed, migrate=False)
     with store.engine.connect() as connection:
         revision = current_revision(connection, store.tables)
-    if revision is None:
+    try:
+        if revision is None:
+            where = parsed.render_as_string(hide_password=True)
+            raise LookupError(
+                f"no techsvc_flow tables at {where}: run 'techsvc-flow db upgrade URL'"
+            )
+        check_revision(revision)
+    except Exception:
         store.close()
-        raise LookupError(f"no techsvc_flow tables at {url}: run 'techsvc-flow db upgrade URL'")
+        raise
     return store
