@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import multiprocessing
+import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,9 @@ import pg
 import pytest
 
 from techsvc_flow import (
+    Duration,
     Field,
+    Guard,
     MemoryStore,
     ProcessDefinition,
     State,
@@ -25,7 +28,16 @@ from techsvc_flow import (
     WorkCalendar,
     Workflow,
 )
-from techsvc_flow.errors import CaseExists, InvalidValue, NaiveDatetimeError
+from techsvc_flow.cli import main
+from techsvc_flow.durations import MAX_DAYS, ClockTime
+from techsvc_flow.errors import (
+    CalendarError,
+    CaseExists,
+    DefinitionError,
+    DurationError,
+    InvalidValue,
+    NaiveDatetimeError,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2025, 9, 30, 17, 0, tzinfo=SHANGHAI)
@@ -45,9 +57,7 @@ TICKET = ProcessDefinition(
 
 
 def workflow(store: Store | None = None, **options: Any) -> Workflow:
-    return Workflow(
-        store, calendar=CALENDAR, clock=SteppedClock(T0), processes=[TICKET], **options
-    )
+    return Workflow(store, calendar=CALENDAR, clock=SteppedClock(T0), processes=[TICKET], **options)
 
 
 def written(store: Store) -> tuple[int, int, int]:
@@ -277,3 +287,228 @@ def test_a_clock_returning_naive_datetimes_is_refused() -> None:
     with pytest.raises(NaiveDatetimeError, match=r"_NaiveClock\.now\(\)"):
         wf.start("ticket", case_id="T-1")
     assert written(store) == (0, 0, 0)
+
+
+# --- 4. durations and dates ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["9999999999999999h", "99999999wd", "1000000000d", "1201mo", "1" + "0" * 5000 + "d"]
+)
+def test_durations_past_the_supported_range_are_refused(text: str) -> None:
+    with pytest.raises(DurationError, match="out of the supported range") as info:
+        Duration.parse(text)
+    assert "36525 days" in str(info.value) or "1200 months" in str(info.value)
+
+
+def test_the_widest_durations_are_kept() -> None:
+    assert str(Duration.parse("36525wd")) == "36525wd"
+    assert str(Duration.parse("876600h")) == "876600h"
+    assert str(Duration.parse("1200mo")) == "1200mo"
+    with pytest.raises(DurationError, match="out of the supported range"):
+        ClockTime(dt.timedelta(days=MAX_DAYS + 1))
+
+
+@pytest.mark.parametrize("text", ["24h", "1d", "1mo", "1wh", "1wd"])
+def test_deadlines_past_the_year_9999_are_a_calendar_error(text: str) -> None:
+    start = dt.datetime(9999, 12, 31, 17, 0, tzinfo=SHANGHAI)
+    with pytest.raises(CalendarError, match="supported range"):
+        CALENDAR.deadline(start, text)
+    with pytest.raises(CalendarError, match="supported range"):
+        CALENDAR.add_working_time(T0, dt.timedelta(days=10**8))
+
+
+# --- 5. definitions ------------------------------------------------------------------------
+
+
+def _definition(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "ticket",
+        "version": 1,
+        "fields": [{"name": "kind", "choices": ["a", "b"]}],
+        "states": [{"name": "open", "initial": True}, {"name": "done", "final": True}],
+        "transitions": [{"trigger": "close", "source": "open", "dest": "done", "roles": ["agent"]}],
+        "slas": [{"name": "reply", "duration": "24h", "start_states": ["open"]}],
+    }
+    for path, value in changes.items():
+        key, index, attr = path.split(".")
+        data[key][int(index)][attr] = value
+    return data
+
+
+@pytest.mark.parametrize(
+    ("changes", "path", "problem"),
+    [
+        ({"states.1.final": "false"}, "states[1].final", "expected true or false"),
+        ({"states.0.initial": 1}, "states[0].initial", "expected true or false"),
+        ({"fields.0.confidential": "no"}, "fields.kind.confidential", "expected true or false"),
+        ({"transitions.0.roles": ""}, "transitions[0].roles[0]", "is not a role name"),
+        ({"transitions.0.roles": ["agent", " "]}, "transitions[0].roles[1]", "not a role name"),
+        ({"fields.0.choices": "abc"}, "fields.kind.choices", "expected a list of values"),
+        ({"slas.0.name": ""}, "slas[0].name", "must not be empty"),
+        ({"slas.0.name": "x" * 300}, "slas[0].name", "at most 255"),
+        ({"slas.0.name": "a\nb"}, "slas[0].name", "control characters"),
+        ({"slas.0.duration": "1000000000wd"}, "slas[0].duration", "supported range"),
+        ({"slas.0.duration": "3661wd"}, "slas[0].duration", "longest SLA (3660 days)"),
+        ({"slas.0.duration": "121mo"}, "slas[0].duration", "longest SLA (3660 days)"),
+        (
+            {"transitions.0.guards": [
+                {"code": "once", "kind": "max_count", "trigger": "clsoe", "limit": 1}
+            ]},
+            "transitions[0].guards[0].trigger",
+            "unknown trigger 'clsoe'",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_definitions_are_refused_naming_the_path(
+    changes: dict[str, Any], path: str, problem: str
+) -> None:
+    with pytest.raises(DefinitionError) as info:
+        ProcessDefinition.from_dict(_definition(**changes))
+    assert info.value.path == path
+    assert problem in info.value.problem
+
+
+def test_definitions_built_in_code_are_checked_alike() -> None:
+    with pytest.raises(DefinitionError, match=r"^states\[1\]\.final: "):
+        ProcessDefinition(
+            name="t",
+            version=1,
+            states=[State("open", initial=True), State("done", final="false")],  # type: ignore[arg-type]
+            transitions=[Transition("close", source="open", dest="done")],
+        )
+    with pytest.raises(DefinitionError, match=r"^transitions\[0\]\.guards\[0\]\.trigger: "):
+        ProcessDefinition(
+            name="t",
+            version=1,
+            states=[State("open", initial=True), State("done", final=True)],
+            transitions=[
+                Transition(
+                    "close", source="open", dest="done", guards=[Guard.max_count("x", "nope", 1)]
+                )
+            ],
+        )
+    sane = ProcessDefinition.from_dict(_definition(**{"slas.0.duration": "3660wd"}))
+    assert str(sane.slas[0].duration) == "3660wd"
+
+
+# --- 7. a schema newer than the library ---------------------------------------------------------
+
+
+@pytest.fixture
+def too_new(tmp_path: Path) -> str:
+    import sqlalchemy as sa
+
+    from techsvc_flow.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path}/flow.db"
+    store = SqlStore(url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE flow_alembic_version SET version_num = '9999'"))
+    store.close()
+    return url
+
+
+def test_a_database_migrated_by_a_newer_library_is_refused(too_new: str) -> None:
+    from techsvc_flow.sql import SchemaTooNew, SqlStore, open_store, upgrade
+    from techsvc_flow.sql.schema import head_revision
+
+    head = head_revision()
+    for call in (lambda: SqlStore(too_new), lambda: open_store(too_new), lambda: upgrade(too_new)):
+        with pytest.raises(SchemaTooNew) as info:
+            call()
+        assert (info.value.found, info.value.known) == ("9999", head)
+        assert "'9999'" in str(info.value) and f"{head!r}" in str(info.value)
+    assert SqlStore(too_new, migrate=False).close() is None  # reading it is the caller's risk
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["report", "--period", "2025", "--db"],
+        ["ledger", "--db"],
+        ["db", "upgrade"],
+    ],
+)
+def test_the_cli_refuses_a_too_new_database_in_one_line(
+    too_new: str, args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*args, too_new]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "'9999'" in err and "upgrade techsvc_flow" in err
+
+
+# --- 8. the command line never prints a traceback ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["report", "--period", "2025", "--db", "oracle://ann:s3cret@db/flow"], "oracle"),
+        (["db", "upgrade", "nosuchdialect://ann:s3cret@db/flow"], "nosuchdialect"),
+        (["ledger", "--db", "postgresql+psycopg://ann:s3cret@db/flow"], "pip install"),
+        (["deadline", "2025-09-30T17:00", "9999999999999999h"], "supported range"),
+        (["deadline", "9999-12-31T17:00", "24h"], "supported range"),
+    ],
+)
+def test_bad_input_on_the_command_line_is_one_line(
+    args: list[str],
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as if the driver were not installed
+    assert main(args) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("techsvc-flow: error: ") and err.count("\n") == 1
+    assert expected in err
+    assert "s3cret" not in err
+
+
+def test_a_missing_excel_library_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from techsvc_flow.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path}/flow.db"
+    SqlStore(url).close()
+    monkeypatch.setitem(sys.modules, "openpyxl", None)
+    code = main(["ledger", "--db", url, "--format", "xlsx", "--output", str(tmp_path / "l.xlsx")])
+    assert code == 2
+    assert "openpyxl" in capsys.readouterr().err
+
+
+def test_the_password_is_masked_where_the_cli_prints_a_url(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import techsvc_flow.sql
+
+    monkeypatch.setattr(techsvc_flow.sql, "upgrade", lambda *args, **kwargs: None)
+    assert main(["db", "upgrade", "postgresql+psycopg://ann:s3cret@db/flow"]) == 0
+    assert capsys.readouterr().out == "schema up to date: postgresql+psycopg://ann:***@db/flow\n"
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    import subprocess
+
+    command = [sys.executable, "-m", "techsvc_flow", "diagram", "complaint", "--format", "dot"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head -1` having read its line and gone
+    err = proc.stderr.read()
+    assert proc.wait(60) == 0
+    assert err == b""
+
+
+def test_the_demo_runs_twice_on_the_same_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/demo.db"
+    assert main(["demo", "--db", url]) == 0
+    first = capsys.readouterr().out
+    assert main(["demo", "--db", url]) == 0
+    second = capsys.readouterr().out
+    assert " ENG-2025-017 " in first and "ENG-2025-017-2" in second
+    assert "every hash chain intact: True" in second
