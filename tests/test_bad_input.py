@@ -419,7 +419,7 @@ def test_a_database_migrated_by_a_newer_library_is_refused(too_new: str) -> None
             call()
         assert (info.value.found, info.value.known) == ("9999", head)
         assert "'9999'" in str(info.value) and f"{head!r}" in str(info.value)
-    assert SqlStore(too_new, migrate=False).close() is None  # reading it is the caller's risk
+    SqlStore(too_new, migrate=False).close()  # without migrate, reading is the caller's risk
 
 
 @pytest.mark.parametrize(
