@@ -39,10 +39,10 @@ def check(value: Any, path: str) -> None:
     """Refuse what :func:`dumps` cannot round-trip, naming where it is.
 
     Allowed: ``str`` (encodable as UTF-8), ``bool``, ``int``, finite ``float`` and
-    ``Decimal``, ``date``, ``datetime``, ``None``, and lists, tuples, sets and mappings
-    with ``str`` keys of these, nested at most :data:`MAX_DEPTH` deep. The message names
-    the key path (``payload.items[3].price``) and the type, never the value (it may be
-    confidential).
+    ``Decimal``, ``date``, ``datetime``, ``None``, and lists, tuples, sets and dicts
+    with ``str`` keys of these, nested at most :data:`MAX_DEPTH` deep (``value`` itself
+    may be any mapping). The message names the key path (``payload.items[3].price``) and
+    the type, never the value (it may be confidential).
 
     Raises:
         InvalidValue: at the first value that cannot be stored.
@@ -66,11 +66,12 @@ def _check(value: Any, path: str, depth: int) -> None:
         return
     if depth > MAX_DEPTH:
         raise InvalidValue(path, f"nested more than {MAX_DEPTH} levels deep")
-    if isinstance(value, Mapping):
+    if isinstance(value, dict) or (depth == 0 and isinstance(value, Mapping)):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise InvalidValue(path, f"keys must be str, not {type(key).__name__}")
-            _utf8(key, path)
+            if not key.isascii():
+                _utf8(key, path)
             _check(item, f"{path}.{key}", depth + 1)
     elif isinstance(value, list | tuple | set | frozenset):
         for i, item in enumerate(value):
@@ -79,7 +80,7 @@ def _check(value: Any, path: str, depth: int) -> None:
         raise InvalidValue(
             path,
             f"a {type(value).__name__} cannot be stored (allowed: str, int, float, Decimal, "
-            "bool, None, date, datetime, and lists and mappings of these)",
+            "bool, None, date, datetime, and lists and dicts of these)",
         )
 
 

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -221,6 +222,7 @@ def _deep(levels: int) -> Any:
         ({"info": -float("inf")}, "payload.info", "must be finite"),
         ({"info": Decimal("NaN")}, "payload.info", "must be finite"),
         ({"info": {1: "x"}}, "payload.info", "keys must be str"),
+        ({"info": MappingProxyType({"a": 1})}, "payload.info", "a mappingproxy cannot be"),
         ({"info": "\udcff TOP-SECRET-4711"}, "payload.info", "lone surrogate"),
         ({"info": _deep(600)}, "payload.info" + "[0]" * 64, "nested more than 64 levels"),
     ],

@@ -719,7 +719,9 @@ def test_permission_denied_names_every_role_allowed() -> None:
         states=[State("a", initial=True), State("x", final=True)],
         transitions=[
             Transition("cancel", "a", "x", roles="boss"),
-            Transition("cancel", "a", "x", roles="agent", guards=[Guard.max_count("c", "go", 0)]),
+            Transition(
+                "cancel", "a", "x", roles="agent", guards=[Guard.max_count("c", "cancel", 0)]
+            ),
         ],
     )
     wf = Workflow(

@@ -249,18 +249,12 @@ class SqlStore(Store):
         self._sel_case = sa.select(*self._case_columns).where(c.c.id == bp("b_id"))
         self._sel_seq = sa.select(c.c.seq).where(c.c.id == bp("b_id"))
         self._ins_case = sa.insert(c)
+        upsert: Any = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}
+        insert = upsert.get(self.dialect)
         self._ins_case_new: Any = None
-        if self.dialect == "postgresql":
+        if insert is not None:
             self._ins_case_new = (
-                pg_dialect.insert(c)
-                .on_conflict_do_nothing(index_elements=[c.c.id])
-                .returning(c.c.id)
-            )
-        elif self.dialect == "sqlite":
-            self._ins_case_new = (
-                sqlite_dialect.insert(c)
-                .on_conflict_do_nothing(index_elements=[c.c.id])
-                .returning(c.c.id)
+                insert(c).on_conflict_do_nothing(index_elements=[c.c.id]).returning(c.c.id)
             )
         self._upd_case = (
             sa.update(c)
