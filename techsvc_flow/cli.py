@@ -1,7 +1,9 @@
 """The command line: ``python -m techsvc_flow …`` (also the ``techsvc-flow`` script).
 
 Exit codes: 0 success, 1 the work ran but found a problem (e.g. an indicator below its
-threshold with ``--fail-below``), 2 bad input (one line on stderr, no traceback).
+threshold with ``--fail-below``), 2 bad input (one line on stderr, no traceback; a
+database password in it is masked). A reader that stops early (``… | head -1``) ends the
+command quietly.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import os
+import re
 import sys
 import tempfile
 import threading
@@ -210,7 +214,7 @@ def _db_upgrade(args: argparse.Namespace) -> int:
     from .sql import upgrade
 
     upgrade(args.url, prefix=args.prefix, schema=args.schema)
-    print(f"schema up to date: {args.url}")
+    print(f"schema up to date: {_mask(args.url)}")
     return 0
 
 
@@ -309,16 +313,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.run(args))
-    except (_UsageError, FlowError, ValueError, LookupError, OSError) as exc:
+        code = int(args.run(args))
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        return _reader_gone()
+    except (
+        _UsageError, FlowError, ValueError, LookupError, OSError, ImportError, ArithmeticError
+    ) as exc:  # fmt: skip
+        # ImportError: a missing optional driver (psycopg, openpyxl); OSError: files
         return _fail(exc)
     except Exception as exc:
-        if type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg"):
+        if type(exc).__module__.split(".")[0] in ("sqlalchemy", "psycopg", "alembic"):
             return _fail(exc)  # e.g. a bad database URL or an unreachable server
         raise
 
 
+#: ``scheme://user:password@`` in a database URL
+_PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*):[^@\s]*@")
+
+
+def _mask(text: str) -> str:
+    """``text`` with every database URL's password replaced by ``***``."""
+    return _PASSWORD.sub(r"\1:***@", text)
+
+
 def _fail(exc: BaseException) -> int:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    print(f"techsvc-flow: error: {message}", file=sys.stderr)
+    print(f"techsvc-flow: error: {_mask(message)}", file=sys.stderr)
     return 2
+
+
+def _reader_gone() -> int:
+    """The reader of stdout has gone (``| head``): stop quietly, as a pipe expects."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        # what is still buffered would fail again when Python flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0

@@ -37,6 +37,7 @@ from typing import Any
 
 import attrs
 
+from ._codec import check_key
 from .durations import (
     CalendarDays,
     CalendarMonths,
@@ -45,13 +46,16 @@ from .durations import (
     WorkingDays,
     WorkingHours,
 )
-from .errors import DefinitionError, DurationError
+from .errors import DefinitionError, DurationError, InvalidValue
 from .guards import Guard
 
 __all__ = ["Field", "ProcessDefinition", "Sla", "State", "Transition"]
 
 FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+
+#: the longest SLA a definition may set, in days (ten years); hours and months alike
+MAX_SLA_DAYS = 3660
 
 
 def _labels(value: Mapping[str, str] | str | None) -> Mapping[str, str]:
@@ -67,7 +71,9 @@ def _names(value: str | Iterable[str]) -> tuple[str, ...]:
 
 
 def _choices(value: Iterable[Any] | None) -> tuple[Any, ...] | None:
-    return None if value is None else tuple(value)
+    if value is None or isinstance(value, str | bytes | Mapping):
+        return value  # type: ignore[return-value]  # refused by the validation, with its path
+    return tuple(value)
 
 
 def _guards(value: Iterable[Guard]) -> tuple[Guard, ...]:
@@ -392,10 +398,13 @@ def _validate(p: ProcessDefinition) -> None:
         raise DefinitionError("version", f"{p.version!r} is not a positive integer")
     if not p.states:
         raise DefinitionError("states", "a process needs at least one state")
+    _bool("require_final", p.require_final)
     names: set[str] = set()
     for i, s in enumerate(p.states):
         if not isinstance(s, State):
             raise DefinitionError(f"states[{i}]", f"expected a State, got {type(s).__name__}")
+        _bool(f"states[{i}].initial", s.initial)
+        _bool(f"states[{i}].final", s.final)
         if not _NAME.match(s.name):
             raise DefinitionError(f"states[{i}].name", f"{s.name!r} is not a valid name")
         if s.name in names:
@@ -412,14 +421,25 @@ def _validate(p: ProcessDefinition) -> None:
                 f"fields.{name}.type",
                 f"unknown type {f.type!r}; use one of {', '.join(FIELD_TYPES)}",
             )
+        _bool(f"fields.{name}.confidential", f.confidential)
+        if f.choices is not None and not isinstance(f.choices, tuple):
+            raise DefinitionError(
+                f"fields.{name}.choices",
+                f"expected a list of values, not a {type(f.choices).__name__}",
+            )
     for i, r in enumerate(p.requires):
         if r not in p.fields:
             raise DefinitionError(f"requires[{i}]", f"unknown field {r!r}")
     seen: dict[tuple[str, str, str, str], int] = {}
+    triggers = {t.trigger for t in p.transitions if isinstance(t, Transition)}
     for i, t in enumerate(p.transitions):
         where = f"transitions[{i}]"
         if not isinstance(t, Transition):
             raise DefinitionError(where, f"expected a Transition, got {type(t).__name__}")
+        _bool(f"{where}.record_refusals", t.record_refusals)
+        for j, role in enumerate(t.roles):
+            if not isinstance(role, str) or not role.strip():
+                raise DefinitionError(f"{where}.roles[{j}]", f"{role!r} is not a role name")
         if not _NAME.match(t.trigger):
             raise DefinitionError(f"{where}.trigger", f"{t.trigger!r} is not a valid name")
         if t.trigger in names:
@@ -443,7 +463,7 @@ def _validate(p: ProcessDefinition) -> None:
                         f"{where}.{key}[{j}]", f"unknown field {field!r}: declare it in fields"
                     )
         for j, g in enumerate(t.guards):
-            g.validate(f"{where}.guards[{j}]", p.fields, p.functions)
+            g.validate(f"{where}.guards[{j}]", p.fields, p.functions, triggers)
         # the same trigger may lead from one state to one destination more than once
         # (say, once per role); an exact repeat could never be chosen
         sources = [s.name for s in p.states if not s.final] if t.source == ("*",) else t.source
@@ -456,10 +476,13 @@ def _validate(p: ProcessDefinition) -> None:
                     f"(same as transitions[{seen[rule]}])",
                 )
             seen[rule] = i
-    triggers = {t.trigger for t in p.transitions}
     sla_names: set[str] = set()
     for i, sla in enumerate(p.slas):
         where = f"slas[{i}]"
+        try:
+            check_key(sla.name, "name")  # SLA names are keys of the stores
+        except InvalidValue as exc:
+            raise DefinitionError(f"{where}.name", exc.problem) from None
         if sla.name in sla_names:
             raise DefinitionError(f"{where}.name", f"duplicate SLA {sla.name!r}")
         sla_names.add(sla.name)
@@ -467,6 +490,11 @@ def _validate(p: ProcessDefinition) -> None:
             raise DefinitionError(where, "an SLA needs start_states or start_triggers")
         if _negative(sla.duration):
             raise DefinitionError(f"{where}.duration", f"{sla.duration} is negative")
+        if _days(sla.duration) > MAX_SLA_DAYS:
+            raise DefinitionError(
+                f"{where}.duration",
+                f"{sla.duration} is longer than the longest SLA ({MAX_SLA_DAYS} days)",
+            )
         for key in ("start_states", "pause_states", "stop_states"):
             for j, st in enumerate(getattr(sla, key)):
                 if st not in names:
@@ -489,6 +517,22 @@ def _rule(t: Transition) -> str:
     """What decides whether ``t`` may be taken, as text (for spotting exact repeats)."""
     rule = (t.roles, t.requires, t.accepts, [g.to_dict() for g in t.guards])
     return json.dumps(rule, sort_keys=True, default=str)
+
+
+def _bool(path: str, value: object) -> None:
+    if not isinstance(value, bool):
+        raise DefinitionError(path, f"expected true or false, not {value!r}")
+
+
+def _days(d: Duration) -> float:
+    """About how many days ``d`` spans (a month as 30.5), to compare with a limit."""
+    if isinstance(d, ClockTime | WorkingHours):
+        return d.delta / dt.timedelta(days=1)
+    if isinstance(d, WorkingDays | CalendarDays):
+        return d.days
+    if isinstance(d, CalendarMonths):
+        return d.months * 30.5
+    return 0.0
 
 
 def _negative(d: Duration) -> bool:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,7 @@ from .case import Actor
 from .clock import SteppedClock
 from .definition import ProcessDefinition
 from .engine import Workflow
+from .errors import CaseNotFound
 from .notifications import Event
 from .processes.standards import CONTRACT_CLAUSE_CODES
 from .store import MemoryStore, Store
@@ -167,7 +168,11 @@ def run_demo(
     store: Store | None = None,
     out: TextIO | None = None,
 ) -> Workflow:
-    """Run the demo scenario on ``store`` (default: in memory) and print its timeline."""
+    """Run the demo scenario on ``store`` (default: in memory) and print its timeline.
+
+    On a store that holds the demo's cases already (``demo --db FILE`` run again) the
+    new run's case ids get a suffix (``ENG-2025-017-2``), so every run works.
+    """
     if lang not in _TEXT:
         raise ValueError(f"lang must be 'en' or 'zh', not {lang!r}")
     out = out if out is not None else io.StringIO()
@@ -194,21 +199,44 @@ def run_demo(
         wf.tick(when)
         wf.fire(case_id, trigger, actor=people[role], payload=payload)
 
+    ids = [f"{case_id}{_run_suffix(wf.store)}" for case_id in _CASE_IDS]
     timeline.heading(text["engagement"])
-    _engagement(wf, clock, step, people)
-    _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]))
-    total = sum(len(wf.history(c.id)) for c in wf.store.cases())
-    intact = all(wf.verify_history(c.id) for c in wf.store.cases())
-    print("\n" + text["summary"].format(n=len(list(wf.store.cases())), e=total, ok=intact),
-          file=out)  # fmt: skip
+    _engagement(wf, clock, step, people, ids[0])
+    _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]), ids[1:])
+    total = sum(len(wf.history(case_id)) for case_id in ids)
+    intact = all(wf.verify_history(case_id) for case_id in ids)
+    print("\n" + text["summary"].format(n=len(ids), e=total, ok=intact), file=out)
     return wf
+
+
+#: the demo's cases: one service engagement, two complaints
+_CASE_IDS = ("ENG-2025-017", "TS-2025-001", "TS-2025-002")
+
+
+def _run_suffix(store: Store) -> str:
+    """``""`` on a store without the demo's cases, else ``-N`` for the N-th run."""
+    run = 1
+    suffix = ""
+    while any(_stored(store, f"{case_id}{suffix}") for case_id in _CASE_IDS):
+        run += 1
+        suffix = f"-{run}"
+    return suffix
+
+
+def _stored(store: Store, case_id: str) -> bool:
+    try:
+        store.load(case_id)
+    except CaseNotFound:
+        return False
+    return True
 
 
 Step = Callable[..., None]
 
 
-def _engagement(wf: Workflow, clock: SteppedClock, step: Step, people: dict[str, Actor]) -> None:
-    case = "ENG-2025-017"
+def _engagement(
+    wf: Workflow, clock: SteppedClock, step: Step, people: dict[str, Actor], case: str
+) -> None:
     clock.set(_at(9, 29, 9))
     wf.start("service_engagement", case_id=case, actor=people["reception"],
              data={"client_id": "C-42", "client_name": "Widgets Ltd.", "channel": "web",
@@ -273,8 +301,9 @@ def _complaints(
     step: Step,
     people: dict[str, Actor],
     heading: Callable[[str], None],
+    ids: Sequence[str],
 ) -> None:
-    first, second = "TS-2025-001", "TS-2025-002"
+    first, second = ids
     heading("complaint")
     clock.set(_at(9, 30, 17))
     wf.start("complaint", case_id=first, actor=people["reception"],

@@ -24,6 +24,7 @@ import attrs
 from .errors import DurationError
 
 __all__ = [
+    "MAX_DAYS",
     "CalendarDays",
     "CalendarMonths",
     "ClockTime",
@@ -36,6 +37,11 @@ __all__ = [
 _PATTERN = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(s|min|h|d|wd|wh|wmin|mo)\s*$")
 _SECONDS = {"s": 1, "min": 60, "h": 3600, "wmin": 60, "wh": 3600}
 _US = dt.timedelta(microseconds=1)
+
+#: the supported range of every duration: at most this many days (100 years) either way,
+#: in days, working days, hours (876,600h) or months (1,200mo) alike
+MAX_DAYS = 36_525
+_MAX = {"days": MAX_DAYS, "months": MAX_DAYS * 12 // 365, "delta": MAX_DAYS}
 
 
 def _fmt_delta(delta: dt.timedelta, units: tuple[tuple[str, int], ...]) -> str:
@@ -86,8 +92,13 @@ one of the units s, min, h, wmin, wh, d, wd, mo (e.g. '24h', '7wd', '4wh', '10d'
                 "(e.g. '24h', '7wd', '4wh', '10d', '1mo')",
             )
         number, unit = match.groups()
+        if len(number.partition(".")[0]) > 20:  # too long for any range (or for int())
+            raise DurationError(text[:40], f"out of the supported range (at most {MAX_DAYS} days)")
         if unit in _SECONDS:
-            delta = dt.timedelta(seconds=float(number) * _SECONDS[unit])
+            seconds = float(number) * _SECONDS[unit]
+            if abs(seconds) > MAX_DAYS * 86_400:
+                raise DurationError(text, f"out of the supported range (at most {MAX_DAYS} days)")
+            delta = dt.timedelta(seconds=seconds)
             return WorkingHours(delta) if unit.startswith("w") else ClockTime(delta)
         if "." in number:
             raise DurationError(text, f"a count of {unit!r} must be a whole number")
@@ -104,11 +115,18 @@ def _check_nonnegative_delta(
 ) -> None:
     if not isinstance(value, dt.timedelta):
         raise DurationError(value, f"{attribute.name} must be a timedelta")
+    if abs(value) > dt.timedelta(days=MAX_DAYS):
+        raise DurationError(value, f"out of the supported range (at most {MAX_DAYS} days)")
 
 
 def _check_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
     if not isinstance(value, int) or isinstance(value, bool):
         raise DurationError(value, f"{attribute.name} must be an int")
+    limit = _MAX[attribute.name]
+    if abs(value) > limit:
+        raise DurationError(
+            value, f"out of the supported range (at most {limit} {attribute.name}: 100 years)"
+        )
 
 
 @attrs.frozen

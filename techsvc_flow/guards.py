@@ -20,7 +20,7 @@ Reason(code='clauses_missing', message='clauses lacks b, c', details=('b', 'c'),
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -168,9 +168,14 @@ class Guard:
         return cls(data["code"], kind, args, data.get("message", ""))
 
     def validate(
-        self, path: str, fields: Mapping[str, Any], functions: Mapping[str, Callable[..., Any]]
+        self,
+        path: str,
+        fields: Mapping[str, Any],
+        functions: Mapping[str, Callable[..., Any]],
+        triggers: Collection[str] | None = None,
     ) -> None:
-        """Check the guard against the definition's fields and functions.
+        """Check the guard against the definition's fields, functions and (if given)
+        triggers.
 
         Raises:
             DefinitionError: naming the faulty key below ``path``.
@@ -221,6 +226,8 @@ class Guard:
             not isinstance(args["limit"], int) or isinstance(args["limit"], bool)
         ):
             raise DefinitionError(f"{path}.limit", "expected an integer")
+        if self.kind == "max_count" and triggers is not None and args["trigger"] not in triggers:
+            raise DefinitionError(f"{path}.trigger", f"unknown trigger {args['trigger']!r}")
 
     # --- evaluation -------------------------------------------------------------------
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 
 from .case import Case, HistoryEntry
-from .errors import CaseNotFound, ConcurrentUpdate
+from .errors import CaseExists, CaseNotFound, ConcurrentUpdate
 from .facts import CaseFacts, case_facts
 from .notifications import Delivery, Event
 from .sla import Timer
@@ -84,8 +84,12 @@ class Store(abc.ABC):
     ) -> None:
         """Store a new case with its first entries, timers and events.
 
+        All or nothing: when the id is taken nothing is written, and a store bound to a
+        host's transaction leaves that transaction usable.
+
         Raises:
-            ConcurrentUpdate: a case with this id exists already.
+            CaseExists: a case with this id exists already (also when another writer
+                created it a moment ago).
         """
         raise NotImplementedError
 
@@ -297,7 +301,7 @@ class MemoryStore(Store):
     ) -> None:
         with self._lock:
             if case.id in self._slots:
-                raise ConcurrentUpdate(case.id, 0, self._slots[case.id].case.version)
+                raise CaseExists(case.id)
             slot = self._slots[case.id] = _Slot(case, list(entries), None, None)
             self._add_timers(slot, timers)
             self._add_events(events)

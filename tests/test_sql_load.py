@@ -15,6 +15,7 @@ Every wait is bounded; the whole module runs in a few seconds.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
 import multiprocessing
 import os
@@ -195,7 +196,7 @@ def test_eight_processes_lose_no_update(postgres: Target, tmp_path: Path) -> Non
         assert [e.version for e in fires] == list(range(2, len(fires) + 2))  # contiguous
         assert case.version == len(fires) + 1 and case.seq == len(history)
         assert verify_chain(history, head=case.head)
-        assert all(a.at <= b.at for a, b in zip(history, history[1:], strict=False))
+        assert all(a.at <= b.at for a, b in itertools.pairwise(history))
     print(
         f"\n{WORKERS} processes x {FIRES} fires on {CASES} cases: {elapsed:.1f} s, "
         f"{conflicts} conflicts retried"

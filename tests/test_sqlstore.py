@@ -42,6 +42,7 @@ from techsvc_flow import (
 )
 from techsvc_flow.case import verify_chain
 from techsvc_flow.engine.retry import fire_with_retry, retry_on_conflict
+from techsvc_flow.errors import CaseExists, InvalidValue
 from techsvc_flow.sql import (
     SCHEMA_REVISION,
     PayloadTooLarge,
@@ -270,11 +271,15 @@ def test_default_limit_is_one_mebibyte(db: Database) -> None:
 def test_unstorable_values_refused_with_a_clear_error(db: Database) -> None:
     store = db.store()
     wf = workflow(store)
-    with pytest.raises(UnstorableValue, match="longer than 255"):
+    with pytest.raises(InvalidValue, match="at most 255"):  # the workflow checks first
         wf.start("ticket", case_id="T" * 256, at=T0)
-    with pytest.raises(UnstorableValue, match="NUL"):
+    with pytest.raises(InvalidValue, match="control"):
         wf.start("ticket", case_id="T\x00", at=T0)
     case = wf.start("ticket", case_id="T-1", at=T0)
+    with pytest.raises(UnstorableValue, match="longer than 255"):  # the store still does
+        store.create(attrs.evolve(case, id="T" * 256), [], [], [])
+    with pytest.raises(UnstorableValue, match="NUL"):
+        store.create(attrs.evolve(case, id="T\x00"), [], [], [])
     with pytest.raises(UnstorableValue, match="not valid Unicode"):
         store.create(
             attrs.evolve(case, id="T-2", data={"title": "lone \ud800 surrogate"}), [], [], []
@@ -337,7 +342,7 @@ def test_stale_commit_raises_concurrent_update(db: Database) -> None:
     assert (caught.value.expected, caught.value.actual) == (case.seq, case.seq + 1)
     with pytest.raises(CaseNotFound):
         store.commit(attrs.evolve(case, id="nope"), 0, [], [], [])
-    with pytest.raises(ConcurrentUpdate):
+    with pytest.raises(CaseExists):
         store.create(case, [], [], [])
     with pytest.raises(ConcurrentUpdate):
         wf.fire("T-1", "note", expected_version=1, at=T0 + 2 * H)

@@ -31,6 +31,7 @@ from techsvc_flow import (
     Workflow,
 )
 from techsvc_flow.case import GENESIS, chain, verify_chain
+from techsvc_flow.errors import CaseExists
 from techsvc_flow.notifications import Delivery
 from techsvc_flow.sla import ClockEvent, SlaClock, Timer
 
@@ -230,7 +231,7 @@ def test_create_stores_timers_and_events(store: Store) -> None:
 
 def test_duplicate_create(store: Store) -> None:
     case, entries = started(store)
-    with pytest.raises(ConcurrentUpdate) as info:
+    with pytest.raises(CaseExists) as info:
         store.create(
             make_case("C-1", state="other"),
             [],

@@ -37,7 +37,13 @@ from ..durations import (
     WorkingDays,
     WorkingHours,
 )
-from ..errors import CalendarCoverageError, CalendarError, NaiveDatetimeError, ProvisionalWarning
+from ..errors import (
+    CalendarCoverageError,
+    CalendarError,
+    FlowError,
+    NaiveDatetimeError,
+    ProvisionalWarning,
+)
 from . import _schedules
 from ._index import _DayIndex
 from ._schedules import MAX_YEAR, MIN_YEAR, _YearSchedule
@@ -404,7 +410,10 @@ class WorkCalendar:
         if not delta:
             return self.next_working_instant(instant)
         us = self._instant(instant)
-        result, iv, j = self._days.add_time_at(us, delta // US)
+        try:
+            result, iv, j = self._days.add_time_at(us, delta // US)
+        except OverflowError as exc:
+            raise _out_of_range(f"{instant.isoformat()} + {delta}") from exc
         # the working time used is the half-open span between the two instants: a result
         # at 24:00 on the horizon's last day needs no data of the next year
         lo, hi = (us, result - 1) if us <= result else (result, us - 1)
@@ -456,8 +465,19 @@ class WorkCalendar:
         >>> d = cal.deadline(received, "7wd")
         >>> d.last_day, d.due.isoformat(), d.provisional
         (datetime.date(2025, 10, 16), '2025-10-17T00:00:00+08:00', False)
+
+        Raises:
+            CalendarError: the deadline falls outside the dates the calendar can count.
         """
         duration = _parse(duration)
+        try:
+            return self._deadline(start, duration)
+        except (OverflowError, ValueError) as exc:
+            if isinstance(exc, FlowError):
+                raise
+            raise _out_of_range(f"the end of {duration} from {start.isoformat()}") from exc
+
+    def _deadline(self, start: dt.datetime, duration: Duration) -> Deadline:
         us = self._instant(start, "start")
         local = start.astimezone(self.tz)
         first = local.date().toordinal()
@@ -496,7 +516,7 @@ class WorkCalendar:
                 f"deadline {duration} from {local.isoformat()} lies past the official "
                 f"horizon ({self.authoritative_until}): provisional",
                 ProvisionalWarning,
-                stacklevel=2,
+                stacklevel=3,  # the caller of deadline()
             )
         return Deadline(local, duration, due, last_day, provisional)
 
@@ -509,6 +529,13 @@ class WorkCalendar:
 
 
 @functools.lru_cache(maxsize=256)
+def _out_of_range(what: str) -> CalendarError:
+    return CalendarError(
+        f"{what} falls outside the supported range: working time is counted in the years "
+        f"{MIN_YEAR}..{MAX_YEAR}, clock time up to the year 9999"
+    )
+
+
 def _parse_text(text: str) -> Duration:
     return Duration.parse(text)
 

@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+from .._codec import check, check_key
 from ..calendar import WorkCalendar
 from ..case import GENESIS, Actor, Case, ChainCheck, HistoryEntry, verify_chain
 from ..clock import Clock, SystemClock
@@ -71,10 +72,15 @@ ActorLike = Actor | str | None
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), Decimal, dt.date, dt.datetime})
 
 
-def _snapshot(values: Mapping[str, Any] | None) -> dict[str, Any]:
-    """A copy the caller cannot change afterwards (deep only where a value is mutable)."""
+def _snapshot(values: Mapping[str, Any] | None, path: str) -> dict[str, Any]:
+    """A copy the caller cannot change afterwards (deep only where a value is mutable).
+
+    Raises:
+        InvalidValue: a value the store cannot keep, named by its key path under ``path``.
+    """
     if not values:
         return {}
+    check(values, path)
     out = dict(values)
     for value in out.values():
         if type(value) not in _IMMUTABLE:
@@ -232,7 +238,10 @@ class Workflow:
 
     def _at(self, at: dt.datetime | None) -> dt.datetime:
         if at is None:
-            return self.clock.now()
+            now = self.clock.now()
+            if now.utcoffset() is None:
+                raise NaiveDatetimeError(now, f"{type(self.clock).__name__}.now()")
+            return now
         if not isinstance(at, dt.datetime):
             raise TypeError(f"at must be an aware datetime, not {type(at).__name__}")
         if at.tzinfo is None or at.utcoffset() is None:
@@ -283,9 +292,11 @@ class Workflow:
         """Start a case of ``process`` in its initial state; returns the new case.
 
         Raises:
+            InvalidValue: ``case_id`` is empty, too long or has control characters, or
+                ``data`` holds a value the store cannot keep (named by its key path).
             GuardFailed: ``data`` lacks a required field, has a wrong type, or names a
                 field the process does not declare.
-            ConcurrentUpdate: a case with ``case_id`` exists already.
+            CaseExists: a case with ``case_id`` exists already.
         """
         if isinstance(process, ProcessDefinition):
             self.register(process)
@@ -295,8 +306,8 @@ class Workflow:
         at = self._at(at)
         actor_id, _ = self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
-        data = _snapshot(data)
-        case_id = case_id or self._ids()
+        data = _snapshot(data, "data")
+        case_id = check_key(self._ids() if case_id is None else case_id, "case_id")
         refused = reasons(definition, self.calendar, None, None, data, at)
         if refused:
             raise GuardFailed(case_id, "start", refused)
@@ -337,6 +348,8 @@ class Workflow:
 
         Raises:
             CaseNotFound: no such case.
+            InvalidValue: ``payload`` holds a value the store cannot keep (named by its
+                key path).
             TransitionNotAllowed: ``trigger`` is not defined from the current state.
             PermissionDenied: the actor has none of the roles allowed.
             GuardFailed: required fields, field types or guards are unmet (all listed).
@@ -373,7 +386,7 @@ class Workflow:
         at = self._at(at)
         actor_id, roles = self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
-        payload = _snapshot(payload)
+        payload = _snapshot(payload, "payload")
         case = self.store.load(case_id)
         if idempotency_key is not None:
             done = self.store.idempotent(case_id, idempotency_key)

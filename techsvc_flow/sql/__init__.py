@@ -9,12 +9,13 @@ techsvc_flow`` does not import it (import ``techsvc_flow.sql`` when you use it).
   migrations (``sql/migrations/``) and :func:`sqlite_engine`.
 - :mod:`~techsvc_flow.sql.quality_index`: :class:`ObservationIndex`, quality-indicator
   observations kept in the database.
-- :mod:`~techsvc_flow.sql.errors`: :class:`UnstorableValue`, :class:`PayloadTooLarge`.
+- :mod:`~techsvc_flow.sql.errors`: :class:`UnstorableValue`, :class:`PayloadTooLarge`,
+  :class:`SchemaTooNew`.
 """
 
 from __future__ import annotations
 
-from .errors import PayloadTooLarge, UnstorableValue
+from .errors import PayloadTooLarge, SchemaTooNew, UnstorableValue
 from .quality_index import IndexOutOfDate, ObservationIndex
 from .schema import MIGRATIONS, SCHEMA_REVISION, current_revision, sqlite_engine, upgrade
 from .store import SqlStore, open_store
@@ -27,6 +28,7 @@ __all__ = [
     "IndexOutOfDate",
     "ObservationIndex",
     "PayloadTooLarge",
+    "SchemaTooNew",
     "SqlStore",
     "SqlTables",
     "UnstorableValue",

@@ -9,6 +9,7 @@ that take the write lock up front.
 
 from __future__ import annotations
 
+import functools
 import random
 import sqlite3
 import time
@@ -19,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .errors import SchemaTooNew
 from .tables import SqlTables, flow_tables
 
 __all__ = [
@@ -26,7 +28,9 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_REVISION",
     "alembic_config",
+    "check_revision",
     "current_revision",
+    "head_revision",
     "make_engine",
     "sqlite_engine",
     "upgrade",
@@ -156,12 +160,17 @@ def alembic_config(connection: Connection, tables: SqlTables) -> Any:
 
 
 def upgrade_engine(engine: Engine, tables: SqlTables, revision: str = "head") -> None:
-    """Upgrade ``tables`` on ``engine`` to ``revision`` (SQLite: holding the write lock)."""
+    """Upgrade ``tables`` on ``engine`` to ``revision`` (SQLite: holding the write lock).
+
+    Raises:
+        SchemaTooNew: the database is at a revision this library does not ship.
+    """
     from alembic import command
 
     with engine.connect() as conn:
         if conn.dialect.name == "sqlite":
             conn.execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+        check_revision(current_revision(conn, tables))
         command.upgrade(alembic_config(conn, tables), revision)
         conn.commit()
 
@@ -193,3 +202,28 @@ def current_revision(connection: Connection, tables: SqlTables) -> str | None:
         return None
     version = sa.table(tables.version_table, sa.column("version_num"), schema=tables.schema)
     return connection.execute(sa.select(version.c.version_num)).scalar()
+
+
+@functools.cache
+def _shipped() -> tuple[str, frozenset[str]]:
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    head = scripts.get_current_head()
+    assert head is not None, "the shipped migrations have one head"
+    return head, frozenset(script.revision for script in scripts.walk_revisions())
+
+
+def head_revision() -> str:
+    """The newest revision of the shipped migrations (read from ``sql/migrations/``)."""
+    return _shipped()[0]
+
+
+def check_revision(revision: str | None) -> None:
+    """Refuse a database stamped with a revision the shipped migrations do not know.
+
+    Raises:
+        SchemaTooNew: naming ``revision`` and :func:`head_revision`.
+    """
+    if revision is not None and revision != SCHEMA_REVISION and revision not in _shipped()[1]:
+        raise SchemaTooNew(revision, head_revision())

@@ -54,7 +54,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from ..case import Case, HistoryEntry
-from ..errors import CaseNotFound, ConcurrentUpdate
+from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate
 from ..facts import CaseFacts
 from ..notifications import Delivery, Event
 from ..sla import Timer
@@ -78,6 +78,7 @@ from .quality_index import ObservationIndex
 from .schema import (
     BEGIN_OPTION,
     SCHEMA_REVISION,
+    check_revision,
     current_revision,
     make_engine,
     upgrade_engine,
@@ -171,7 +172,11 @@ class SqlStore(Store):
             self._reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._statements()
         if migrate:
-            self.migrate()
+            try:
+                self.migrate()
+            except Exception:
+                self.close()
+                raise
 
     def __repr__(self) -> str:
         return f"SqlStore({self.engine.url.render_as_string()!r}, prefix={self.tables.prefix!r})"
@@ -179,11 +184,17 @@ class SqlStore(Store):
     # --- schema --------------------------------------------------------------------------
 
     def migrate(self) -> None:
-        """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there)."""
+        """Create the tables or upgrade them to :data:`SCHEMA_REVISION` (if not there).
+
+        Raises:
+            SchemaTooNew: a newer version of this library migrated the database.
+        """
         self.__dict__.pop("_defers_known", None)
         with self.engine.connect() as conn:
-            if current_revision(conn, self.tables) == SCHEMA_REVISION:
-                return
+            revision = current_revision(conn, self.tables)
+        if revision == SCHEMA_REVISION:
+            return
+        check_revision(revision)
         upgrade_engine(self.engine, self.tables)
 
     # --- transactions --------------------------------------------------------------------
@@ -241,6 +252,13 @@ class SqlStore(Store):
         self._sel_case = sa.select(*self._case_columns).where(c.c.id == bp("b_id"))
         self._sel_seq = sa.select(c.c.seq).where(c.c.id == bp("b_id"))
         self._ins_case = sa.insert(c)
+        upsert: Any = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}
+        insert = upsert.get(self.dialect)
+        self._ins_case_new: Any = None
+        if insert is not None:
+            self._ins_case_new = (
+                insert(c).on_conflict_do_nothing(index_elements=[c.c.id]).returning(c.c.id)
+            )
         self._upd_case = (
             sa.update(c)
             .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"))
@@ -311,20 +329,23 @@ class SqlStore(Store):
         events: Sequence[Event],
     ) -> None:
         writes = self._prepare(case, entries, timers, events, None)
-        try:
-            with self.writing() as conn:
-                seq = conn.execute(self._sel_seq, {"b_id": case.id}).scalar()
-                if seq is not None:
-                    raise ConcurrentUpdate(case.id, 0, self._version(conn, case.id))
-                conn.execute(self._ins_case, writes.case)
-                self._write_children(conn, writes, old_timers=False)
-        except sa.exc.IntegrityError as exc:  # a concurrent create won the race
-            raise ConcurrentUpdate(case.id, 0, None) from exc
+        with self.writing() as conn:
+            if not self._insert_case(conn, writes.case):
+                raise CaseExists(case.id)
+            self._write_children(conn, writes, old_timers=False)
 
-    def _version(self, conn: Connection, case_id: str) -> int | None:
-        c = self.tables.cases
-        version: int | None = conn.execute(sa.select(c.c.version).where(c.c.id == case_id)).scalar()
-        return version
+    def _insert_case(self, conn: Connection, row: dict[str, Any]) -> bool:
+        """Insert the case row unless its id is taken (by a concurrent writer too);
+        whether it was inserted. A taken id raises no database error, so a host's
+        transaction stays usable."""
+        if self._ins_case_new is not None:  # INSERT ... ON CONFLICT DO NOTHING RETURNING id
+            return conn.execute(self._ins_case_new, row).first() is not None
+        try:
+            with conn.begin_nested():  # a savepoint: the refusal rolls back only itself
+                conn.execute(self._ins_case, row)
+        except sa.exc.IntegrityError:
+            return False
+        return True
 
     def commit(
         self,
@@ -734,6 +755,7 @@ def open_store(url: str | sa.URL, /) -> SqlStore:
     Raises:
         FileNotFoundError: ``url`` names a SQLite file that does not exist.
         LookupError: the database has no tables of this library (no revision).
+        SchemaTooNew: a newer version of this library migrated the database.
         ImportError: the URL's database driver is not installed.
     """
     parsed = sa.make_url(url)
@@ -743,7 +765,14 @@ def open_store(url: str | sa.URL, /) -> SqlStore:
     store = SqlStore(parsed, migrate=False)
     with store.engine.connect() as connection:
         revision = current_revision(connection, store.tables)
-    if revision is None:
+    try:
+        if revision is None:
+            where = parsed.render_as_string(hide_password=True)
+            raise LookupError(
+                f"no techsvc_flow tables at {where}: run 'techsvc-flow db upgrade URL'"
+            )
+        check_revision(revision)
+    except Exception:
         store.close()
-        raise LookupError(f"no techsvc_flow tables at {url}: run 'techsvc-flow db upgrade URL'")
+        raise
     return store

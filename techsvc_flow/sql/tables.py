@@ -15,13 +15,11 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from .._codec import MAX_KEY  # longest id, process, state, SLA name or key (characters)
 from .._time import UTC
 from .errors import UnstorableValue
 
 __all__ = ["MAX_KEY", "SqlTables", "UtcDateTime", "flow_tables"]
-
-#: Longest id, process name, state, SLA name or idempotency key stored (characters).
-MAX_KEY = 255
 
 
 class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
