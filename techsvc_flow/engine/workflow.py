@@ -575,6 +575,11 @@ class Workflow:
             machine = self._machines.get((case.process, case.process_version))
             known = None if machine is None else machine.definition.hash
             problems += case_problems(case, stored.entries, known)
+            if machine is None:
+                problems.append(
+                    f"case row: process {case.process!r} version {case.process_version} is "
+                    "not registered here, so the entries' definition cannot be checked"
+                )
         return ChainCheck(not problems, len(stored.entries), tuple(problems))
 
     def checkpoint(self, *, at: dt.datetime | None = None) -> dict[str, Any]:
