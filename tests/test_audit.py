@@ -368,11 +368,11 @@ def test_a_deleted_case_and_a_changed_checkpoint_are_caught(any_store: Store) ->
     checkpoint = wf.checkpoint(at=T0 + 4 * H)
     changed = json.loads(json.dumps(checkpoint))
     changed["cases"]["T-1"]["seq"] = 2
-    with pytest.raises(InvalidValue, match="checkpoint.seal: does not match"):
+    with pytest.raises(InvalidValue, match=r"checkpoint\.seal: does not match"):
         wf.verify_checkpoint(changed)
     with pytest.raises(InvalidValue, match="sealed with key '2026-a', which was not given"):
         workflow(any_store).verify_checkpoint(checkpoint)
-    with pytest.raises(InvalidValue, match="checkpoint.format"):
+    with pytest.raises(InvalidValue, match=r"checkpoint\.format"):
         wf.verify_checkpoint({"cases": {}})
     run(wf, "T-2")
     checkpoint = wf.checkpoint(at=T0 + 4 * H)
@@ -428,7 +428,7 @@ def test_the_store_refuses_entries_that_do_not_continue_its_chain(any_store: Sto
     with pytest.raises(InvalidValue, match=r"case.seq, case.head: case 'T-1' must end where"):
         any_store.commit(attrs.evolve(head_case, seq=last), head_case.seq, entries, [], [])
     orphan, head, _ = _chain("f" * 64, 0, [attrs.evolve(note, case_id="T-3")])
-    with pytest.raises(InvalidValue, match="does not start the chain|not the stored head"):
+    with pytest.raises(InvalidValue, match=r"does not start the chain|not the stored head"):
         any_store.create(attrs.evolve(head_case, id="T-3", seq=1, head=head), orphan, [], [])
     assert any_store.load("T-1") == head_case
     assert len(any_store.history("T-1")) == head_case.seq
