@@ -468,3 +468,22 @@ def test_case_chain_is_deprecated() -> None:
     assert "techsvc_flow.case.chain is deprecated" in str(caught[-1].message)
     with pytest.raises(AttributeError):
         _ = case_module.nothing_here
+
+
+@pytest.mark.slow
+def test_chain_benchmark_quick_run() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.chain", "--quick"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()[2:]]
+    assert [row[0] for row in rows] == ["memory", "sqlite"]
