@@ -206,6 +206,31 @@ class HistoryEntry:
 _HEAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
+def _text(
+    key_id: str | None,
+    case_id: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    actor: str | None,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    payload: Mapping[str, Any],
+    definition_hash: str,
+    version: int,
+    prev: str,
+) -> bytes:
+    """What is sealed: the canonical JSON of the fields in this order (preceded by the key
+    id when keyed), the instant in UTC, then the canonical JSON of the payload."""
+    fields = [case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source,
+              dest, definition_hash, version, prev]  # fmt: skip
+    head = _HEAD.encode(fields if key_id is None else [key_id, *fields])
+    body = canonical(payload) if payload else "{}"
+    # surrogatepass: any Python string hashes (a store may still refuse to keep it)
+    return (head + body).encode("utf-8", "surrogatepass")
+
+
 def digest(
     case_id: str,
     seq: int,
@@ -222,13 +247,10 @@ def digest(
 ) -> str:
     """SHA-256 (hex) of an entry: the canonical JSON of its fields in this order, the
     instant in UTC, followed by the canonical JSON of the payload (sorted keys)."""
-    head = _HEAD.encode(
-        [case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source, dest,
-         definition_hash, version, prev]
-    )  # fmt: skip
-    body = canonical(payload) if payload else "{}"
-    # surrogatepass: any Python string hashes (a store may still refuse to keep it)
-    return hashlib.sha256((head + body).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(
+        _text(None, case_id, seq, kind, at, actor, trigger, source, dest, payload,
+              definition_hash, version, prev)
+    ).hexdigest()  # fmt: skip
 
 
 def _key_id(secret: bytes) -> str:
@@ -300,15 +322,10 @@ def seal(
 ) -> str:
     """The seal of an entry (hex, 64 characters): :func:`digest` without a key; with one,
     HMAC-SHA256 under the key's secret of the key's id and the same text."""
+    text = _text(None if key is None else key.id, case_id, seq, kind, at, actor, trigger,
+                 source, dest, payload, definition_hash, version, prev)  # fmt: skip
     if key is None:
-        return digest(case_id, seq, kind, at, actor, trigger, source, dest, payload,
-                      definition_hash, version, prev)  # fmt: skip
-    head = _HEAD.encode(
-        [key.id, case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source,
-         dest, definition_hash, version, prev]
-    )  # fmt: skip
-    body = canonical(payload) if payload else "{}"
-    text = (head + body).encode("utf-8", "surrogatepass")
+        return hashlib.sha256(text).hexdigest()
     return hmac.new(key.secret, text, hashlib.sha256).hexdigest()
 
 
