@@ -110,7 +110,7 @@ def _checkpoint_text(at: str, key_id: str | None, cases: Mapping[str, Any]) -> b
 def _checkpoint_seal(text: bytes, key: ChainKey | None) -> str:
     if key is None:
         return hashlib.sha256(text).hexdigest()
-    return hmac.new(key.secret, text, hashlib.sha256).hexdigest()
+    return hmac.digest(key.secret, text, "sha256").hex()
 
 
 def make_checkpoint(

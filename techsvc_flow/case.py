@@ -326,7 +326,7 @@ def seal(
                  source, dest, payload, definition_hash, version, prev)  # fmt: skip
     if key is None:
         return hashlib.sha256(text).hexdigest()
-    return hmac.new(key.secret, text, hashlib.sha256).hexdigest()
+    return hmac.digest(key.secret, text, "sha256").hex()
 
 
 @attrs.frozen
