@@ -399,7 +399,7 @@ def verify_chain(
                     f"({last_at.isoformat()})"
                 )
             last_at = entry.at
-        except Exception as exc:
+        except Exception as exc:  # a corrupt row is a finding, not a crash
             problems.append(f"seq {position}: unreadable entry ({type(exc).__name__}: {exc})")
             last_at = None
         prev = entry.hash

@@ -226,6 +226,7 @@ def test_a_corrupt_case_row_is_reported_not_raised(sql: SqlStore) -> None:
         conn.exec_driver_sql(f"UPDATE {sql.tables.cases.fullname} SET body = '{{'")
     check = wf.verify_history("T-1")
     assert not check
+    assert len(check.problems) == 1, check
     assert check.problems[0].startswith("case row: unreadable (JSONDecodeError"), check
 
 

@@ -557,8 +557,9 @@ class Workflow:
             case = self.store.load(case_id)
         except CaseNotFound:
             raise
-        except Exception as exc:
-            problems.append(f"case row: unreadable ({type(exc).__name__}: {exc})")
+        except Exception as exc:  # a corrupt row is a finding, not a crash
+            if not any(p.startswith("case row: unreadable") for p in problems):
+                problems.append(f"case row: unreadable ({type(exc).__name__}: {exc})")
         seen = None if heads is None else heads.get(case_id)
         late = [] if seen is None else checkpoint_problems(stored.entries, *seen)
         # a keyed checkpoint vouches for the (unkeyed) entries it saw

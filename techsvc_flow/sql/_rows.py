@@ -372,7 +372,7 @@ def _row_problems(case_id: str, case_row: Any, rows: Any) -> tuple[list[HistoryE
         for name, column in zip(("created_at", "updated_at"), case_row[:2], strict=True):
             if _instant(column) != dt.datetime.fromisoformat(body[name]):
                 problems.append(f"case row: {name} column {column!r} disagrees with its body")
-    except Exception as exc:
+    except Exception as exc:  # a corrupt row is a finding, not a crash
         problems.append(f"case row: unreadable ({type(exc).__name__}: {exc})")
     entries: list[HistoryEntry] = []
     for seq, kind, at, at_offset, dest, version, hash_, text in rows:
@@ -386,7 +386,7 @@ def _row_problems(case_id: str, case_row: Any, rows: Any) -> tuple[list[HistoryE
                 ("version", version, entry.version, version == entry.version),
                 ("hash", hash_, entry.hash, hash_ == entry.hash),
             )
-        except Exception as exc:
+        except Exception as exc:  # a corrupt row is a finding, not a crash
             problems.append(f"seq {seq}: unreadable row ({type(exc).__name__}: {exc})")
             continue
         problems += [f"seq {seq}: {_differs(n, c, v)}" for n, c, v, same in columns if not same]
