@@ -3,14 +3,18 @@
 A :class:`Case` is an immutable record; firing a trigger returns a new one. Every
 start, fire, refusal, SLA event and timer firing is a :class:`HistoryEntry`. Entries are
 hash-chained: each carries the hash of the one before, so an edited or deleted entry
-is detected by :func:`verify_chain`.
+is detected by :func:`verify_chain`. With a :class:`ChainKey` (a secret held outside the
+database) each entry is sealed with HMAC-SHA256 instead of SHA-256, so that nobody without
+the key can recompute the chain after editing it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -20,7 +24,7 @@ from ._codec import canonical
 from .incident import Incident
 from .sla import SlaClock
 
-__all__ = ["Actor", "Case", "ChainCheck", "HistoryEntry", "verify_chain"]
+__all__ = ["Actor", "Case", "ChainCheck", "ChainKey", "HistoryEntry", "seal", "verify_chain"]
 
 GENESIS = "0" * 64
 
@@ -156,7 +160,9 @@ class HistoryEntry:
         definition_hash: the content hash of the process definition in force.
         version: the case version after this entry.
         prev: the hash of the entry before (all zeros for the first).
-        hash: SHA-256 over this entry's content and ``prev``.
+        hash: the seal over this entry's content and ``prev``: SHA-256, or HMAC-SHA256
+            with the key named by ``key_id``.
+        key_id: the id of the :class:`ChainKey` that sealed the entry (``None``: no key).
     """
 
     case_id: str
@@ -172,10 +178,11 @@ class HistoryEntry:
     version: int
     prev: str
     hash: str = ""
+    key_id: str | None = None
 
     def content(self) -> dict[str, Any]:
-        """The hashed content (everything but :attr:`hash`)."""
-        return {
+        """The sealed content (everything but :attr:`hash`; ``key_id`` only if set)."""
+        out = {
             "case_id": self.case_id,
             "seq": self.seq,
             "kind": self.kind,
@@ -189,20 +196,49 @@ class HistoryEntry:
             "version": self.version,
             "prev": self.prev,
         }
+        if self.key_id is not None:
+            out["key_id"] = self.key_id
+        return out
 
-    def computed_hash(self) -> str:
-        """The hash this entry's content should have."""
-        return digest(
-            self.case_id, self.seq, self.kind, self.at, self.actor, self.trigger, self.source,
-            self.dest, self.payload, self.definition_hash, self.version, self.prev,
+    def computed_hash(self, key: ChainKey | None = None) -> str:
+        """The seal this entry's content should have (with ``key``, or unkeyed)."""
+        return seal(
+            key, self.case_id, self.seq, self.kind, self.at, self.actor, self.trigger,
+            self.source, self.dest, self.payload, self.definition_hash, self.version, self.prev,
         )  # fmt: skip
 
-    def sealed(self) -> HistoryEntry:
-        """This entry with its hash set."""
-        return attrs.evolve(self, hash=self.computed_hash())
+    def sealed(self, key: ChainKey | None = None) -> HistoryEntry:
+        """This entry with its seal set (with ``key``, or unkeyed)."""
+        key_id = None if key is None else key.id
+        return attrs.evolve(self, hash=self.computed_hash(key), key_id=key_id)
 
 
 _HEAD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _text(
+    key_id: str | None,
+    case_id: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    actor: str | None,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    payload: Mapping[str, Any],
+    definition_hash: str,
+    version: int,
+    prev: str,
+) -> bytes:
+    """What is sealed: the canonical JSON of the fields in this order (preceded by the key
+    id when keyed), the instant in UTC, then the canonical JSON of the payload."""
+    fields = [case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source,
+              dest, definition_hash, version, prev]  # fmt: skip
+    head = _HEAD.encode(fields if key_id is None else [key_id, *fields])
+    body = canonical(payload) if payload else "{}"
+    # surrogatepass: any Python string hashes (a store may still refuse to keep it)
+    return (head + body).encode("utf-8", "surrogatepass")
 
 
 def digest(
@@ -221,13 +257,86 @@ def digest(
 ) -> str:
     """SHA-256 (hex) of an entry: the canonical JSON of its fields in this order, the
     instant in UTC, followed by the canonical JSON of the payload (sorted keys)."""
-    head = _HEAD.encode(
-        [case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source, dest,
-         definition_hash, version, prev]
-    )  # fmt: skip
-    body = canonical(payload) if payload else "{}"
-    # surrogatepass: any Python string hashes (a store may still refuse to keep it)
-    return hashlib.sha256((head + body).encode("utf-8", "surrogatepass")).hexdigest()
+    return hashlib.sha256(
+        _text(None, case_id, seq, kind, at, actor, trigger, source, dest, payload,
+              definition_hash, version, prev)
+    ).hexdigest()  # fmt: skip
+
+
+def _key_id(secret: bytes) -> str:
+    return hashlib.sha256(b"techsvc_flow chain key id\0" + secret).hexdigest()[:16]
+
+
+@attrs.frozen(repr=False)
+class ChainKey:
+    """The secret that seals a keyed chain, held outside the database.
+
+    Give a :class:`~techsvc_flow.Workflow` the key (``chain_key=``): every entry it
+    writes is sealed with HMAC-SHA256 under ``secret`` and records ``id``, and
+    ``verify_history`` needs the key to pass. To rotate, seal with the new key and keep
+    the old one for verification (``chain_key=[new, old]``).
+
+    Attributes:
+        secret: at least 16 bytes (32 random bytes recommended: ``secrets.token_bytes(32)``).
+        id: names the key in each entry it seals (default: derived from the secret, which
+            it does not reveal).
+
+    >>> key = ChainKey(b"0123456789abcdef-not-a-real-key")
+    >>> key.id
+    'c40cefe02c54a7f5'
+    >>> key   # the secret is never shown
+    ChainKey(id='c40cefe02c54a7f5')
+    """
+
+    secret: bytes = attrs.field()
+    id: str = attrs.field(default=attrs.Factory(lambda self: _key_id(self.secret), takes_self=True))
+
+    @secret.validator
+    def _check_secret(self, _: object, value: object) -> None:
+        from .errors import ConfigurationError
+
+        if not isinstance(value, bytes):
+            raise ConfigurationError(
+                "ChainKey.secret", f"must be bytes, not {type(value).__name__}"
+            )
+        if len(value) < 16:
+            raise ConfigurationError(
+                "ChainKey.secret", f"must be at least 16 bytes, not {len(value)}"
+            )
+
+    @id.validator
+    def _check_id(self, _: object, value: object) -> None:
+        from .errors import ConfigurationError
+
+        if not isinstance(value, str) or not value or len(value) > 64:
+            raise ConfigurationError("ChainKey.id", "must be a str of 1 to 64 characters")
+
+    def __repr__(self) -> str:
+        return f"ChainKey(id={self.id!r})"
+
+
+def seal(
+    key: ChainKey | None,
+    case_id: str,
+    seq: int,
+    kind: str,
+    at: dt.datetime,
+    actor: str | None,
+    trigger: str | None,
+    source: str | None,
+    dest: str | None,
+    payload: Mapping[str, Any],
+    definition_hash: str,
+    version: int,
+    prev: str,
+) -> str:
+    """The seal of an entry (hex, 64 characters): :func:`digest` without a key; with one,
+    HMAC-SHA256 under the key's secret of the key's id and the same text."""
+    text = _text(None if key is None else key.id, case_id, seq, kind, at, actor, trigger,
+                 source, dest, payload, definition_hash, version, prev)  # fmt: skip
+    if key is None:
+        return hashlib.sha256(text).hexdigest()
+    return hmac.digest(key.secret, text, "sha256").hex()
 
 
 @attrs.frozen
@@ -248,50 +357,104 @@ class ChainCheck:
         return self.ok
 
 
-def verify_chain(entries: Sequence[HistoryEntry], *, head: str | None = None) -> ChainCheck:
-    """Check that ``entries`` form an unbroken, unedited chain (ending at ``head``)."""
+def keyring(keys: ChainKey | Iterable[ChainKey] | None) -> dict[str, ChainKey]:
+    """The keys by id (the first of each id wins)."""
+    if keys is None:
+        return {}
+    if isinstance(keys, ChainKey):
+        return {keys.id: keys}
+    ring: dict[str, ChainKey] = {}
+    for key in keys:
+        ring.setdefault(key.id, key)
+    return ring
+
+
+def verify_chain(
+    entries: Sequence[HistoryEntry],
+    *,
+    head: str | None = None,
+    keys: ChainKey | Iterable[ChainKey] | None = None,
+    unkeyed_until: int = 0,
+) -> ChainCheck:
+    """Check that ``entries`` form an unbroken, unedited chain (ending at ``head``) whose
+    instants never run backwards.
+
+    Never raises on a malformed entry: it is reported with its seq.
+
+    Args:
+        entries: the history, oldest first.
+        head: the seal the last entry must have (the case's ``head``).
+        keys: the :class:`ChainKey` (or keys) the history is sealed with. With keys,
+            every entry must be sealed with one of them; without, none may be keyed.
+        unkeyed_until: entries up to this seq may be unkeyed even with keys (a verified
+            checkpoint vouches for them).
+    """
+    ring = keyring(keys)
     problems: list[str] = []
     prev = GENESIS
+    last_at: dt.datetime | None = None
     for position, entry in enumerate(entries, start=1):
-        if entry.seq != position:
-            problems.append(f"seq {position}: found entry numbered {entry.seq} (one missing?)")
-        if entry.prev != prev:
-            problems.append(f"seq {entry.seq}: does not follow the entry before it")
-        if entry.computed_hash() != entry.hash:
-            problems.append(f"seq {entry.seq}: content was changed after it was recorded")
+        try:
+            seq = entry.seq
+            if seq != position:
+                problems.append(f"seq {position}: found entry numbered {seq} (one missing?)")
+            if entry.prev != prev:
+                problems.append(f"seq {seq}: does not follow the entry before it")
+            problem = _seal_problem(entry, ring, unkeyed_until)
+            if problem:
+                problems.append(f"seq {seq}: {problem}")
+            if last_at is not None and entry.at < last_at:
+                problems.append(
+                    f"seq {seq}: dated {entry.at.isoformat()}, before the entry before it "
+                    f"({last_at.isoformat()})"
+                )
+            last_at = entry.at
+        except Exception as exc:  # a corrupt row is a finding, not a crash
+            problems.append(f"seq {position}: unreadable entry ({type(exc).__name__}: {exc})")
+            last_at = None
         prev = entry.hash
     if head is not None and prev != head:
         problems.append("the last entry is not the case's latest (entries deleted at the end?)")
     return ChainCheck(not problems, len(entries), tuple(problems))
 
 
-def chain(
-    previous: str, seq: int, drafts: Iterable[HistoryEntry]
+def _seal_problem(entry: HistoryEntry, ring: Mapping[str, ChainKey], unkeyed_until: int) -> str:
+    """What is wrong with ``entry``'s seal, or ``""``."""
+    if entry.key_id is None:
+        if ring and entry.seq > unkeyed_until:
+            return f"sealed without a key (expected key {', '.join(map(repr, ring))})"
+        key = None
+    else:
+        key = ring.get(entry.key_id)
+        if key is None:
+            given = f"given {', '.join(map(repr, ring))}" if ring else "no key was given"
+            return f"sealed with key {entry.key_id!r}, which cannot be checked ({given})"
+    if entry.computed_hash(key) != entry.hash:
+        return "content was changed after it was recorded"
+    return ""
+
+
+def _chain(
+    previous: str, seq: int, drafts: Iterable[HistoryEntry], key: ChainKey | None = None
 ) -> tuple[list[HistoryEntry], str, int]:
     """Number, link and seal ``drafts`` after ``previous``; returns (entries, head, seq)."""
     sealed = []
     for d in drafts:
         seq += 1
-        sealed_hash = digest(
-            d.case_id, seq, d.kind, d.at, d.actor, d.trigger, d.source, d.dest, d.payload,
-            d.definition_hash, d.version, previous,
-        )  # fmt: skip
-        sealed.append(
-            HistoryEntry(
-                d.case_id,
-                seq,
-                d.kind,
-                d.at,
-                d.actor,
-                d.trigger,
-                d.source,
-                d.dest,
-                d.payload,
-                d.definition_hash,
-                d.version,
-                previous,
-                sealed_hash,
-            )
-        )
-        previous = sealed_hash
+        entry = attrs.evolve(d, seq=seq, prev=previous).sealed(key)
+        sealed.append(entry)
+        previous = entry.hash
     return sealed, previous, seq
+
+
+def __getattr__(name: str) -> Any:
+    if name == "chain":
+        warnings.warn(
+            "techsvc_flow.case.chain is deprecated and goes in the next release: the "
+            "workflow chains and seals entries itself, and a store refuses entries that "
+            "do not continue the stored chain",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _chain
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
-from .case import Case, HistoryEntry
-from .errors import CaseExists, CaseNotFound, ConcurrentUpdate
+from .case import GENESIS, Case, HistoryEntry
+from .errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from .facts import CaseFacts, case_facts
 from .notifications import Delivery, Event
 from .sla import Timer
@@ -28,7 +28,14 @@ if TYPE_CHECKING:
     from .calendar import WorkCalendar
     from .quality import Period, QualityConfig, QualityReport
 
-__all__ = ["MemoryStore", "QualityIndex", "Store"]
+__all__ = [
+    "MemoryStore",
+    "QualityIndex",
+    "Store",
+    "StoredHistory",
+    "broken_head",
+    "continuation",
+]
 
 
 class QualityIndex(Protocol):
@@ -45,6 +52,60 @@ class QualityIndex(Protocol):
     ) -> QualityReport:
         """The quality report over ``period`` from the kept observations."""
         ...
+
+
+@attrs.frozen
+class StoredHistory:
+    """A case's history as a store holds it, read for verification
+    (:meth:`Store.stored_history`).
+
+    Attributes:
+        entries: the entries that could be read, in order.
+        problems: what the store found wrong with its rows: one that could not be read
+            (its seq and why), a column that disagrees with the chained entry or with
+            the case's other columns (the seq and the column).
+    """
+
+    entries: tuple[HistoryEntry, ...]
+    problems: tuple[str, ...] = ()
+
+
+def continuation(case: Case, expected_seq: int, entries: Sequence[HistoryEntry]) -> str:
+    """Check that ``entries`` continue a chain at ``expected_seq`` and end at ``case``'s
+    ``seq`` and ``head``; returns the head the stored case must have (the first entry's
+    ``prev``). Every store calls it in :meth:`Store.create` and :meth:`Store.commit`.
+
+    Raises:
+        InvalidValue: an entry is of another case, not numbered next, or not linked to
+            the entry before it, or the case does not end where its entries do.
+    """
+    seq = expected_seq
+    head = entries[0].prev if entries else case.head
+    start = head
+    for i, entry in enumerate(entries):
+        if entry.case_id != case.id:
+            raise InvalidValue(f"entries[{i}].case_id", f"is not the case's id {case.id!r}")
+        if entry.seq != seq + 1:
+            raise InvalidValue(
+                f"entries[{i}].seq", f"is {entry.seq}: the chain continues at seq {seq + 1}"
+            )
+        if entry.prev != head:
+            raise InvalidValue(f"entries[{i}].prev", "is not the hash of the entry before it")
+        seq, head = entry.seq, entry.hash
+    if case.seq != seq or case.head != head:
+        raise InvalidValue(
+            "case.seq, case.head",
+            f"case {case.id!r} must end where its entries do (seq {seq}, the last hash)",
+        )
+    return start
+
+
+def broken_head(case_id: str, expected_seq: int) -> InvalidValue:
+    """The error for entries whose first ``prev`` is not the stored head."""
+    return InvalidValue(
+        "entries[0].prev",
+        f"does not continue case {case_id!r}: it is not the stored head at seq {expected_seq}",
+    )
 
 
 class Store(abc.ABC):
@@ -90,6 +151,7 @@ class Store(abc.ABC):
         Raises:
             CaseExists: a case with this id exists already (also when another writer
                 created it a moment ago).
+            InvalidValue: the entries do not start a chain (see :func:`continuation`).
         """
         raise NotImplementedError
 
@@ -111,6 +173,8 @@ class Store(abc.ABC):
         Raises:
             CaseNotFound: no such case.
             ConcurrentUpdate: the stored case has moved on.
+            InvalidValue: the entries do not continue the stored chain (see
+                :func:`continuation`; the first entry's ``prev`` must be the stored head).
         """
         raise NotImplementedError
 
@@ -217,6 +281,19 @@ class Store(abc.ABC):
         """The cases with open incidents (optional; the default reads every case)."""
         return (case for case in self.cases() if case.incidents)
 
+    def stored_history(self, case_id: str) -> StoredHistory:
+        """The case's history as stored, for verification (optional).
+
+        Unlike :meth:`history` it never raises on a corrupt row: a row that cannot be
+        read is left out and named in ``problems``, as is a stored column that
+        disagrees with the chained entry. The default reads :meth:`history` (a store
+        that keeps nothing beside the entries has no columns to disagree).
+
+        Raises:
+            CaseNotFound: no such case.
+        """
+        return StoredHistory(tuple(self.history(case_id)))
+
     def quality_index(self, calendar: WorkCalendar, config: QualityConfig) -> QualityIndex | None:
         """Quality observations this store keeps itself for ``calendar`` and ``config``
         (optional; the default, ``None``, has every report observe the cases anew)."""
@@ -302,6 +379,8 @@ class MemoryStore(Store):
         with self._lock:
             if case.id in self._slots:
                 raise CaseExists(case.id)
+            if continuation(case, 0, entries) != GENESIS:
+                raise broken_head(case.id, 0)
             slot = self._slots[case.id] = _Slot(case, list(entries), None, None)
             self._add_timers(slot, timers)
             self._add_events(events)
@@ -321,6 +400,8 @@ class MemoryStore(Store):
                 raise CaseNotFound(case.id)
             if slot.case.seq != expected_seq:
                 raise ConcurrentUpdate(case.id, expected_seq, slot.case.seq)
+            if slot.case.head != continuation(case, expected_seq, entries):
+                raise broken_head(case.id, expected_seq)
             slot.case = case
             slot.entries.extend(entries)
             self._add_timers(slot, timers)

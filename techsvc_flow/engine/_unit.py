@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import attrs
 
 from ..calendar import WorkCalendar
-from ..case import GENESIS, Case, HistoryEntry, digest
+from ..case import GENESIS, Case, ChainKey, HistoryEntry, seal
 from ..definition import ProcessDefinition
 from ..errors import OutOfOrder
 from ..notifications import Event
@@ -60,6 +60,7 @@ def write(
     at: dt.datetime,
     *,
     idempotency_key: str | None = None,
+    key: ChainKey | None = None,
 ) -> Written:
     """Append ``drafts`` to the case and store it as ``after``, in one transaction.
 
@@ -74,6 +75,7 @@ def write(
         drafts: the entries to append, in order; each gets ``after.version``.
         at: when it happened (every entry's instant).
         idempotency_key: remember the stored case under this key.
+        key: seal the entries with HMAC under this key (``None``: SHA-256).
 
     Raises:
         ConcurrentUpdate: the case has moved on since ``before`` was loaded (or, for a
@@ -86,14 +88,15 @@ def write(
     head, seq = (before.head, before.seq) if before is not None else (GENESIS, 0)
     entries = []
     case_id, process_hash, version = after.id, definition.hash, after.version
-    for d in drafts:  # numbered, linked and sealed as case.chain() does, in one pass
+    key_id = None if key is None else key.id
+    for d in drafts:  # numbered, linked and sealed in one pass
         seq += 1
         payload = d.payload if type(d.payload) is dict else dict(d.payload or {})
-        sealed = digest(case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
-                        payload, process_hash, version, head)  # fmt: skip
+        sealed = seal(key, case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
+                      payload, process_hash, version, head)  # fmt: skip
         entries.append(
             HistoryEntry(case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
-                         payload, process_hash, version, head, sealed)
+                         payload, process_hash, version, head, sealed, key_id)
         )  # fmt: skip
         head = sealed
     if not entries:

@@ -248,7 +248,7 @@ def _recompute_case(
         drafts = [Draft(KIND, payload=_payload(c, source)) for c in affected]
         try:
             # timers set with the new calendar; delivery waits for the end of the run
-            write(store, new, definition, case, case, drafts, at)
+            write(store, new, definition, case, case, drafts, at, key=workflow.chain_key)
         except ConcurrentUpdate:
             continue  # the case moved on meanwhile: compare again from its new state
         return changes, True

@@ -38,12 +38,15 @@ from decimal import Decimal
 from typing import Any
 
 from .._codec import check, check_key
+from ..audit import case_problems, checkpoint_heads, checkpoint_problems, make_checkpoint
 from ..calendar import WorkCalendar
-from ..case import GENESIS, Actor, Case, ChainCheck, HistoryEntry, verify_chain
+from ..case import GENESIS, Actor, Case, ChainCheck, ChainKey, HistoryEntry, verify_chain
 from ..clock import Clock, SystemClock
 from ..definition import ProcessDefinition
 from ..errors import (
+    CaseNotFound,
     ConcurrentUpdate,
+    ConfigurationError,
     DefinitionError,
     GuardFailed,
     IdempotencyConflict,
@@ -88,6 +91,25 @@ def _snapshot(values: Mapping[str, Any] | None, path: str) -> dict[str, Any]:
     return out
 
 
+def _keys(chain_key: ChainKey | bytes | Sequence[ChainKey] | None) -> dict[str, ChainKey]:
+    """The workflow's keys by id, the sealing key first."""
+    if chain_key is None:
+        return {}
+    if isinstance(chain_key, bytes):
+        chain_key = ChainKey(chain_key)
+    keys = [chain_key] if isinstance(chain_key, ChainKey) else list(chain_key)
+    ring: dict[str, ChainKey] = {}
+    for key in keys:
+        if not isinstance(key, ChainKey):
+            raise ConfigurationError(
+                "Workflow.chain_key", f"must be ChainKey objects or bytes, not {type(key).__name__}"
+            )
+        ring.setdefault(key.id, key)
+    if not ring:
+        raise ConfigurationError("Workflow.chain_key", "is an empty list: give a key or None")
+    return ring
+
+
 class Workflow:
     """Runs cases of registered process definitions.
 
@@ -109,6 +131,9 @@ class Workflow:
         retry_base, retry_cap: the exponential backoff between rounds (above zero,
             the cap not below the base).
         ids: makes new case ids (default: random UUID hex).
+        chain_key: seal the history with HMAC-SHA256 under this :class:`ChainKey` (or
+            ``bytes``, the secret), held outside the database; a list seals with its
+            first key and verifies with all (key rotation). Default: unkeyed SHA-256.
     """
 
     def __init__(
@@ -124,6 +149,7 @@ class Workflow:
         retry_base: dt.timedelta = dt.timedelta(seconds=30),
         retry_cap: dt.timedelta = dt.timedelta(hours=1),
         ids: Callable[[], str] | None = None,
+        chain_key: ChainKey | bytes | Sequence[ChainKey] | None = None,
     ) -> None:
         # refuses an unusable dispatch mode, max_attempts or retry setting
         self._outbox = Outbox(
@@ -139,6 +165,9 @@ class Workflow:
         self._ids = ids or (lambda: uuid.uuid4().hex)
         self._machines: dict[tuple[str, int], CompiledMachine] = {}
         self._latest: dict[str, int] = {}
+        self._keys = _keys(chain_key)
+        #: the key new entries are sealed with (``None``: unkeyed)
+        self.chain_key: ChainKey | None = next(iter(self._keys.values()), None)
         for definition in processes:
             self.register(definition)
 
@@ -272,7 +301,7 @@ class Workflow:
         of its events where the outbox delivers after commit."""
         written = write(
             self.store, self.calendar, definition, before, after, drafts, at,
-            idempotency_key=idempotency_key,
+            idempotency_key=idempotency_key, key=self.chain_key,
         )  # fmt: skip
         self._outbox.after_commit(self.store, written.events, at)
         return written
@@ -525,10 +554,90 @@ class Workflow:
         """The case's audit trail, oldest first."""
         return self.store.history(case_id)
 
-    def verify_history(self, case_id: str, /) -> ChainCheck:
-        """Check the hash chain of the case's history (truthy when intact)."""
-        case = self.store.load(case_id)
-        return verify_chain(self.store.history(case_id), head=case.head)
+    def verify_history(
+        self, case_id: str, /, *, checkpoint: Mapping[str, Any] | None = None
+    ) -> ChainCheck:
+        """Check the case's audit trail (truthy when intact); never raises on a corrupt row.
+
+        Checks that the entries form an unbroken, unedited hash chain ending at the
+        case's head, sealed with this workflow's ``chain_key`` (if any), with instants
+        that never run backwards; that every stored column beside the chained entries
+        agrees with them (see :meth:`Store.stored_history`); that the case (state,
+        version, data, counts, SLA clocks, creation, last change, process version) is
+        what its history says; and, given a ``checkpoint`` (:meth:`checkpoint`), that
+        the history still holds the entry the checkpoint saw.
+
+        Raises:
+            CaseNotFound: no such case.
+            InvalidValue: ``checkpoint`` is not one, was changed, or needs another key.
+        """
+        heads = None if checkpoint is None else checkpoint_heads(checkpoint, self._keys)
+        vouched = checkpoint is not None and checkpoint.get("key_id") is not None
+        return self._verify(case_id, heads, vouched)
+
+    def _verify(
+        self, case_id: str, heads: Mapping[str, tuple[int, str]] | None, vouched: bool
+    ) -> ChainCheck:
+        stored = self.store.stored_history(case_id)
+        problems = list(stored.problems)
+        case: Case | None = None
+        try:
+            case = self.store.load(case_id)
+        except CaseNotFound:
+            raise
+        except Exception as exc:  # a corrupt row is a finding, not a crash
+            if not any(p.startswith("case row: unreadable") for p in problems):
+                problems.append(f"case row: unreadable ({type(exc).__name__}: {exc})")
+        seen = None if heads is None else heads.get(case_id)
+        late = [] if seen is None else checkpoint_problems(stored.entries, *seen)
+        # a keyed checkpoint vouches for the (unkeyed) entries it saw
+        until = seen[0] if seen is not None and vouched and not late else 0
+        chain = verify_chain(
+            stored.entries,
+            head=None if case is None else case.head,
+            keys=self._keys.values(),
+            unkeyed_until=until,
+        )
+        problems += chain.problems
+        problems += late
+        if case is not None and chain.ok:
+            machine = self._machines.get((case.process, case.process_version))
+            known = None if machine is None else machine.definition.hash
+            problems += case_problems(case, stored.entries, known)
+            if machine is None:
+                problems.append(
+                    f"case row: process {case.process!r} version {case.process_version} is "
+                    "not registered here, so the entries' definition cannot be checked"
+                )
+        return ChainCheck(not problems, len(stored.entries), tuple(problems))
+
+    def checkpoint(self, *, at: dt.datetime | None = None) -> dict[str, Any]:
+        """The heads of all cases (id → seq, head, last change), JSON-serialisable and
+        sealed: with HMAC under ``chain_key`` when the workflow has one. Keep it outside
+        the database; :meth:`verify_checkpoint` (or ``verify_history(..., checkpoint=)``)
+        later finds a history cut below, or rewritten at or below, what it saw."""
+        return make_checkpoint(self.store.cases(), self._at(at), self.chain_key)
+
+    def verify_checkpoint(self, checkpoint: Mapping[str, Any], /) -> ChainCheck:
+        """:meth:`verify_history` of every case in ``checkpoint``, against it; a case it
+        saw that is gone is a problem too. Each problem starts with the case id.
+
+        Raises:
+            InvalidValue: ``checkpoint`` is not one, was changed, or needs another key.
+        """
+        heads = checkpoint_heads(checkpoint, self._keys)
+        vouched = checkpoint.get("key_id") is not None
+        problems: list[str] = []
+        entries = 0
+        for case_id in heads:
+            try:
+                check = self._verify(case_id, heads, vouched)
+            except CaseNotFound:
+                problems.append(f"case {case_id!r}: in the checkpoint, gone from the store")
+                continue
+            entries += check.entries
+            problems += [f"case {case_id!r}: {p}" for p in check.problems]
+        return ChainCheck(not problems, entries, tuple(problems))
 
     def deadlines(self, case_id: str, /, *, at: dt.datetime | None = None) -> list[SlaState]:
         """Where each SLA clock of the case stands at ``at`` (default: now)."""

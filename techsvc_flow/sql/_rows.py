@@ -359,3 +359,48 @@ def _event_row(size: _Sizer, event: Event, what: str) -> dict[str, Any]:
         "type": event.type,
         "event": size(body, what),
     }
+
+
+def _instant(raw: object) -> dt.datetime:
+    """An instant column read as stored (text on SQLite, a datetime elsewhere), in UTC."""
+    value = raw if isinstance(raw, dt.datetime) else dt.datetime.fromisoformat(str(raw))
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def _differs(what: str, column: object, chained: object) -> str:
+    return f"{what} column is {column!r}, the chained entry has {chained!r}"
+
+
+def _row_problems(case_id: str, case_row: Any, rows: Any) -> tuple[list[HistoryEntry], list[str]]:
+    """The entries of ``rows`` (``seq, kind, at, at_offset, dest, version, hash, body``,
+    instants as stored) that could be read, and every problem found: a row that cannot
+    be decoded, a column that disagrees with the chained entry in the body, a case
+    column (``created_at, updated_at, body``) that disagrees with the case's body."""
+    problems: list[str] = []
+    try:
+        body = _loads(case_row[2])
+        for name, column in zip(("created_at", "updated_at"), case_row[:2], strict=True):
+            if _instant(column) != dt.datetime.fromisoformat(body[name]):
+                problems.append(f"case row: {name} column {column!r} disagrees with its body")
+    except Exception as exc:  # a corrupt row is a finding, not a crash
+        problems.append(f"case row: unreadable ({type(exc).__name__}: {exc})")
+    entries: list[HistoryEntry] = []
+    for seq, kind, at, at_offset, dest, version, hash_, text in rows:
+        try:
+            entry = _entry_from(case_id, seq, text)
+            columns = (
+                ("kind", kind, entry.kind, kind == entry.kind),
+                ("at", at, entry.at.isoformat(), _instant(at) == entry.at),
+                ("at_offset", at_offset, utc_offset(entry.at), at_offset == utc_offset(entry.at)),
+                ("dest", dest, entry.dest, dest == entry.dest),
+                ("version", version, entry.version, version == entry.version),
+                ("hash", hash_, entry.hash, hash_ == entry.hash),
+            )
+        except Exception as exc:  # a corrupt row is a finding, not a crash
+            problems.append(f"seq {seq}: unreadable row ({type(exc).__name__}: {exc})")
+            continue
+        problems += [f"seq {seq}: {_differs(n, c, v)}" for n, c, v, same in columns if not same]
+        entries.append(entry)
+    return entries, problems

@@ -45,7 +45,7 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
@@ -53,12 +53,12 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
-from ..case import Case, HistoryEntry
-from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate
+from ..case import GENESIS, Case, HistoryEntry
+from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from ..facts import CaseFacts
 from ..notifications import Delivery, Event
 from ..sla import Timer
-from ..store import Store
+from ..store import Store, StoredHistory, broken_head, continuation
 from ._facts import _facts_query, _facts_rows
 from ._rows import (
     _CASE_COLUMNS,
@@ -70,6 +70,7 @@ from ._rows import (
     _loads,
     _outbox_row,
     _prepare,
+    _row_problems,
     _Sizer,
     _timer_row,
     _Writes,
@@ -251,6 +252,7 @@ class SqlStore(Store):
         self._case_columns = [c.c[name] for name in (*_CASE_COLUMNS, "body")]
         self._sel_case = sa.select(*self._case_columns).where(c.c.id == bp("b_id"))
         self._sel_seq = sa.select(c.c.seq).where(c.c.id == bp("b_id"))
+        self._sel_tip = sa.select(c.c.seq, c.c.head).where(c.c.id == bp("b_id"))
         self._ins_case = sa.insert(c)
         upsert: Any = {"postgresql": pg_dialect.insert, "sqlite": sqlite_dialect.insert}
         insert = upsert.get(self.dialect)
@@ -261,7 +263,7 @@ class SqlStore(Store):
             )
         self._upd_case = (
             sa.update(c)
-            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"))
+            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"), c.c.head == bp("b_head"))
             .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
         )
         # whether the case has timers to replace, learnt in the same statement (saves a
@@ -329,6 +331,12 @@ class SqlStore(Store):
         events: Sequence[Event],
     ) -> None:
         writes = self._prepare(case, entries, timers, events, None)
+        broken = _broken(case, 0, entries, GENESIS)
+        if broken is not None:  # refused either way; a taken id is named first
+            with self.reading() as conn:
+                if conn.execute(self._sel_seq, {"b_id": case.id}).first() is not None:
+                    raise CaseExists(case.id)
+            raise broken
         with self.writing() as conn:
             if not self._insert_case(conn, writes.case):
                 raise CaseExists(case.id)
@@ -357,10 +365,14 @@ class SqlStore(Store):
         idempotency_key: str | None = None,
     ) -> None:
         writes = self._prepare(case, entries, timers, events, idempotency_key)
+        broken = _broken(case, expected_seq, entries, None)
         params = {name: writes.case[name] for name in _UPDATED}
         params["b_id"] = case.id
         params["b_seq"] = expected_seq
+        params["b_head"] = entries[0].prev if entries else case.head
         with self.writing() as conn:
+            if broken is not None:
+                self._refuse(conn, case.id, expected_seq, broken)
             result = conn.execute(self._upd_case, params)
             if self._returning:
                 row = result.first()
@@ -368,11 +380,20 @@ class SqlStore(Store):
             else:
                 updated, old_timers = result.rowcount == 1, True
             if not updated:
-                actual = conn.execute(self._sel_seq, {"b_id": case.id}).scalar()
-                if actual is None:
-                    raise CaseNotFound(case.id)
-                raise ConcurrentUpdate(case.id, expected_seq, actual)
+                self._refuse(conn, case.id, expected_seq, broken_head(case.id, expected_seq))
             self._write_children(conn, writes, old_timers=old_timers)
+
+    def _refuse(
+        self, conn: Connection, case_id: str, expected_seq: int, broken: InvalidValue
+    ) -> NoReturn:
+        """Raise why a commit cannot be written: no such case, the case has moved on, or
+        else ``broken`` (the entries do not continue the stored chain)."""
+        tip = conn.execute(self._sel_tip, {"b_id": case_id}).first()
+        if tip is None:
+            raise CaseNotFound(case_id)
+        if tip.seq != expected_seq:
+            raise ConcurrentUpdate(case_id, expected_seq, tip.seq)
+        raise broken
 
     # --- reading -------------------------------------------------------------------------
 
@@ -389,6 +410,38 @@ class SqlStore(Store):
             if not rows and conn.execute(self._sel_seq, {"b_id": case_id}).first() is None:
                 raise CaseNotFound(case_id)
         return [_entry_from(case_id, seq, body) for seq, body in rows]
+
+    def stored_history(self, case_id: str) -> StoredHistory:
+        """The case's history as stored, for verification: every row read on its own
+        (one that cannot be decoded is named, not raised), and every column that a
+        report or query reads beside the JSON body checked against the chained entry
+        (``kind``, ``at``, ``at_offset``, ``dest``, ``version``, ``hash``) or against
+        the case's body (``created_at``, ``updated_at``)."""
+        c, h = self.tables.cases, self.tables.history
+        raw = sa.type_coerce
+        case_row = sa.select(
+            raw(c.c.created_at, sa.Text), raw(c.c.updated_at, sa.Text), c.c.body
+        ).where(c.c.id == case_id)
+        rows = (
+            sa.select(
+                h.c.seq,
+                h.c.kind,
+                raw(h.c.at, sa.Text),
+                h.c.at_offset,
+                h.c.dest,
+                h.c.version,
+                h.c.hash,
+                h.c.body,
+            )
+            .where(h.c.case_id == case_id)
+            .order_by(h.c.seq)
+        )
+        with self.snapshot() as conn:
+            found = conn.execute(case_row).first()
+            if found is None:
+                raise CaseNotFound(case_id)
+            entries, problems = _row_problems(case_id, found, conn.execute(rows))
+        return StoredHistory(tuple(entries), tuple(problems))
 
     def idempotent(self, case_id: str, key: str) -> Case | None:
         with self.reading() as conn:
@@ -746,6 +799,19 @@ class _BoundSqlStore(SqlStore):
 
     def close(self) -> None:
         """Nothing to release: the host owns the connection."""
+
+
+def _broken(
+    case: Case, expected_seq: int, entries: Sequence[HistoryEntry], start: str | None
+) -> InvalidValue | None:
+    """Why ``entries`` cannot continue the chain (see :func:`continuation`), or None."""
+    try:
+        head = continuation(case, expected_seq, entries)
+    except InvalidValue as exc:
+        return exc
+    if start is not None and head != start:
+        return broken_head(case.id, expected_seq)
+    return None
 
 
 def open_store(url: str | sa.URL, /) -> SqlStore:
