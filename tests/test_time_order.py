@@ -7,21 +7,26 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from techsvc_flow import (
     Actor,
+    MemoryStore,
     ProcessDefinition,
     Sla,
     State,
     SteppedClock,
+    Store,
     Transition,
     WorkCalendar,
     Workflow,
+    processes,
 )
-from techsvc_flow.errors import OutOfOrder
+from techsvc_flow.errors import DefinitionError, OutOfOrder
+from techsvc_flow.sql import SqlStore
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 AGENT = Actor("ann", {"agent"})
@@ -108,3 +113,43 @@ def test_a_lagging_tick_writes_in_order(wf: Workflow) -> None:
     entries = wf.history("T-1")
     assert entries[-1].at == at(18, 12)
     assert all(a.at <= b.at for a, b in itertools.pairwise(entries))
+
+
+# --- one version number, one content: across restarts too --------------------------------
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_a_changed_definition_under_the_same_version_is_refused_after_a_restart(
+    kind: str, tmp_path: Path, china: WorkCalendar
+) -> None:
+    def store() -> Store:
+        if kind == "memory":
+            return shared
+        return SqlStore(f"sqlite:///{tmp_path}/flow.db")
+
+    shared = MemoryStore()
+    first = Workflow(store(), calendar=china, processes=[processes.complaint()])
+    first.start("complaint", case_id="C-1", data={"channel": "phone", "description": "noisy"})
+    changed = processes.complaint(acknowledge="12h")  # still version 1
+    with pytest.raises(DefinitionError) as caught:
+        Workflow(store(), calendar=china, processes=[changed])  # the restart
+    assert caught.value.path == "version"
+    assert "version=2" in str(caught.value) and "new version" in str(caught.value)
+    # the same content again is fine, and so is the change as a new version
+    again = Workflow(store(), calendar=china, processes=[processes.complaint()])
+    assert again.get("C-1").process_version == 1
+    Workflow(store(), calendar=china, processes=[processes.complaint(acknowledge="12h", version=2)])
+
+
+def test_a_database_from_before_the_record_gives_its_cases_hash(
+    tmp_path: Path, china: WorkCalendar
+) -> None:
+    """Cases stored before the store kept the record (schema 0004) still count."""
+    url = f"sqlite:///{tmp_path}/flow.db"
+    wf = Workflow(SqlStore(url), calendar=china, processes=[processes.complaint()])
+    wf.start("complaint", case_id="C-1", data={"channel": "phone", "description": "noisy"})
+    store = SqlStore(url)
+    with store.writing() as conn:  # as a database upgraded from 0004 has it: no record
+        conn.execute(store.tables.processes.delete())
+    with pytest.raises(DefinitionError):
+        Workflow(store, calendar=china, processes=[processes.complaint(acknowledge="12h")])
