@@ -75,9 +75,27 @@ def test_late_complaints_are_marked(book: Ledger) -> None:
         True,
         False,
     )
+    # the strict reading: 7 working days from receipt (11-03 11:00), no pause while
+    # waiting on the complainant; fed back 11-14 15:00, late
+    assert r["C12"]["feedback_due"] == dt.datetime(2025, 11, 13, 0, 0, tzinfo=SH)
+    assert r["C12"]["fed_back_within_limit"] is False
+    # 11-03 11:00 .. 11-14 15:00: 9 working days and 4 hours; nothing paused
+    assert (r["C12"]["feedback_days_elapsed"], r["C12"]["feedback_days_paused"]) == (
+        Decimal("9.17"),
+        Decimal("0.00"),
+    )
+
+
+def test_the_ledger_shows_elapsed_and_paused_time_when_the_pause_is_on() -> None:
+    wf = qs.build(complaint=processes.complaint(pause_feedback=True))
+    r = rows(ledger(wf.store, calendar=wf.calendar, as_of=qs.AS_OF))
     # three working days waiting on the complainant moved the feedback due to 11-18
     assert r["C12"]["feedback_due"] == dt.datetime(2025, 11, 18, 0, 0, tzinfo=SH)
     assert r["C12"]["fed_back_within_limit"] is True
+    assert (r["C12"]["feedback_days_elapsed"], r["C12"]["feedback_days_paused"]) == (
+        Decimal("9.17"),
+        Decimal("3.00"),
+    )
 
 
 def test_closures_escalations_reopenings(book: Ledger) -> None:

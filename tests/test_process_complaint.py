@@ -14,6 +14,7 @@ from techsvc_flow import (
     TransitionNotAllowed,
     WorkCalendar,
 )
+from techsvc_flow.errors import DefinitionError
 from techsvc_flow.processes import complaint
 
 START = {
@@ -88,8 +89,23 @@ def test_sla_deadlines_from_a_tuesday_before_national_day(china: WorkCalendar) -
     assert w.due("feedback").isoformat() == "2025-10-17T00:00:00+08:00"  # type: ignore[union-attr]
 
 
-def test_waiting_on_the_complainant_pauses_the_feedback_clock(china: WorkCalendar) -> None:
+def test_the_feedback_clock_runs_on_while_waiting_on_the_complainant(
+    china: WorkCalendar,
+) -> None:
+    # the strict reading of 「7 个工作日内处理反馈」: no pause unless switched on
     w = walk(china)
+    to_investigating(w)
+    w.clock.set(at(10, 9, 10))
+    w.fire("request_info", "handler", info_question="which invoice?")
+    assert w.status("feedback") == "running"
+    assert w.due("feedback") == dt.datetime(2025, 10, 17, 0, 0, tzinfo=SHANGHAI)
+    assert complaint().sla_map["feedback"].pause_states == ()
+    with pytest.raises(DefinitionError, match="pause_feedback"):
+        complaint(pause_feedback="yes")  # type: ignore[arg-type]
+
+
+def test_waiting_on_the_complainant_pauses_the_feedback_clock(china: WorkCalendar) -> None:
+    w = walk(china, complaint(pause_feedback=True))
     to_investigating(w)
     w.clock.set(at(10, 9, 10))  # Thursday, a working day
     assert w.fire("request_info", "handler", info_question="which invoice?") == (

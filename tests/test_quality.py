@@ -164,13 +164,13 @@ def test_response_timeliness(q4: QualityReport) -> None:
 def test_complaint_timeliness(q4: QualityReport) -> None:
     r = q4.result("complaint_timeliness")
     # C01..C18 decided (C00 is in Q3, C19 and C20 still within their limits)
-    assert counts(r) == (14, 18)
-    assert sorted(r.missed_cases) == ["C03", "C07", "C11", "C15"]
-    assert "C12" in r.numerator_cases  # late without its three paused working days
+    assert counts(r) == (13, 18)
+    # C12: fed back 9 working days after receipt; the strict reading has no pause
+    assert sorted(r.missed_cases) == ["C03", "C07", "C11", "C12", "C15"]
     assert {"C05", "C06"} <= set(r.numerator_cases)  # not accepted / withdrawn in time
     assert r.measures == {
         "acknowledged_on_time": Decimal("83.33"),  # 15/18: C03, C07, C15 late
-        "fed_back_on_time": Decimal("88.89"),  # 16/18: C07, C11 late
+        "fed_back_on_time": Decimal("83.33"),  # 15/18: C07, C11, C12 late
     }
 
 
@@ -178,10 +178,11 @@ def test_on_time_delivery(q4: QualityReport) -> None:
     r = q4.result("on_time_delivery_rate")
     assert counts(r) == (5, 7)
     assert set(r.numerator_cases) == {"E00", "E01", "E03", "E04", "E10"}
-    # E02 delivered late; E06 still undelivered when its date passed (counted at 12-15 24:00)
+    # counted on the delivery date: E02 delivered late (due 11-21);
+    # E06 still undelivered when its date passed
     assert {o.case_id: o.at for o in r.missed} == {
-        "E02": at(11, 24, 10),
-        "E06": dt.datetime(2025, 12, 16, 0, 0, tzinfo=SH),
+        "E02": dt.datetime(2025, 11, 21, 0, 0, tzinfo=SH),
+        "E06": dt.datetime(2025, 12, 15, 0, 0, tzinfo=SH),
     }
     assert "E05" not in r.denominator_cases  # terminated before its date
     assert "E07" not in r.denominator_cases  # due in 2026
@@ -217,7 +218,7 @@ def test_the_trend_month_by_month(q4: QualityReport) -> None:
         "contract_performance_rate": (1, 1),
         "return_visit_rate": (1, 1),
     }
-    assert months["2025-11"]["complaint_timeliness"] == (10, 13)
+    assert months["2025-11"]["complaint_timeliness"] == (9, 13)
     assert months["2025-12"]["complaint_timeliness"] == (4, 5)
     assert months["2025-12"]["on_time_delivery_rate"] == (2, 3)
     # the months add up to the quarter
@@ -232,13 +233,13 @@ def test_late_cases_listed_by_indicator(q4: QualityReport) -> None:
     late = [(o.indicator, o.case_id) for o in q4.late]
     assert late[:2] == [("customer_satisfaction", "SV-C02"), ("customer_satisfaction", "E02")]
     assert ("return_visit_rate", "E03") in late
-    assert len(late) == 13
+    assert len(late) == 14
 
 
 def test_one_month_and_compute_indicators(wf: Workflow) -> None:
     results = compute_indicators(wf.store, Period.parse("2025-11", tz=SH), calendar=wf.calendar)
     assert [r.code for r in results] == [i.code for i in INDICATORS]
-    assert counts(results[2]) == (10, 13)
+    assert counts(results[2]) == (9, 13)
 
 
 def test_compute_indicators_is_deprecated_and_still_works(wf: Workflow) -> None:
@@ -259,7 +260,7 @@ def test_as_of_judges_open_clocks(wf: Workflow) -> None:
     later = report(wf.store, Q4, calendar=wf.calendar, as_of=at(1, 20, year=2026), trend=False)
     # by 2026-01-20, E09's response (due 01-05) and C19/C20's feedback have breached
     assert counts(later.result("response_timeliness")) == (8, 10)
-    assert counts(later.result("complaint_timeliness")) == (14, 20)
+    assert counts(later.result("complaint_timeliness")) == (13, 20)
     with pytest.raises(PeriodError, match="aware"):
         report(wf.store, Q4, calendar=wf.calendar, as_of=dt.datetime(2026, 1, 1))
 
@@ -310,7 +311,7 @@ def test_every_store_gives_the_same_facts_and_figures(store: Store, q4: QualityR
     got = report(store, Q4, calendar=wf.calendar)
     assert [r.to_dict() for r in got.results] == [r.to_dict() for r in q4.results]
     assert [counts(r) for r in got.results] == [
-        (4, 6), (8, 9), (14, 18), (5, 7), (4, 6), (5, 6), (4, 5)
+        (4, 6), (8, 9), (13, 18), (5, 7), (4, 6), (5, 6), (4, 5)
     ]  # fmt: skip
     every = {f.id for f in store.facts()}
     assert len(every) == 21 + 11 + 4
@@ -342,7 +343,7 @@ def test_the_default_facts_need_only_cases_and_history(wf: Workflow) -> None:
     assert isinstance(wf.store, MemoryStore)
     plain = _Plain(wf.store)
     got = report(plain, Q4, calendar=wf.calendar, trend=False)
-    assert [counts(r) for r in got.results][:3] == [(4, 6), (8, 9), (14, 18)]
+    assert [counts(r) for r in got.results][:3] == [(4, 6), (8, 9), (13, 18)]
 
 
 # --- SLA outcomes -----------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def workflow(calendar: WorkCalendar, store: Store | None = None) -> Workflow:
         store if store is not None else MemoryStore(),
         calendar=calendar,
         clock=SteppedClock(t(12, 1, year=2026)),
-        processes=[processes.complaint()],
+        processes=[processes.complaint(pause_feedback=True)],
     )
 
 

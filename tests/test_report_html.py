@@ -148,8 +148,8 @@ def test_the_page_shows_the_seven_indicators_against_their_thresholds(
     assert "88.89%" in text and "≥ 95%" in text and "8 / 9" in text
     # month by month, and the late cases
     assert all(month in text for month in ("2025-10", "2025-11", "2025-12"))
-    assert "Cases that missed an indicator (13)" in text
-    assert "E06" in text and "2025-12-16 00:00" in text
+    assert "Cases that missed an indicator (14)" in text
+    assert "E06" in text and "2025-12-15 00:00" in text
 
 
 def test_the_page_needs_nothing_from_elsewhere(q4: QualityReport) -> None:
@@ -249,7 +249,7 @@ def test_text(q4: QualityReport) -> None:
         "8/9",
         "FAIL",
     ]
-    assert "acknowledged_on_time 83.33%, fed_back_on_time 88.89%" in text
+    assert "acknowledged_on_time 83.33%, fed_back_on_time 83.33%" in text
     assert "  Return-visit rate: E03 (service_engagement, 2025-11-17 09:00)" in text
     zh = render(q4, lang="zh")
     assert "服务响应及时率" in zh and "未达标" in zh and "逐月趋势" in zh
@@ -274,7 +274,7 @@ def test_csv(q4: QualityReport) -> None:
     assert len(table) == 1 + 7 * 4  # the quarter, then each month
     row = dict(zip(CSV_HEAD, table[3], strict=True))
     assert row["code"] == "complaint_timeliness" and row["period"] == "2025-Q4"
-    assert (row["numerator"], row["denominator"], row["value"]) == ("14", "18", "77.78")
+    assert (row["numerator"], row["denominator"], row["value"]) == ("13", "18", "72.22")
     assert row["status"] == "fail" and row["indicator_zh"] == "投诉处理及时率"
     october = dict(zip(CSV_HEAD, table[8], strict=True))
     assert (october["period"], october["code"], october["value"], october["status"]) == (

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
+from ..errors import DefinitionError
 from ._build import GuardDoc, Limit, build, field, label, state
 from .checks import FUNCTIONS
 from .standards import (
@@ -32,7 +33,7 @@ from .standards import (
     codes,
 )
 
-__all__ = ["GUARDS", "LIMITS", "PROCESS", "complaint"]
+__all__ = ["FEEDBACK_CLOCKS", "GUARDS", "LIMITS", "PROCESS", "complaint"]
 
 ISO = "GB/T 19012-2019 (ISO 10002:2018)"
 EXT = " — not in the seed texts"
@@ -175,7 +176,7 @@ PROCESS: Mapping[str, Any] = {
         state(
             "waiting_on_complainant",
             "待投诉人补充",
-            "Waiting on the complainant (feedback clock paused)",
+            "Waiting on the complainant (feedback clock paused only with pause_feedback)",
             OURS,
         ),
         state("response_decided", "已形成处理意见", "Response decided", f"{ISO} 7.7{EXT}"),
@@ -545,18 +546,16 @@ PROCESS: Mapping[str, Any] = {
             "name": "feedback",
             "duration": "7wd",
             "start_states": ["received"],
-            "pause_states": ["waiting_on_complainant"],
             "stop_states": ["decision_communicated", "closed", "withdrawn"],
             "warn_at": [0.5, 0.75],
             "breach_trigger": "escalate_overdue",
             "label": label("处理反馈时限", "Feedback"),
-            "source": f"{TSO} 三(二)3「7 个工作日内处理反馈」; pause: {OURS}",
+            "source": f"{TSO} 三(二)3「7 个工作日内处理反馈」 (no pause; pause_feedback: {OURS})",
         },
         {
             "name": "review_feedback",
             "duration": "7wd",
             "start_states": ["escalated"],
-            "pause_states": ["waiting_on_complainant"],
             "stop_states": ["decision_communicated", "external_resolution", "closed", "withdrawn"],
             "warn_at": [0.75],
             "breach_trigger": "escalate_overdue",
@@ -567,7 +566,6 @@ PROCESS: Mapping[str, Any] = {
             "name": "reopen_feedback",
             "duration": "7wd",
             "start_triggers": ["reopen"],
-            "pause_states": ["waiting_on_complainant"],
             "stop_states": ["decision_communicated", "closed", "withdrawn"],
             "warn_at": [0.5, 0.75],
             "breach_trigger": "escalate_overdue",
@@ -621,8 +619,8 @@ LIMITS: Mapping[str, Limit] = {
             "duration",
             "7wd",
             slas=["feedback"],
-            meaning="communicate the decision (working days from receipt; paused while "
-            "waiting on the complainant)",
+            meaning="communicate the decision (working days from receipt; no pause unless "
+            "pause_feedback=True)",
             source=f"{TSO} 三(二)3「7 个工作日内处理反馈」",
         ),
         Limit(
@@ -741,10 +739,27 @@ GUARDS: Mapping[str, GuardDoc] = {
 }
 
 
-def complaint(**limits: str | int) -> ProcessDefinition:
+#: The feedback clocks that ``pause_feedback=True`` pauses while waiting on the complainant.
+FEEDBACK_CLOCKS = ("feedback", "review_feedback", "reopen_feedback")
+PAUSED_IN = "waiting_on_complainant"
+
+
+def _paused(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with the feedback clocks paused while waiting on the complainant."""
+    slas = [
+        {**sla, "pause_states": [PAUSED_IN]} if sla["name"] in FEEDBACK_CLOCKS else sla
+        for sla in data["slas"]
+    ]
+    return {**data, "slas": slas}
+
+
+def complaint(*, pause_feedback: bool = False, **limits: str | int) -> ProcessDefinition:
     """The complaint-handling process, with the organisation's own time limits.
 
     Args:
+        pause_feedback: pause the feedback clocks while waiting on the complainant.
+            The standard's text (「7 个工作日内处理反馈」) has no pause, so the default is
+            the strict reading; an organisation switches the pause on explicitly.
         **limits: any of :data:`LIMITS` by name, e.g. ``acknowledge="12h"``,
             ``feedback="5wd"``, ``reopen_within="15d"``, ``escalation_levels=2``.
             ``version=N`` sets the definition's version instead (default 1).
@@ -752,4 +767,7 @@ def complaint(**limits: str | int) -> ProcessDefinition:
     Raises:
         DefinitionError: an unknown limit, or a value of the wrong kind.
     """
-    return build(PROCESS, LIMITS, FUNCTIONS, limits)
+    if not isinstance(pause_feedback, bool):
+        raise DefinitionError("pause_feedback", f"expected a bool, got {pause_feedback!r}")
+    data = _paused(PROCESS) if pause_feedback else PROCESS
+    return build(data, LIMITS, FUNCTIONS, limits)

@@ -15,7 +15,7 @@ checks that every name a profile gives exists in its template.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import attrs
 
@@ -38,8 +38,12 @@ class QualityProfile:
         delivery_due_field: the data field with the contract's delivery date.
         accepted: states entered when the delivery is accepted (or settled); empty:
             no first-pass acceptance is counted.
-        objection: the trigger that raises an objection (a rework round); ``None`` when
-            the template has none (every acceptance is then a first pass).
+        objection: the trigger that raises an objection; ``None`` when the template has
+            none.
+        rework: the triggers that send a delivery back into rework; each firing is one
+            rework round (the archive's ``rework_rounds``).
+        disputes: the triggers that dispute a delivery. An acceptance is a *first pass*
+            only when none of ``objection``, ``rework`` and ``disputes`` fired.
         performed: states entered when the contract has been performed.
         terminated: the state entered on early termination.
         after_sales: the state entered when the return visit falls due.
@@ -55,6 +59,8 @@ class QualityProfile:
     delivery_due_field: str | None = "delivery_due"
     accepted: tuple[str, ...] = attrs.field(default=("after_sales",), converter=as_names)
     objection: str | None = "raise_objection"
+    rework: tuple[str, ...] = attrs.field(default=("raise_objection",), converter=as_names)
+    disputes: tuple[str, ...] = attrs.field(default=(), converter=as_names)
     performed: tuple[str, ...] = attrs.field(default=("after_sales",), converter=as_names)
     terminated: str = "terminated"
     after_sales: str | None = "after_sales"
@@ -63,6 +69,15 @@ class QualityProfile:
     visit_field: str = "visit_outcome"
     visit_reached: tuple[str, ...] = attrs.field(default=("reached",), converter=as_names)
     surveyed: str | None = "return_visited"
+
+    def rework_rounds(self, counts: Mapping[str, int]) -> int:
+        """How many rework rounds trigger ``counts`` record."""
+        return sum(counts.get(t, 0) for t in self.rework)
+
+    def first_pass(self, counts: Mapping[str, int]) -> bool:
+        """Whether trigger ``counts`` record no objection, rework or dispute."""
+        spoiled = (self.objection, *self.rework, *self.disputes)
+        return not any(counts.get(t, 0) for t in spoiled if t is not None)
 
     def names(self) -> dict[str, set[str]]:
         """Every template name the profile gives, by kind: ``states``, ``triggers``,
@@ -77,7 +92,11 @@ class QualityProfile:
         }
         return {
             "states": {s for s in states if s is not None},
-            "triggers": {t for t in (self.objection, self.visit_trigger) if t is not None},
+            "triggers": {
+                t
+                for t in (self.objection, self.visit_trigger, *self.rework, *self.disputes)
+                if t is not None
+            },
             "fields": {f for f in (self.delivery_due_field, self.visit_field) if f is not None},
             "slas": {s for s in (self.response_sla, self.visit_sla) if s is not None},
         }

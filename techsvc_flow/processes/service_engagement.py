@@ -492,7 +492,9 @@ GUARDS: Mapping[str, GuardDoc] = {
 
 
 #: Where this template records what the quality indicators read (the defaults).
-PROFILE = QualityProfile()
+PROFILE = QualityProfile(
+    rework=("raise_objection", "grant_extra_rework"), disputes=("escalate_dispute",)
+)
 
 
 def service_engagement(**limits: str | int) -> ProcessDefinition:

@@ -447,16 +447,19 @@ def is_satisfied(scores: Mapping[str, int]) -> bool:
     return _index(scores) >= Fraction(SATISFIED_THRESHOLD)
 
 
-# --- technology transfer (GB/T 34670-2017 style; not in the seed texts) ----------------------
+# --- technology transfer (GB/T 34670-2017 style; not in the seed texts — verify) -------------
 
+_GBT34670 = "GB/T 34670 (verify)"
 TRANSFER_SERVICE_TYPES: tuple[Term, ...] = (
-    Term("technology_development", "技术开发服务", "Technology development", "GB/T 34670"),
-    Term("technology_transfer", "技术转让服务", "Technology transfer", "GB/T 34670"),
-    Term("technical_service", "技术服务", "Technical service", "GB/T 34670"),
-    Term("technical_consulting", "技术咨询服务", "Technical consulting", "GB/T 34670"),
-    Term("technology_evaluation", "技术评价服务", "Technology evaluation", "GB/T 34670"),
-    Term("investment_financing", "技术投融资服务", "Investment and financing", "GB/T 34670"),
-    Term("information_platform", "信息网络平台服务", "Information platform", "GB/T 34670"),
+    Term("technology_development", "技术开发服务", "Technology development", _GBT34670),
+    Term("technology_transfer", "技术转让服务", "Technology transfer", _GBT34670),
+    Term("technical_service", "技术服务", "Technical service", _GBT34670),
+    Term("technical_consulting", "技术咨询服务", "Technical consulting", _GBT34670),
+    Term("technology_evaluation", "技术评价服务", "Technology evaluation", _GBT34670),
+    Term(
+        "investment_financing", "技术投融资服务", "Investment and financing", "GB/T 34670 (verify)"
+    ),
+    Term("information_platform", "信息网络平台服务", "Information platform", _GBT34670),
 )
 
 TRANSACTION_MODES: tuple[Term, ...] = (

@@ -677,6 +677,7 @@ PROFILE = QualityProfile(
     delivery_due_field=None,
     accepted=(),
     objection=None,
+    rework=(),
     performed=("after_sales",),
 )
 

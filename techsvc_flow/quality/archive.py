@@ -51,10 +51,10 @@ def _public(
 
 
 def _rework_rounds(case: Case, profile: EngagementProfile | None) -> int | None:
-    """How often the client objected (0 where the template has no objection trigger)."""
+    """How often the delivery went back into rework (0 where the template has none)."""
     if profile is None:
         return None
-    return 0 if profile.objection is None else case.counts.get(profile.objection, 0)
+    return profile.rework_rounds(case.counts)
 
 
 def _label(definition: ProcessDefinition, state: str | None) -> dict[str, str] | None:

@@ -107,7 +107,7 @@ INDICATORS: tuple[Indicator, ...] = (
         Decimal(90),
         "our default",
         "DESIGN.md",
-        "engagements accepted without an objection (no rework)",
+        "engagements accepted at the first delivery (no objection, dispute or rework)",
         "engagements accepted, settled after a dispute, or terminated after a delivery",
     ),
     Indicator(

@@ -23,6 +23,7 @@ import io
 import json
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
@@ -38,6 +39,7 @@ from .period import Period
 if TYPE_CHECKING:
     from ..calendar import WorkCalendar
     from ..case import Case, HistoryEntry
+    from ..sla import SlaClock
     from ..store import Store
 
 __all__ = [
@@ -123,6 +125,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("feedback_limit", "Feedback limit", "反馈时限"),
     Column("feedback_due", "Feedback due", "反馈期限"),
     Column("fed_back_within_limit", "Fed back within limit", "7个工作日内反馈"),
+    Column("feedback_days_elapsed", "Feedback working days elapsed", "反馈已历工作日"),
+    Column("feedback_days_paused", "Feedback working days paused", "反馈暂停工作日"),
     Column("upheld", "Upheld", "投诉是否成立", UPHELD),
     Column("remedies", "Remedies", "处理措施", _terms("REMEDIES")),
     Column("remedies_done", "Remedies carried out", "已落实措施", _terms("REMEDIES")),
@@ -188,6 +192,28 @@ COUNTED = {
 TRIGGERS = frozenset({*_CLOSING, _NOT_ACCEPTED, _COMMUNICATE, *COUNTED.values()})
 
 
+_SECOND = dt.timedelta(seconds=1)
+_HUNDREDTH = Decimal("0.01")
+
+
+def _days(amount: dt.timedelta) -> Decimal:
+    return (Decimal(amount // _SECOND) / 86400).quantize(_HUNDREDTH)
+
+
+def _feedback_days(
+    clock: SlaClock | None, calendar: WorkCalendar, as_of: dt.datetime | None
+) -> tuple[Decimal | None, Decimal | None]:
+    """(working days from the clock's start to its stop or ``as_of``, of which paused)."""
+    if clock is None or clock.started_at is None:
+        return None, None
+    end = clock.events[-1].at if clock.status == "stopped" else as_of
+    if end is None:
+        return None, None
+    elapsed = calendar.working_time_between(clock.started_at, end)
+    paused = elapsed - clock.consumed(calendar, end)
+    return _days(elapsed), _days(paused)
+
+
 def _closure(case: Case, entries: Sequence[HistoryEntry]) -> tuple[dt.datetime | None, str | None]:
     if case.state not in CLOSED_STATES:
         return None, None
@@ -217,6 +243,7 @@ def _row(
     ack = sla_outcome(ack_clock, calendar, as_of=as_of)
     feedback = sla_outcome(feedback_clock, calendar, as_of=as_of)
     closed_at, closure = _closure(case, entries)
+    elapsed, paused = _feedback_days(feedback_clock, calendar, as_of)
     satisfaction = index = None
     if survey is not None and survey.state in SATISFACTION:
         satisfaction = survey.state
@@ -241,6 +268,8 @@ def _row(
         "feedback_limit": str(feedback_clock.duration) if feedback_clock else None,
         "feedback_due": feedback.due,
         "fed_back_within_limit": feedback.within,
+        "feedback_days_elapsed": elapsed,
+        "feedback_days_paused": paused,
         "upheld": data.get("upheld"),
         "remedies": list(data.get("remedies") or []),
         "remedies_done": list(data.get("remedies_done") or []),

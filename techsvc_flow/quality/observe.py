@@ -282,17 +282,20 @@ def _engagement(
     if p.delivered is not None and p.delivery_due_field is not None:
         due_day = _date(f.data.get(p.delivery_due_field))
         if due_day is not None:
+            # counted in the period of the due date, and a delivery is seen only once made
+            # (before as_of): a period's figures do not change when it is re-run later
             due_end = calc.end_of_day(due_day)
-            if delivered is not None:
+            day = dt.datetime.combine(due_day, dt.time(), tzinfo=calc.tz)
+            if delivered is not None and delivered < as_of:
                 yield Observation(
-                    "on_time_delivery_rate", f.id, f.process, delivered, delivered <= due_end
+                    "on_time_delivery_rate", f.id, f.process, day, delivered <= due_end
                 )
             elif due_end < (as_of if terminated is None else min(terminated, as_of)):
-                yield Observation("on_time_delivery_rate", f.id, f.process, due_end, False)
+                yield Observation("on_time_delivery_rate", f.id, f.process, day, False)
     if p.accepted:
         accepted = _first(f, p.accepted)
         if accepted is not None:
-            first_pass = p.objection is None or f.counts.get(p.objection, 0) == 0
+            first_pass = p.first_pass(f.counts)
             yield Observation("first_pass_acceptance_rate", f.id, f.process, accepted, first_pass)
         elif terminated is not None and delivered is not None and delivered <= terminated:
             yield Observation("first_pass_acceptance_rate", f.id, f.process, terminated, False)
@@ -375,7 +378,7 @@ _TICK = dt.timedelta(microseconds=1)
 
 def _breakpoints(f: CaseFacts, cfg: QualityConfig, calc: Calc) -> list[dt.datetime]:
     """The instants at which the observations of ``f`` change with ``as_of``: the
-    breach of each clock not stopped, the end of an undelivered delivery date."""
+    breach of each clock not stopped, the end of the delivery date and the delivery."""
     points = set()
     for clock in f.clocks.values():
         if clock.events and clock.status != "stopped":
@@ -383,15 +386,12 @@ def _breakpoints(f: CaseFacts, cfg: QualityConfig, calc: Calc) -> list[dt.dateti
             if breach is not None:
                 points.add(breach)
     p = cfg.engagements.get(f.process)
-    if (
-        p is not None
-        and p.delivered is not None
-        and p.delivery_due_field is not None
-        and p.delivered not in f.entered
-    ):
+    if p is not None and p.delivered is not None and p.delivery_due_field is not None:
         day = _date(f.data.get(p.delivery_due_field))
         if day is not None:
             points.add(calc.end_of_day(day))
+            if p.delivered in f.entered:
+                points.add(f.entered[p.delivered])
     return sorted(points)
 
 

@@ -74,7 +74,7 @@ __all__ = ["IndexOutOfDate", "IndexedStore", "ObservationIndex"]
 
 #: the version of the observation rules: a library release that changes what the
 #: indicators observe bumps it, and the next refresh rebuilds every index
-RULES = "1"
+RULES = "2"
 _FINGERPRINT = "fingerprint"
 
 
