@@ -13,6 +13,7 @@ from __future__ import annotations
 import email
 import email.message
 import email.policy
+import warnings
 from types import TracebackType
 from typing import Any
 
@@ -66,6 +67,8 @@ class FakeSmtp:
             )
             return AuthResult(success=ok, handled=False)
 
+        # a loopback fake: a login without TLS is what it is for
+        warnings.filterwarnings("ignore", "Requiring AUTH while not requiring TLS", UserWarning)
         with socket.socket() as probe:
             probe.bind((self.host, 0))
             self.port = probe.getsockname()[1]
