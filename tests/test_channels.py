@@ -513,3 +513,21 @@ def test_cli_notify_test(capsys: pytest.CaptureFixture[str]) -> None:
         assert main([*args, "--secret", "SEC-wrong"]) == 1
     out = capsys.readouterr()
     assert "19021" in out.err and TOKEN not in out.out + out.err
+
+
+def test_channels_benchmark_quick_run() -> None:
+    """Every receiver is measured beside the webhook, on loopback."""
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.channels", "--quick"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("Webhook", "WeCom", "DingTalk", "Feishu"):
+        assert f"\n{name} " in result.stdout
