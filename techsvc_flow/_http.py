@@ -21,6 +21,9 @@ from typing import Any
 
 __all__ = ["post"]
 
+#: the most of an answer's body :func:`post` keeps (a robot's answer is a short JSON)
+MAX_ANSWER = 1 << 20
+
 TIMED_OUT = "webhook delivery exceeded its total timeout"
 
 
@@ -143,8 +146,9 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> None:
-    """POST ``body`` to ``url``; returns on a 2xx answer, whole, within ``timeout`` s.
+def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -> bytes:
+    """POST ``body`` to ``url``; returns the body of a 2xx answer, read whole within
+    ``timeout`` s (at most :data:`MAX_ANSWER` bytes are kept).
 
     Raises:
         urllib.error.HTTPError: any other status (redirects are not followed).
@@ -158,8 +162,11 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -
         with opener.open(request, timeout=timeout) as response:
             status = response.status
             response_headers = response.headers
-            while response.read(65536):  # the whole answer, within the deadline
+            answer = bytearray()
+            while chunk := response.read(65536):  # the whole answer, within the deadline
                 _left(deadline)
+                if len(answer) < MAX_ANSWER:
+                    answer += chunk[: MAX_ANSWER - len(answer)]
     except urllib.error.HTTPError as exc:
         exc.close()  # release the connection; the error itself is what the caller needs
         raise
@@ -171,3 +178,4 @@ def post(url: str, body: bytes, headers: Mapping[str, str], *, timeout: float) -
         raise
     if not 200 <= status < 300:
         raise urllib.error.HTTPError(url, status, "webhook refused", response_headers, None)
+    return bytes(answer)

@@ -305,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade.add_argument("--prefix", default="flow_", help="table name prefix (default flow_)")
     upgrade.add_argument("--schema", default=None, help="database schema (PostgreSQL)")
     upgrade.set_defaults(run=_db_upgrade)
+    _notify(commands)
     return parser
 
 
@@ -336,6 +337,44 @@ _PASSWORD = re.compile(r"(\w[\w+.-]*://[^:/@\s]*):[^@\s]*@")
 def _mask(text: str) -> str:
     """``text`` with every database URL's password replaced by ``***``."""
     return _PASSWORD.sub(r"\1:***@", text)
+
+
+def _notify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``notify test``: send a test message through one channel."""
+    notify = commands.add_parser("notify", help="notification channels")
+    actions = notify.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
+    test = actions.add_parser("test", help="send a test message through one channel")
+    test.add_argument("--channel", required=True, choices=["wecom", "dingtalk", "feishu"])
+    test.add_argument("--url", required=True, help="the robot's webhook URL (holds its key)")
+    test.add_argument("--secret", default=None, help="the signing secret (DingTalk, Feishu)")
+    test.add_argument("--lang", default="zh", choices=["zh", "en"])
+
+    def run(args: argparse.Namespace) -> int:
+        from .channels import DingTalk, Feishu, Messages, WeCom
+        from .clock import SystemClock
+        from .notifications import DeliveryFailed, Event
+
+        kinds = {"wecom": WeCom, "dingtalk": DingTalk, "feishu": Feishu}
+        secret = {} if args.channel == "wecom" else {"secret": args.secret}
+        robot = kinds[args.channel](args.url, messages=Messages(lang=args.lang), **secret)
+        now = SystemClock().now()
+        event = Event(
+            "test-" + now.strftime("%Y%m%d%H%M%S"),
+            "notify.test",
+            "TEST",
+            "test",
+            now,
+            {"state": "test"},
+        )
+        try:
+            robot.send(event)
+        except DeliveryFailed as exc:
+            print(f"techsvc-flow: {robot!r} refused the test message: {exc}", file=sys.stderr)
+            return 1
+        print(f"sent a test message to {robot!r}")
+        return 0
+
+    test.set_defaults(run=run)
 
 
 def _fail(exc: BaseException) -> int:

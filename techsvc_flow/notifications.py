@@ -33,13 +33,14 @@ import attrs
 
 from ._http import post
 from .clock import Clock, SystemClock
-from .errors import ConfigurationError, SignatureError
+from .errors import ConfigurationError, FlowError, SignatureError
 
 __all__ = [
     "EVENT_TYPES",
     "SIGNATURE_HEADER",
     "TIMESTAMP_HEADER",
     "Delivery",
+    "DeliveryFailed",
     "Event",
     "Headers",
     "Subscription",
@@ -126,6 +127,44 @@ class Delivery:
 Receiver = Callable[[Event], object]
 
 
+class DeliveryFailed(FlowError, RuntimeError):
+    """A receiver could not deliver an event, and says how the outbox should go on.
+
+    Raised by receivers (the chat robots and e-mail of :mod:`techsvc_flow.channels`);
+    any other exception is an ordinary failure, retried with backoff. The message
+    (kept in the dead letter) holds the vendor's code and text, never a secret.
+
+    Attributes:
+        code: the vendor's error code (or HTTP status, SMTP reply code), if any.
+        detail: the vendor's message.
+        retry_after: a rate limit: try again after this long; the attempt is not
+            counted toward ``max_attempts``, so the event is never dropped for it.
+        permanent: a configuration error (a bad key or signature): retrying cannot
+            help, the event is parked as dead at once.
+
+    >>> str(DeliveryFailed(310000, "sign not match", permanent=True))
+    'permanent configuration error: code 310000: sign not match'
+    """
+
+    def __init__(
+        self,
+        code: int | str | None,
+        detail: str,
+        *,
+        retry_after: dt.timedelta | None = None,
+        permanent: bool = False,
+    ) -> None:
+        self.code = code
+        self.detail = detail
+        self.retry_after = retry_after
+        self.permanent = permanent
+        head = "permanent configuration error: " if permanent else ""
+        if retry_after is not None:
+            head = f"rate limited, retry after {retry_after.total_seconds():g} s: "
+        code_text = "" if code is None else f"code {code}: "
+        super().__init__(f"{head}{code_text}{detail}")
+
+
 def is_remote(receiver: Receiver) -> bool:
     """Whether ``receiver`` is remote: it has a ``remote`` attribute that is ``True``.
 
@@ -205,6 +244,9 @@ def deliver(
     done = list(delivery.delivered_to)
     error: str | None = None
     left = False
+    permanent = False
+    counted = False  # an ordinary failure: the round counts toward max_attempts
+    wait: dt.timedelta | None = None  # the longest rate-limit window asked for
     for name, sub in subscriptions.items():
         if name in done or not sub.matches(delivery.event.type):
             continue
@@ -215,28 +257,39 @@ def deliver(
             sub.receiver(delivery.event)
         except Exception as exc:  # a receiver's failure must not stop the others
             error = f"{name}: {type(exc).__name__}: {exc}"
+            if isinstance(exc, DeliveryFailed) and exc.permanent:
+                permanent = True
+            elif isinstance(exc, DeliveryFailed) and exc.retry_after is not None:
+                wait = exc.retry_after if wait is None else max(wait, exc.retry_after)
+            else:
+                counted = True
         else:
             done.append(name)
     if error is None and left:
         return attrs.evolve(delivery, delivered_to=tuple(done), next_attempt_at=now)
-    attempts = delivery.attempts + 1
     if error is None:
         return attrs.evolve(
             delivery,
             status="delivered",
-            attempts=attempts,
+            attempts=delivery.attempts + 1,
             delivered_to=tuple(done),
             last_error=None,
             next_attempt_at=None,
         )
-    status: DeliveryStatus = "dead" if attempts >= max_attempts else "pending"
+    # a rate limit alone does not count the round: the event waits out the window
+    attempts = delivery.attempts + 1 if counted or permanent else delivery.attempts
+    delay = backoff(attempts, base, cap) if counted else dt.timedelta(0)
+    if wait is not None:
+        delay = max(delay, wait)
+    dead = permanent or (counted and attempts >= max_attempts)
+    status: DeliveryStatus = "dead" if dead else "pending"
     return attrs.evolve(
         delivery,
         status=status,
         attempts=attempts,
         delivered_to=tuple(done),
         last_error=error,
-        next_attempt_at=now + backoff(attempts, base, cap),
+        next_attempt_at=now + (backoff(attempts, base, cap) if dead else delay),
     )
 
 
