@@ -4,9 +4,13 @@ handling; messages; routing as data; ``notify test``. Every server is on loopbac
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import socket
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -389,6 +393,33 @@ def test_email_starttls_unsupported_and_no_address() -> None:
             nobody(event())
     with pytest.raises(ConfigurationError, match=r"Email\.security"):
         Email("h", sender="a@b", security="tls")
+
+
+def test_email_attempt_has_a_hard_total_deadline() -> None:
+    """A server that sends its greeting one byte every 0.25 s cannot hold the attempt
+    past ``timeout`` (socket timeouts alone bound each read only)."""
+    stop = threading.Event()
+
+    def trickle(conn: socket.socket) -> None:
+        with conn:
+            for byte in b"220 slow.example ESMTP ready\r\n" * 4:
+                if stop.wait(0.25):
+                    return
+                with contextlib.suppress(OSError):
+                    conn.sendall(bytes([byte]))
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        threading.Thread(target=lambda: trickle(server.accept()[0]), daemon=True).start()
+        mail = Email("127.0.0.1", port, sender="a@b.example", security="none",
+                     timeout=1.0, people=[ANN])  # fmt: skip
+        began = time.monotonic()
+        with pytest.raises(DeliveryFailed, match="within 1 s") as caught:
+            mail(event())
+        took = time.monotonic() - began
+        stop.set()
+    assert 0.9 <= took < 1.6, took
+    assert not caught.value.permanent  # retried later, like any network failure
 
 
 # --- messages ---------------------------------------------------------------------------

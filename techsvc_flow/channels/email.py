@@ -5,16 +5,19 @@ addresses of the people a lookup gives. ``security`` is ``"starttls"`` (port 587
 upgrade the connection, then log in), ``"ssl"`` (port 465: TLS from the first byte) or
 ``"none"`` (loopback relays only). A login refused, or a sender or recipient the server
 rejects (5xx), is a configuration error: dead at once; any other failure is retried.
-``timeout`` bounds each network operation of ``smtplib``.
+``timeout`` bounds the whole attempt (connect, TLS, login, sending), not each read.
 """
 
 from __future__ import annotations
 
+import contextlib
 import email.message
 import email.utils
 import math
 import smtplib
+import socket
 import ssl
+import threading
 from collections.abc import Sequence
 
 from ..errors import ConfigurationError
@@ -37,7 +40,7 @@ class Email:
         security: ``"starttls"`` (default), ``"ssl"`` or ``"none"``.
         username, password: the login, if the server wants one.
         messages: how events are rendered.
-        timeout: seconds per network operation.
+        timeout: seconds the whole attempt may take (a hard total deadline).
         context: the TLS context (default: the system's trusted CAs).
 
     Its repr shows the server and the login name, never the password:
@@ -121,18 +124,28 @@ class Email:
             raise DeliveryFailed(None, "no recipient has an e-mail address", permanent=True)
         mail = self.compose(event, people)
         context = self._context or ssl.create_default_context()
+        expired = threading.Event()
         try:
             smtp: smtplib.SMTP
             if self.security == "ssl":
-                smtp = smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout, context=context)
+                smtp = smtplib.SMTP_SSL(timeout=self.timeout, context=context)
             else:
-                smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
-            with smtp:
-                if self.security == "starttls":
-                    smtp.starttls(context=context)
-                if self.username:
-                    smtp.login(self.username, self._password or "")
-                smtp.send_message(mail)
+                smtp = smtplib.SMTP(timeout=self.timeout)
+            # the whole attempt ends at the deadline: a server that answers a byte at a
+            # time is cut off (socket timeouts bound each read only)
+            watchdog = threading.Timer(self.timeout, _cut, (smtp, expired))
+            watchdog.daemon = True
+            watchdog.start()
+            try:
+                smtp.connect(self.host, self.port)
+                with smtp:
+                    if self.security == "starttls":
+                        smtp.starttls(context=context)
+                    if self.username:
+                        smtp.login(self.username, self._password or "")
+                    smtp.send_message(mail)
+            finally:
+                watchdog.cancel()
         except smtplib.SMTPAuthenticationError as exc:
             raise DeliveryFailed(exc.smtp_code, "login refused", permanent=True) from None
         except smtplib.SMTPRecipientsRefused as exc:
@@ -148,4 +161,17 @@ class Email:
                 None, f"the server does not support {self.security}", permanent=True
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
+            if expired.is_set():
+                raise DeliveryFailed(
+                    None, f"TimeoutError: no complete answer within {self.timeout:g} s"
+                ) from None
             raise DeliveryFailed(None, f"{type(exc).__name__}: {exc}") from None
+
+
+def _cut(smtp: smtplib.SMTP, expired: threading.Event) -> None:
+    """End a connection whose attempt ran out of time (from the watchdog thread)."""
+    expired.set()
+    sock = getattr(smtp, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
