@@ -46,6 +46,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "clock": "clock",
         "overdue": "overdue",
         "summary": "{n} cases, {e} history entries, every hash chain intact: {ok}",
+        "yes": "yes",
+        "no": "NO",
+        "calendar": "Working time: mainland China (Asia/Shanghai), business hours 09:00-12:00 "
+        "and 13:30-18:00, official holiday schedules until {until}",
         "engagement": "1. Service engagement, six stages (《科技服务机构服务规范》)",
         "complaint": "2. Complaint received on the eve of National Day, answered in time",
         "escalated": "3. Complaint left unanswered: warnings, then the breach escalates",
@@ -60,6 +64,10 @@ _TEXT: dict[str, dict[str, str]] = {
         "clock": "自然时间",
         "overdue": "已超时",
         "summary": "{n} 个案件，{e} 条历史记录，哈希链完整：{ok}",
+        "yes": "是",
+        "no": "否",
+        "calendar": "工作时间：中国大陆（Asia/Shanghai），办公时间 09:00-12:00、13:30-18:00，"
+        "官方节假日安排至 {until}",
         "engagement": "1. 科技服务项目，六个阶段（《科技服务机构服务规范》）",
         "complaint": "2. 国庆前夕受理的投诉，按时反馈",
         "escalated": "3. 无人处理的投诉：预警，然后超时升级",
@@ -187,7 +195,7 @@ def run_demo(
     )
     text = _TEXT[lang]
     print(text["title"], file=out)
-    print(f"{calendar!r}\n", file=out)
+    print(text["calendar"].format(until=calendar.authoritative_until) + "\n", file=out)
     timeline = _Timeline(wf, out, lang)
     wf.on("*", timeline, name="demo-timeline")
     people = {role: Actor(role, {role}) for role in (
@@ -205,7 +213,10 @@ def run_demo(
     _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]), ids[1:])
     total = sum(len(wf.history(case_id)) for case_id in ids)
     intact = all(wf.verify_history(case_id) for case_id in ids)
-    print("\n" + text["summary"].format(n=len(ids), e=total, ok=intact), file=out)
+    print(
+        "\n" + text["summary"].format(n=len(ids), e=total, ok=text["yes" if intact else "no"]),
+        file=out,
+    )
     return wf
 
 

@@ -67,7 +67,7 @@ def test_second_complaint_warns_then_breaches_and_escalates(english: str) -> Non
 
 
 def test_every_history_verifies(english: str) -> None:
-    assert english.rstrip().endswith("every hash chain intact: True")
+    assert english.rstrip().endswith("every hash chain intact: yes")
 
 
 def test_chinese_labels() -> None:
@@ -86,5 +86,17 @@ def test_cli_demo_on_a_sqlite_file(
     url = f"sqlite:///{tmp_path}/flow.db"
     assert main(["demo", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("store: SqlStore(")
-    assert "every hash chain intact: True" in out
+    assert out.startswith("techsvc_flow demo: ")
+    assert "every hash chain intact: yes" in out
+
+
+def test_no_developer_reprs_nor_english_words_in_the_chinese_run() -> None:
+    for lang in ("en", "zh"):
+        out = io.StringIO()
+        run_demo(lang=lang, out=out)
+        head = out.getvalue().splitlines()[:3]
+        assert not any(word in line for line in head for word in ("<", "Store(", "Calendar"))
+    text = out.getvalue()
+    assert "True" not in text and "False" not in text
+    assert text.rstrip().endswith("哈希链完整：是")
+    assert "办公时间 09:00-12:00、13:30-18:00" in text
