@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from techsvc_flow import MemoryStore, SteppedClock, WorkCalendar, Workflow, processes
 from techsvc_flow.case import Actor
 from techsvc_flow.durations import TimeLeft
@@ -69,3 +71,17 @@ def test_working_hours_form() -> None:
     )
     assert str(TimeLeft(dt.timedelta(hours=-1), "working")) == "overdue by 1h working"
     assert str(TimeLeft(dt.timedelta(hours=24.5), "working", dt.timedelta(hours=7.5))) == "3 wd 2h"
+
+
+def test_transition_not_allowed_lists_what_the_actor_could_fire() -> None:
+    from techsvc_flow import TransitionNotAllowed
+
+    wf, _ = workflow(None)
+    with pytest.raises(TransitionNotAllowed) as info:
+        wf.fire("C-1", "close", actor=Actor("h", {"handler"}))
+    err = info.value
+    assert "escalate_overdue" not in err.allowed and err.allowed  # the system fires it
+    assert "escalate_overdue" in err.system_only and "escalate_overdue" in err.others
+    assert "escalate_overdue (system only)" in str(err)
+    allowed = str(err).split("allowed: ")[1].split(";")[0]
+    assert "escalate_overdue" not in allowed
