@@ -4,6 +4,11 @@ Exit codes: 0 success, 1 the work ran but found a problem (e.g. an indicator bel
 threshold with ``--fail-below``), 2 bad input (one line on stderr, no traceback; a
 database password in it is masked). A reader that stops early (``… | head -1``) ends the
 command quietly.
+
+Every command that reads a calendar takes the same calendar options (``--hours``,
+``--coverage``) and every command that reads a database the same database options
+(``--db`` as a URL or a plain SQLite file path, ``--prefix``, ``--schema``): see
+:func:`_calendar_options` and :func:`_database_options`. ``docs/cli.md`` shows each command.
 """
 
 from __future__ import annotations
@@ -17,12 +22,14 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import __version__
 from .calendar import WorkCalendar
-from .errors import FlowError
+from .errors import CalendarCoverageError, FlowError, ProvisionalWarning
 
 if TYPE_CHECKING:
     from .sql import SqlStore
@@ -42,10 +49,9 @@ def _demo(args: argparse.Namespace) -> int:
     from .sql import SqlStore
 
     with tempfile.TemporaryDirectory(prefix="techsvc-flow-demo-") as folder:
-        url = args.db or f"sqlite:///{Path(folder) / 'demo.db'}"
+        url = _url(args.db) if args.db else f"sqlite:///{Path(folder) / 'demo.db'}"
         store = SqlStore(url)
         try:
-            print(f"store: {store!r}")
             run_demo(lang=args.lang, store=store, out=sys.stdout)
         finally:
             store.close()
@@ -53,7 +59,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _deadline(args: argparse.Namespace) -> int:
-    cal = WorkCalendar.china(business_hours=args.hours, coverage=args.coverage)
+    cal = _calendar(args)
     try:
         start = dt.datetime.fromisoformat(args.start)
     except ValueError as exc:
@@ -122,11 +128,34 @@ def _progress(label: str) -> Iterator[None]:
         thread.join()
 
 
-def _store(url: str) -> SqlStore:
+def _url(text: str) -> str:
+    """``text`` as a database URL: a plain file path (no ``scheme://``) is a SQLite file.
+
+    >>> _url("sqlite:///flow.db"), _url("postgresql+psycopg://u@h/db")
+    ('sqlite:///flow.db', 'postgresql+psycopg://u@h/db')
+    >>> _url("/var/lib/flow.db")
+    'sqlite:////var/lib/flow.db'
+    """
+    if "://" in text:
+        return text
+    return f"sqlite:///{Path(text).expanduser().absolute()}"
+
+
+def _store(url: str, *, prefix: str = "flow_", schema: str | None = None) -> SqlStore:
     """The existing store at ``url``; never creates one (a typo must not look empty)."""
     from .sql import open_store
 
-    return open_store(url)
+    return open_store(_url(url), prefix=prefix, schema=schema)
+
+
+def _database(args: argparse.Namespace) -> SqlStore:
+    """The existing store named by the database options (:func:`_database_options`)."""
+    return _store(args.db, prefix=args.prefix, schema=args.schema)
+
+
+def _calendar(args: argparse.Namespace) -> WorkCalendar:
+    """The Chinese working calendar named by the calendar options (:func:`_calendar_options`)."""
+    return WorkCalendar.china(business_hours=args.hours, coverage=args.coverage)
 
 
 def _now(args: argparse.Namespace, cal: WorkCalendar) -> dt.datetime:
@@ -154,9 +183,9 @@ def _report(args: argparse.Namespace) -> int:
     from .quality.render import render
     from .sql import ObservationIndex
 
-    cal = WorkCalendar.china(coverage="provisional")
+    cal = _calendar(args)
     period = Period.parse(args.period, tz=cal.tz)
-    store = _store(args.db)
+    store = _database(args)
     try:
         index = not args.no_index
         if index and not ObservationIndex.available(store):
@@ -179,8 +208,8 @@ def _report(args: argparse.Namespace) -> int:
 def _ledger(args: argparse.Namespace) -> int:
     from .quality.ledger import ledger
 
-    cal = WorkCalendar.china(coverage="provisional")
-    store = _store(args.db)
+    cal = _calendar(args)
+    store = _database(args)
     try:
         with _progress("reading complaints"):
             rows = ledger(store, calendar=cal, as_of=_now(args, cal),
@@ -196,15 +225,15 @@ def _recompute(args: argparse.Namespace) -> int:
     from . import processes
     from .engine import Workflow, recompute_deadlines
 
-    cal = WorkCalendar.china(coverage="provisional")
+    cal = _calendar(args)
     published = cal.with_schedule_file(args.schedule)
-    store = _store(args.db)
+    store = _database(args)
     try:
         wf = Workflow(store, calendar=cal, dispatch="manual",
                       processes=[processes.builtin(name) for name in processes.ALL])  # fmt: skip
         with _progress("recomputing open deadlines"):
             done = recompute_deadlines(wf, published, at=_now(args, cal), source=args.schedule)
-        print(done.to_text())
+        print(done.to_text(tz=cal.tz), end="")
     finally:
         store.close()
     return 0
@@ -213,9 +242,67 @@ def _recompute(args: argparse.Namespace) -> int:
 def _db_upgrade(args: argparse.Namespace) -> int:
     from .sql import upgrade
 
-    upgrade(args.url, prefix=args.prefix, schema=args.schema)
+    upgrade(_url(args.url), prefix=args.prefix, schema=args.schema)
     print(f"schema up to date: {_mask(args.url)}")
     return 0
+
+
+def _calendar_options(parser: argparse.ArgumentParser, *, coverage: str = "raise") -> None:
+    """Add the options of a command that reads the Chinese working calendar.
+
+    ``--hours`` (business hours; default the whole day) and ``--coverage`` (past the
+    official holiday schedules: fail, or estimate and mark provisional); read them back
+    with :func:`_calendar`.
+    """
+    group = parser.add_argument_group("working calendar")
+    group.add_argument(
+        "--hours",
+        default=None,
+        metavar="RANGES",
+        help="business hours, e.g. 09:00-12:00,13:30-18:00 (default: the whole working day)",
+    )
+    group.add_argument(
+        "--coverage",
+        choices=("raise", "provisional"),
+        default=coverage,
+        help="past the official holiday schedules: fail, or estimate and mark provisional "
+        f"(default {coverage})",
+    )
+
+
+def _database_options(parser: argparse.ArgumentParser, *, required: bool = True) -> None:
+    """Add the options of a command that reads the SQL store.
+
+    ``--db`` (a SQLAlchemy URL or a plain SQLite file path), ``--prefix`` and ``--schema``
+    (as given to ``db upgrade``); open the store with :func:`_database`.
+    """
+    group = parser.add_argument_group("database")
+    group.add_argument(
+        "--db",
+        required=required,
+        metavar="URL",
+        help="database URL (sqlite:///flow.db, postgresql+psycopg://…) or a SQLite file path",
+    )
+    group.add_argument("--prefix", default="flow_", help="table name prefix (default flow_)")
+    group.add_argument("--schema", default=None, help="database schema (PostgreSQL)")
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str,
+    summary: str,
+    description: str,
+    examples: Sequence[str],
+) -> argparse.ArgumentParser:
+    """A sub-command whose ``--help`` shows a description and examples."""
+    epilog = "examples:\n" + "\n".join(f"  techsvc-flow {line}" for line in examples)
+    return commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,46 +310,75 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="techsvc-flow",
         description="Processes of Chinese technology-service standards, in Chinese working time.",
+        epilog="Each command has its own --help with examples; docs/cli.md shows them all.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    demo = commands.add_parser(
+    demo = _command(
+        commands,
         "demo",
-        help="run a service engagement and two complaints across National Day 2025",
-        description="Runs one service engagement through its six stages and two complaints "
-        "(one answered across the National Day holiday, one escalated on an SLA breach) on "
-        "an embedded SQLite store with a stepped clock, and prints the timeline.",
+        "run a service engagement and two complaints across National Day 2025",
+        "Runs one service engagement through its six stages and two complaints (one "
+        "answered across the National Day holiday, one escalated on an SLA breach) on an "
+        "embedded SQLite store with a stepped clock, and prints the timeline.",
+        ["demo", "demo --lang zh", "demo --db demo.db"],
     )
     demo.add_argument(
         "--lang", choices=("en", "zh"), default="en", help="labels in English or 中文"
     )
-    demo.add_argument("--db", default=None, help="database URL (default: a temporary SQLite file)")
+    demo.add_argument(
+        "--db", default=None, metavar="URL", help="database URL or SQLite file path "
+        "(default: a temporary SQLite file)"
+    )  # fmt: skip
     demo.set_defaults(run=_demo)
 
-    deadline = commands.add_parser("deadline", help="compute a deadline in Chinese working time")
+    deadline = _command(
+        commands,
+        "deadline",
+        "compute a deadline in Chinese working time",
+        "Prints the instant a duration started at START falls due, in Chinese working time "
+        "(statutory holidays and make-up working days), and the last day allowed.",
+        [
+            "deadline 2025-09-30T17:00 5wd",
+            "deadline 2025-09-30T17:00 24wh --hours 09:00-12:00,13:30-18:00",
+            "deadline 2026-12-30T10:00 10wd --coverage provisional",
+        ],
+    )
     deadline.add_argument(
         "start", help="ISO instant; without an offset it is read as Asia/Shanghai"
     )
     deadline.add_argument("duration", help="e.g. 24h, 7wd, 4wh, 10d, 1mo")
-    deadline.add_argument(
-        "--hours", default=None, help="business hours, e.g. 09:00-12:00,13:30-18:00"
-    )
-    deadline.add_argument(
-        "--coverage",
-        choices=("raise", "provisional"),
-        default="raise",
-        help="past the official holiday schedules: fail, or estimate and mark provisional",
-    )
+    _calendar_options(deadline)
     deadline.set_defaults(run=_deadline)
 
-    diagram = commands.add_parser("diagram", help="draw a built-in process")
+    diagram = _command(
+        commands,
+        "diagram",
+        "draw a built-in process",
+        "Prints a built-in process as a Mermaid state diagram, Graphviz DOT, or SVG "
+        "(SVG needs Graphviz's dot).",
+        ["diagram complaint", "diagram service_engagement --format svg --lang zh > se.svg"],
+    )
     diagram.add_argument("process", help="e.g. complaint, service_engagement")
     diagram.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     diagram.add_argument("--lang", choices=("en", "zh"), default="en")
     diagram.set_defaults(run=_diagram)
 
-    report = commands.add_parser("report", help="the seven quality indicators over a period")
-    report.add_argument("--db", required=True, help="database URL of the SQL store")
+    report = _command(
+        commands,
+        "report",
+        "the seven quality indicators over a period",
+        "Computes the quality indicators (response, timeliness, satisfaction, …) of the "
+        "cases in a SQL store over a period, with their thresholds, as text, JSON, CSV or "
+        "an HTML page.",
+        [
+            "report --db flow.db --period 2025-Q4",
+            "report --db flow.db --period 2025 --format html --lang zh --output q.html",
+            "report --db postgresql+psycopg://u@h/crm --prefix crm_ --period 2025-10 --fail-below",
+        ],
+    )
+    _database_options(report)
     report.add_argument("--period", required=True, help="2025, 2025-H2, 2025-Q4, 2025-10 or A..B")
     report.add_argument("--format", choices=("text", "json", "csv", "html"), default="text")
     report.add_argument("--lang", choices=("en", "zh"), default="en")
@@ -277,10 +393,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="read every case instead of the quality index kept in the database (writes "
         "nothing: for a read-only database)",
     )
+    _calendar_options(report, coverage="provisional")
     report.set_defaults(run=_report)
 
-    ledger = commands.add_parser("ledger", help="the complaint ledger (投诉台账)")
-    ledger.add_argument("--db", required=True, help="database URL of the SQL store")
+    ledger = _command(
+        commands,
+        "ledger",
+        "the complaint ledger (投诉台账)",
+        "Lists every complaint in a SQL store, one row each (received, category, state, "
+        "deadlines, outcome), as CSV, JSON or an Excel workbook; confidential fields only "
+        "with --confidential.",
+        [
+            "ledger --db flow.db",
+            "ledger --db flow.db --lang zh --hours 09:00-12:00,13:30-18:00",
+            "ledger --db flow.db --format xlsx --output ledger.xlsx",
+        ],
+    )
+    _database_options(ledger)
     ledger.add_argument("--format", choices=("csv", "json", "xlsx"), default="csv")
     ledger.add_argument("--lang", choices=("en", "zh"), default="en", help="header language")
     ledger.add_argument("--output", help="write to FILE (required for xlsx)")
@@ -288,20 +417,34 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument(
         "--confidential", action="store_true", help="include confidential fields (保密)"
     )
+    _calendar_options(ledger, coverage="provisional")
     ledger.set_defaults(run=_ledger)
 
-    recompute = commands.add_parser(
-        "recompute", help="recompute open deadlines after loading a published holiday schedule"
+    recompute = _command(
+        commands,
+        "recompute",
+        "recompute open deadlines after loading a published holiday schedule",
+        "Loads a holiday schedule published by the State Council (JSON or TOML), recomputes "
+        "the deadlines of every open case in a SQL store with it, records the moves in each "
+        "case's history, and prints the deadlines that moved (in local time).",
+        ["recompute --db flow.db --schedule 2027.json"],
     )
-    recompute.add_argument("--db", required=True, help="database URL of the SQL store")
+    _database_options(recompute)
     recompute.add_argument("--schedule", required=True, help="JSON or TOML schedule file")
     recompute.add_argument("--as-of", default=None, help="recompute as of this instant")
+    _calendar_options(recompute, coverage="provisional")
     recompute.set_defaults(run=_recompute)
 
     db = commands.add_parser("db", help="manage the SQL store's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")
-    upgrade = db_commands.add_parser("upgrade", help="create or upgrade the tables at URL")
-    upgrade.add_argument("url", help="e.g. sqlite:///flow.db or postgresql+psycopg://…")
+    upgrade = _command(
+        db_commands,
+        "upgrade",
+        "create or upgrade the tables at URL",
+        "Creates the tables of the SQL store at URL, or upgrades them to this version.",
+        ["db upgrade flow.db", "db upgrade postgresql+psycopg://u@h/crm --prefix crm_"],
+    )
+    upgrade.add_argument("url", help="e.g. sqlite:///flow.db, flow.db or postgresql+psycopg://…")
     upgrade.add_argument("--prefix", default="flow_", help="table name prefix (default flow_)")
     upgrade.add_argument("--schema", default=None, help="database schema (PostgreSQL)")
     upgrade.set_defaults(run=_db_upgrade)
@@ -314,11 +457,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        code = int(args.run(args))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ProvisionalWarning)
+            code = int(args.run(args))
+        if any(issubclass(w.category, ProvisionalWarning) for w in caught):
+            print(
+                "techsvc-flow: note: some dates lie past the official holiday schedules; "
+                "they are estimates (provisional)",
+                file=sys.stderr,
+            )
         sys.stdout.flush()  # a closed pipe shows here, not at exit
         return code
     except BrokenPipeError:
         return _reader_gone()
+    except CalendarCoverageError as exc:
+        return _fail(
+            f"no official holiday schedule for {exc.year} (official data ends "
+            f"{exc.authoritative_until}): pass --coverage provisional for an estimate "
+            "marked provisional"
+        )
     except (
         _UsageError, FlowError, ValueError, LookupError, OSError, ImportError, ArithmeticError
     ) as exc:  # fmt: skip
@@ -377,7 +534,7 @@ def _notify(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     test.set_defaults(run=run)
 
 
-def _fail(exc: BaseException) -> int:
+def _fail(exc: BaseException | str) -> int:
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     print(f"techsvc-flow: error: {_mask(message)}", file=sys.stderr)
     return 2

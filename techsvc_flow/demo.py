@@ -9,6 +9,7 @@ own events report it: instant, case, trigger, state, next deadline, remaining ti
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 from collections.abc import Callable, Sequence
@@ -16,11 +17,12 @@ from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
 from . import processes
+from ._time import US
 from .calendar import WorkCalendar
 from .case import Actor
 from .clock import SteppedClock
 from .definition import ProcessDefinition
-from .engine import Workflow
+from .engine import SlaState, Workflow
 from .errors import CaseNotFound
 from .notifications import Event
 from .processes.standards import CONTRACT_CLAUSE_CODES
@@ -42,10 +44,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "breach": "BREACH",
         "start": "received",
         "none": "—",
-        "wt": "working",
-        "clock": "clock",
-        "overdue": "overdue",
         "summary": "{n} cases, {e} history entries, every hash chain intact: {ok}",
+        "yes": "yes",
+        "no": "NO",
+        "calendar": "Working time: mainland China (Asia/Shanghai), business hours 09:00-12:00 "
+        "and 13:30-18:00, official holiday schedules until {until}",
         "engagement": "1. Service engagement, six stages (《科技服务机构服务规范》)",
         "complaint": "2. Complaint received on the eve of National Day, answered in time",
         "escalated": "3. Complaint left unanswered: warnings, then the breach escalates",
@@ -56,10 +59,11 @@ _TEXT: dict[str, dict[str, str]] = {
         "breach": "超时",
         "start": "受理",
         "none": "—",
-        "wt": "工作时间",
-        "clock": "自然时间",
-        "overdue": "已超时",
         "summary": "{n} 个案件，{e} 条历史记录，哈希链完整：{ok}",
+        "yes": "是",
+        "no": "否",
+        "calendar": "工作时间：中国大陆（Asia/Shanghai），办公时间 09:00-12:00、13:30-18:00，"
+        "官方节假日安排至 {until}",
         "engagement": "1. 科技服务项目，六个阶段（《科技服务机构服务规范》）",
         "complaint": "2. 国庆前夕受理的投诉，按时反馈",
         "escalated": "3. 无人处理的投诉：预警，然后超时升级",
@@ -77,22 +81,13 @@ def _when(instant: dt.datetime, lang: str) -> str:
     return f"{local:%m-%d} {day} {local:%H:%M}"
 
 
-def _span(delta: dt.timedelta) -> str:
-    minutes = int(delta.total_seconds() // 60)
-    sign = "-" if minutes < 0 else ""
-    hours, rest = divmod(abs(minutes), 60)
-    if hours >= 72:
-        return f"{sign}{hours // 24}d{hours % 24:02d}h"
-    return f"{sign}{hours}h{rest:02d}"
-
-
 class _Timeline:
     """Collects the workflow's events and prints them as a table."""
 
     def __init__(self, wf: Workflow, out: TextIO, lang: str) -> None:
         self.wf, self.out, self.lang = wf, out, lang
         self.text = _TEXT[lang]
-        self.widths = (17, 13, 32, 24, 38, 16)
+        self.widths = (17, 15, 32, 24, 44, 16)
 
     def heading(self, title: str) -> None:
         """Start a section of the timeline."""
@@ -109,6 +104,12 @@ class _Timeline:
             return state
         return definition.state_map[state].title(self.lang)
 
+    def _trigger(self, definition: ProcessDefinition, trigger: str) -> str:
+        if self.lang == "en":
+            return trigger
+        labels = (t.label.get(self.lang) for t in definition.transitions if t.trigger == trigger)
+        return next((label for label in labels if label), trigger)
+
     def __call__(self, event: Event) -> None:
         if event.type not in ("case.started", "case.transition", "sla.warning", "sla.breach"):
             return
@@ -119,7 +120,7 @@ class _Timeline:
             what = f"({self.text['start']})"
             state = self._label(definition, str(p["state"]))
         elif event.type == "case.transition":
-            what = str(p["trigger"])
+            what = self._trigger(definition, str(p["trigger"]))
             state = self._label(definition, str(p["dest"]))
         else:
             sla = definition.sla_map[str(p["sla"])]
@@ -135,8 +136,8 @@ class _Timeline:
 
     def _next_deadline(self, event: Event) -> tuple[str, str]:
         running = [
-            s for s in self.wf.deadlines(event.case_id, at=event.at)
-            if s.status == "running" and s.due is not None
+            s for s in self.wf.deadlines(event.case_id, at=event.at, running=True)
+            if s.due is not None
         ]  # fmt: skip
         if not running:
             return self.text["none"], ""
@@ -144,13 +145,17 @@ class _Timeline:
         case = self.wf.get(event.case_id)
         sla = self.wf.process(case.process, case.process_version).sla_map[first.name]
         name = sla.label.get(self.lang) or sla.name
-        assert first.due is not None and first.remaining is not None
-        measure = self.text["clock"] if first.duration.endswith(("h", "min", "d", "mo")) and not (
-            first.duration.endswith(("wh", "wd"))
-        ) else self.text["wt"]  # fmt: skip
-        if first.remaining <= dt.timedelta(0):
-            return f"{name} {_when(first.due, self.lang)}", self.text["overdue"]
-        return f"{name} {_when(first.due, self.lang)}", f"{_span(first.remaining)} {measure}"
+        assert first.due is not None and first.left is not None
+        return f"{name} {_when(first.due, self.lang)}", first.left.text(self.lang)
+
+
+def _running(wf: Workflow, ids: list[str], at: dt.datetime) -> list[SlaState]:
+    """The running clocks of the demo's cases started so far."""
+    out: list[SlaState] = []
+    for case_id in ids:
+        with contextlib.suppress(CaseNotFound):
+            out += wf.deadlines(case_id, at=at, running=True)
+    return out
 
 
 def _pad(text: str, width: int) -> str:
@@ -187,25 +192,42 @@ def run_demo(
     )
     text = _TEXT[lang]
     print(text["title"], file=out)
-    print(f"{calendar!r}\n", file=out)
+    print(text["calendar"].format(until=calendar.authoritative_until) + "\n", file=out)
     timeline = _Timeline(wf, out, lang)
     wf.on("*", timeline, name="demo-timeline")
     people = {role: Actor(role, {role}) for role in (
         "client", "reception", "consultant", "project_manager", "quality_manager", "manager",
         "handler")}  # fmt: skip
 
+    ids = [f"{case_id}{_run_suffix(wf.store)}" for case_id in _CASE_IDS]
+
+    def catch_up(until: dt.datetime) -> None:
+        """Tick at each warning and breach due by ``until``, when it falls due (as a
+        worker woken by the timer would), so the timeline shows it at that instant."""
+        while True:
+            due = [s.next_mark[1] for s in _running(wf, ids, until)
+                   if s.next_mark is not None and s.next_mark[1] < until]  # fmt: skip
+            if not due or min(due) + US <= clock.now():
+                break
+            clock.set(min(due) + US)  # a breach is late strictly after its due instant
+            wf.tick(clock.now())
+        clock.set(until)
+        wf.tick(until)
+
     def step(when: dt.datetime, case_id: str, trigger: str, role: str, **payload: Any) -> None:
-        clock.set(when)
-        wf.tick(when)
+        catch_up(when)
         wf.fire(case_id, trigger, actor=people[role], payload=payload)
 
-    ids = [f"{case_id}{_run_suffix(wf.store)}" for case_id in _CASE_IDS]
     timeline.heading(text["engagement"])
     _engagement(wf, clock, step, people, ids[0])
-    _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]), ids[1:])
+    _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]), ids[1:],
+                catch_up)  # fmt: skip
     total = sum(len(wf.history(case_id)) for case_id in ids)
     intact = all(wf.verify_history(case_id) for case_id in ids)
-    print("\n" + text["summary"].format(n=len(ids), e=total, ok=intact), file=out)
+    print(
+        "\n" + text["summary"].format(n=len(ids), e=total, ok=text["yes" if intact else "no"]),
+        file=out,
+    )
     return wf
 
 
@@ -302,6 +324,7 @@ def _complaints(
     people: dict[str, Actor],
     heading: Callable[[str], None],
     ids: Sequence[str],
+    wait: Callable[[dt.datetime], None],
 ) -> None:
     first, second = ids
     heading("complaint")
@@ -337,6 +360,4 @@ def _complaints(
          category="fees")  # fmt: skip
     step(_at(10, 21, 10), second, "start_investigation", "handler", investigator="zhao")
     # nobody answers: the workers' ticks raise the warnings, then the breach escalates
-    for when in (_at(10, 24, 12), _at(10, 28, 12), _at(10, 30, 9)):
-        clock.set(when)
-        wf.tick(when)
+    wait(_at(10, 30, 9))

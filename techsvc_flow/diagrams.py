@@ -1,9 +1,12 @@
 """Diagrams of process definitions: Mermaid ``stateDiagram-v2`` and Graphviz DOT.
 
 Both show every state (with its label in the chosen language), the initial and final
-markers, one edge per (source state, transition) labelled with its trigger, the roles
-allowed to fire it (``[agent]``) and the reason codes of its guards, and a note on the
-state where each SLA clock starts.
+markers, and one edge per (source state, transition). Mermaid labels each edge with its
+trigger, the roles allowed to fire it (``[agent]``) and the reason codes of its guards,
+and puts a note on the state where each SLA clock starts. DOT (and the SVG drawn from it)
+is laid out to fit a screen: top to bottom, each edge labelled with its trigger only (the
+roles and guards in its tooltip), the SLA clocks in one legend at the bottom and in the
+tooltip of the state where each starts.
 
 >>> from techsvc_flow import ProcessDefinition, Sla, State, Transition
 >>> p = ProcessDefinition(
@@ -29,19 +32,21 @@ stateDiagram-v2
     note right of open
         SLA reply: 24h, stops at done, warns at 50%/75%
     end note
->>> print(to_dot(p, lang="zh"))
+>>> print(to_dot(p, lang="zh"))  # doctest: +NORMALIZE_WHITESPACE
 digraph "ticket" {
-    graph [label="ticket v1", labelloc="t", rankdir="LR"];
-    node [shape="box", style="rounded"];
+    graph [label="ticket v1", labelloc="t", rankdir="TB", nodesep="0.25", ranksep="0.35",
+           fontsize="12"];
+    node [shape="box", style="rounded", fontsize="11"];
+    edge [fontsize="9"];
     "(start)" [shape="point", width="0.15", label=""];
     "(end)" [shape="doublecircle", width="0.1", style="filled", fillcolor="black", label=""];
-    "open" [label="待处理"];
+    "open" [label="待处理", tooltip="SLA reply：24h，done 停止，预警 50%/75%"];
     "done" [label="已完成", peripheries="2"];
     "(start)" -> "open";
-    "open" -> "done" [label="close [agent]"];
+    "open" -> "done" [label="close", tooltip="close [agent]"];
     "done" -> "(end)";
-    "(note open)" [shape="note", label="SLA reply：24h，done 停止，预警 50%/75%\\l"];
-    "(note open)" -> "open" [style="dashed", arrowhead="none"];
+    "(legend)" [shape="note", label="待处理：SLA reply：24h，done 停止，预警 50%/75%\\l"];
+    "(end)" -> "(legend)" [style="invis"];
 }
 """
 
@@ -273,16 +278,21 @@ def to_dot(process: ProcessDefinition, /, *, lang: str = "en") -> str:
         lang: the language of the state labels and of the annotations.
 
     Returns:
-        The graph text (no trailing newline), e.g. for ``dot -Tsvg``. A point marks the
-        start, a filled double circle the end; final states have a double border; SLAs
-        are note-shaped nodes tied to the state where their clock starts. Every id and
-        label is a quoted string, so any name or text is safe.
+        The graph text (no trailing newline), e.g. for ``dot -Tsvg``, top to bottom. A
+        point marks the start, a filled double circle the end; final states have a
+        double border; edges are labelled with their trigger, with the roles and guards
+        as a tooltip; the SLAs are listed in a note-shaped legend below the end, and on
+        the tooltip of the state where each clock starts. Every id and label is a quoted
+        string, so any name or text is safe.
     """
     q = _dot_quote
+    graph = _dot_attrs(label=_title(process, lang), labelloc="t", rankdir="TB",
+                       nodesep="0.25", ranksep="0.35", fontsize="12")  # fmt: skip
     lines = [
         f"digraph {q(process.name)} {{",
-        "    graph " + _dot_attrs(label=_title(process, lang), labelloc="t", rankdir="LR") + ";",
-        "    node " + _dot_attrs(shape="box", style="rounded") + ";",
+        f"    graph {graph};",
+        "    node " + _dot_attrs(shape="box", style="rounded", fontsize="11") + ";",
+        "    edge " + _dot_attrs(fontsize="9") + ";",
         "    " + q("(start)") + " " + _dot_attrs(shape="point", width="0.15", label="") + ";",
         "    "
         + q("(end)")
@@ -290,20 +300,31 @@ def to_dot(process: ProcessDefinition, /, *, lang: str = "en") -> str:
         + _dot_attrs(shape="doublecircle", width="0.1", style="filled", fillcolor="black", label="")
         + ";",
     ]
+    clocks = _sla_notes(process, lang)
     for s in process.states:
         extra = {"peripheries": "2"} if s.final else {}
+        if s.name in clocks:
+            extra["tooltip"] = "; ".join(clocks[s.name])
         lines.append(f"    {q(s.name)} " + _dot_attrs(label=s.title(lang), **extra) + ";")
     lines.append(f"    {q('(start)')} -> {q(process.initial)};")
     for src, t in process.edges:
-        lines.append(f"    {q(src)} -> {q(t.dest)} " + _dot_attrs(label=_edge_text(t, lang)) + ";")
-    lines.extend(f"    {q(s.name)} -> {q('(end)')};" for s in process.states if s.final)
-    for state, notes in _sla_notes(process, lang).items():
-        note = q(f"(note {state})")
-        # one left-justified line per SLA: "\l" ends each line of a DOT label
-        text = '"' + "".join(_dot_escape(n) + "\\l" for n in notes) + '"'
-        lines.append(f"    {note} [shape={q('note')}, label={text}];")
+        # a short label keeps the layout on a screen; the rest shows on hover
+        full = _edge_text(t, lang)
         lines.append(
-            f"    {note} -> {q(state)} " + _dot_attrs(style="dashed", arrowhead="none") + ";"
+            f"    {q(src)} -> {q(t.dest)} " + _dot_attrs(label=t.trigger, tooltip=full) + ";"
         )
+    lines.extend(f"    {q(s.name)} -> {q('(end)')};" for s in process.states if s.final)
+    notes = _sla_notes(process, lang)
+    if notes:
+        # one legend below the end (notes beside the states would double the width);
+        # a state's tooltip names its clocks
+        colon = _words(lang)["colon"]
+        text = "".join(
+            _dot_escape(f"{process.state_map[state].title(lang)}{colon}{note}") + "\\l"
+            for state, lines_ in notes.items()
+            for note in lines_
+        )
+        lines.append(f'    {q("(legend)")} [shape={q("note")}, label="{text}"];')
+        lines.append(f"    {q('(end)')} -> {q('(legend)')} " + _dot_attrs(style="invis") + ";")
     lines.append("}")
     return "\n".join(lines)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import attrs
 
@@ -30,6 +30,7 @@ __all__ = [
     "ClockTime",
     "Deadline",
     "Duration",
+    "TimeLeft",
     "WorkingDays",
     "WorkingHours",
 ]
@@ -205,3 +206,82 @@ class Deadline:
     def is_overdue(self, now: dt.datetime) -> bool:
         """Whether ``now`` is past :attr:`due`."""
         return now > self.due
+
+
+_UNITS = {
+    "en": {"d": " d ", "wd": " wd ", "h": "h", "min": "min", "working": " working",
+           "overdue": "overdue by "},
+    "zh": {"d": "天", "wd": "个工作日", "h": "小时", "min": "分", "working": "（工作时间）",
+           "overdue": "已超时 "},
+}  # fmt: skip
+
+
+@attrs.frozen
+class TimeLeft:
+    """An amount of time left before a limit, with a human form; negative once overdue.
+
+    ``kind`` says how it is counted: ``"working"`` time (working-day and working-hour
+    limits) or ``"clock"`` time. With ``workday`` (the working time of one working day)
+    a working amount of a day or more reads in working days.
+
+    Attributes:
+        delta: the amount (negative: overdue by that much).
+        kind: ``"working"`` or ``"clock"``.
+        workday: the working time of one working day, for the working-day form.
+        late: the limit has passed although no time of this kind was used past it (a
+            working-time limit that ran out on Friday at 18:00 is late on Saturday).
+
+    >>> str(TimeLeft(dt.timedelta(hours=53, minutes=30), "working"))
+    '53h30 working'
+    >>> str(TimeLeft(dt.timedelta(hours=24.5), "working", dt.timedelta(hours=7.5)))
+    '3 wd 2h'
+    >>> str(TimeLeft(dt.timedelta(hours=-1), "working"))
+    'overdue by 1h working'
+    >>> [str(TimeLeft(dt.timedelta(minutes=m), "clock")) for m in (45, 31 * 1440 + 480)]
+    ['45min', '31 d 8h']
+    >>> str(TimeLeft(dt.timedelta(0), "working", late=True))
+    'overdue'
+    >>> TimeLeft(dt.timedelta(hours=24.5), "working", dt.timedelta(hours=7.5)).text("zh")
+    '3个工作日2小时'
+    >>> TimeLeft(dt.timedelta(hours=-2, minutes=-30), "clock").text("zh")
+    '已超时 2小时30分'
+    """
+
+    delta: dt.timedelta
+    kind: Literal["working", "clock"]
+    workday: dt.timedelta | None = None
+    late: bool = False
+
+    @property
+    def overdue(self) -> bool:
+        """The limit has passed."""
+        return self.late or self.delta < dt.timedelta(0)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    def text(self, lang: str = "en") -> str:
+        """The human form in English (``"en"``) or Chinese (``"zh"``)."""
+        units = _UNITS["zh" if lang == "zh" else "en"]
+        if self.late and self.delta >= dt.timedelta(0):
+            return units["overdue"].split()[0]
+        minutes = round(abs(self.delta).total_seconds() / 60)
+        prefix = units["overdue"] if self.delta < dt.timedelta(0) else ""
+        day = 24 * 60
+        if self.kind == "working" and self.workday:
+            day = round(self.workday.total_seconds() / 60)
+        days, rest = divmod(minutes, day) if minutes >= day and (
+            self.kind == "clock" or self.workday) else (0, minutes)  # fmt: skip
+        hours, mins = divmod(rest, 60)
+        if hours and mins:
+            clock = f"{hours}{units['h']}{mins:02d}{units['min'] if lang == 'zh' else ''}"
+        elif hours or not mins:
+            clock = f"{hours}{units['h']}"
+        else:
+            clock = f"{mins}{units['min']}"
+        if days:
+            unit = units["wd" if self.kind == "working" else "d"]
+            text = f"{days}{unit}{clock if rest else ''}".strip()
+            return prefix + (text if lang == "zh" else " ".join(text.split()))
+        suffix = units["working"] if self.kind == "working" else ""
+        return f"{prefix}{clock}{suffix}"

@@ -171,17 +171,35 @@ class TransitionNotAllowed(FlowError, LookupError):
     Attributes:
         state: the case's current state.
         trigger: the trigger that was fired.
-        allowed: the triggers defined from ``state``.
+        allowed: the triggers defined from ``state`` that the actor could fire (its
+            roles permit them).
+        others: the other triggers defined from ``state``: another role's, or
+            system-only ones (``system_only``), which the engine fires itself (e.g. on an
+            SLA breach).
+        system_only: those of ``others`` that only the system fires.
     """
 
-    def __init__(self, case_id: str, state: str, trigger: str, allowed: Sequence[str]) -> None:
+    def __init__(
+        self,
+        case_id: str,
+        state: str,
+        trigger: str,
+        allowed: Sequence[str],
+        others: Sequence[str] = (),
+        system_only: Sequence[str] = (),
+    ) -> None:
         self.case_id = case_id
         self.state = state
         self.trigger = trigger
         self.allowed = tuple(allowed)
+        self.others = tuple(others)
+        self.system_only = tuple(system_only)
+        marked = [f"{t} (system only)" if t in self.system_only else f"{t} (other roles)"
+                  for t in self.others]  # fmt: skip
         super().__init__(
             f"case {case_id!r}: trigger {trigger!r} is not allowed in state {state!r}; "
             f"allowed: {', '.join(self.allowed) or '(none)'}"
+            + (f"; not for this actor: {', '.join(marked)}" if marked else "")
         )
 
 

@@ -123,6 +123,35 @@ def guards(p: ProcessDefinition) -> str:
     return _table(("reason code", "on", "meaning", "source clause"), rows)
 
 
+def fields(p: ProcessDefinition) -> str:
+    """The field reference: every field of ``p.fields``, its type and choices, the
+    transitions that require or accept it, and whether it is confidential (保密)."""
+    required: dict[str, list[str]] = {}
+    accepted: dict[str, list[str]] = {}
+    for t in p.transitions:
+        for name in t.requires:
+            required.setdefault(name, []).append(t.trigger)
+        for name in t.accepts:
+            accepted.setdefault(name, []).append(t.trigger)
+    rows = []
+    for name, f in p.fields.items():
+        label = " / ".join(dict.fromkeys(x for x in (f.label.get("zh"), f.label.get("en")) if x))
+        rows.append(
+            (
+                f"`{name}`",
+                label or "—",
+                f.type,
+                _codes(map(str, f.choices)) if f.choices else "—",
+                _codes(dict.fromkeys(required.get(name, []))),
+                _codes(dict.fromkeys(accepted.get(name, []))),
+                "yes (保密)" if f.confidential else "",
+            )
+        )
+    head = ("field", "中文 / English", "type", "choices", "required by", "accepted by",
+            "confidential")  # fmt: skip
+    return _table(head, rows)
+
+
 RENDERERS: dict[str, Callable[[ProcessDefinition], str]] = {
     "states": states,
     "diagram": diagram,
@@ -130,6 +159,7 @@ RENDERERS: dict[str, Callable[[ProcessDefinition], str]] = {
     "slas": slas,
     "limits": limits,
     "guards": guards,
+    "fields": fields,
 }
 
 

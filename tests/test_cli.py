@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -172,3 +173,78 @@ def test_diagram_as_svg(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "diagram", "complaint", "--format", "svg", "--lang", "zh")
     assert code == 0
     assert out.lstrip().startswith("<?xml") and "<svg" in out and "已受理" in out
+
+
+def test_db_is_a_url_or_a_plain_sqlite_path_with_prefix_and_schema_options(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert run(capsys, "db", "upgrade", "crm.db", "--prefix", "crm_")[0] == 0
+    assert (tmp_path / "crm.db").exists()
+    code, out, err = run(capsys, "ledger", "--db", "crm.db")
+    assert code == 2 and "no techsvc_flow tables" in err
+    for db in ("crm.db", str(tmp_path / "crm.db"), f"sqlite:///{tmp_path / 'crm.db'}"):
+        code, out, err = run(capsys, "ledger", "--db", db, "--prefix", "crm_")
+        assert code == 0 and err == "" and out.startswith("Complaint no.,")
+        code, out, err = run(capsys, "report", "--db", db, "--prefix", "crm_", "--period", "2025")
+        assert code == 0 and out.startswith("Quality indicators 2025")
+
+
+def test_business_hours_reach_the_ledger(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = str(tmp_path / "demo.db")
+    assert main(["demo", "--db", path]) == 0
+    capsys.readouterr()
+    args = ["ledger", "--db", path, "--as-of", "2025-12-31T18:00"]
+    _, whole_day, _ = run(capsys, *args)
+    _, office, _ = run(capsys, *args, "--hours", "09:00-12:00,13:30-18:00")
+    assert "2025-10-17T00:00:00+08:00" in whole_day.splitlines()[1]
+    assert "2025-10-16T18:00:00+08:00" in office.splitlines()[1]  # as the demo said
+
+
+def test_past_the_horizon_the_cli_speaks_its_own_words(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "deadline", "2026-12-30T10:00", "10wd")
+    assert code == 2 and out == ""
+    assert err.splitlines() == [
+        "techsvc-flow: error: no official holiday schedule for 2027 (official data ends "
+        "2026-12-31): pass --coverage provisional for an estimate marked provisional"
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a warning escaping the CLI would fail here
+        code, out, err = run(capsys, "deadline", "2026-12-30T10:00", "10wd", "--coverage",
+                             "provisional")  # fmt: skip
+    assert code == 0 and out.strip().endswith("(provisional)")
+    assert len(err.splitlines()) == 1 and "Warning" not in err and ".py" not in err
+
+
+def test_recompute_prints_local_time_to_the_minute(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/r.db"
+    assert main(["db", "upgrade", url]) == 0
+    capsys.readouterr()
+    schedule = tmp_path / "2027.json"
+    schedule.write_text(json.dumps({"2027": {"holidays": ["2027-01-01"], "workdays": []}}))
+    code, out, _ = run(capsys, "recompute", "--db", url, "--schedule", str(schedule),
+                       "--as-of", "2025-12-31T02:00:00.123456+00:00")  # fmt: skip
+    assert code == 0
+    assert out.startswith("recomputed at 2025-12-31 10:00+08:00: ")
+
+
+def test_version_and_every_help_has_a_description_and_an_example(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from techsvc_flow import __version__
+
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.strip() == f"techsvc-flow {__version__}"
+    commands = ["demo", "deadline", "diagram", "report", "ledger", "recompute", "db upgrade"]
+    for command in commands:
+        with pytest.raises(SystemExit):
+            main([*command.split(), "--help"])
+        text = capsys.readouterr().out
+        _usage, description, *_ = text.split("\n\n")
+        assert len(description.split()) >= 8, command
+        assert f"examples:\n  techsvc-flow {command}" in text, command

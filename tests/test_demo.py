@@ -42,7 +42,7 @@ def test_engagement_runs_through_the_six_stages(english: str) -> None:
 
 def test_complaint_on_the_eve_of_national_day_is_answered_in_time(english: str) -> None:
     lines = _lines(english, "TS-2025-001")
-    assert lines[0].startswith("09-30 Tue 17:00  TS-2025-001  (received)")
+    assert lines[0].startswith("09-30 Tue 17:00  TS-2025-001    (received)")
     assert "Acknowledgement 10-01 Wed 17:00" in lines[0]
     acknowledged = next(line for line in lines if " acknowledge " in line)
     # acknowledged within 24 h; the 7-working-day feedback limit runs across the
@@ -59,15 +59,27 @@ def test_second_complaint_warns_then_breaches_and_escalates(english: str) -> Non
     lines = _lines(english, "TS-2025-002")
     events = [re.sub(r"\s{2,}", " | ", line) for line in lines]
     warnings = [e for e in events if "warning Feedback" in e]
-    assert [w.split(" | ")[0] for w in warnings] == ["10-24 Fri 12:00", "10-28 Tue 12:00"]
+    # shown when they fell due (a worker's timer wakes then), not at the next action
+    assert [w.split(" | ")[0] for w in warnings] == ["10-23 Thu 18:00", "10-27 Mon 18:00"]
+    assert [w.split(" | ")[-1] for w in warnings] == ["4 wd", "2 wd"]
     breach = next(e for e in events if "BREACH Feedback" in e)
-    assert breach.startswith("10-30 Thu 09:00") and "overdue" in breach
+    assert breach.startswith("10-29 Wed 18:00") and breach.endswith(" | overdue")
     escalation = events[events.index(breach) + 1]
     assert "escalate_overdue" in escalation
 
 
+def test_the_remaining_column_reads_as_working_time_and_fits(english: str) -> None:
+    rows = [line for line in english.splitlines() if line[:2].isdigit()]
+    assert "Acknowledgement 10-01 Wed 17:00             1 d" in english  # 24 h, clock time
+    assert any(line.endswith("  5 wd 6h30") for line in rows)  # working days of 7h30
+    plan = next(line for line in rows if "Client's reply to the plan" in line)
+    assert plan.endswith("  5 wd 2h")
+    starts = {line.index(line.split("  ")[-1].strip()) for line in rows if "wd" in line}
+    assert len(starts) == 1  # one column
+
+
 def test_every_history_verifies(english: str) -> None:
-    assert english.rstrip().endswith("every hash chain intact: True")
+    assert english.rstrip().endswith("every hash chain intact: yes")
 
 
 def test_chinese_labels() -> None:
@@ -86,5 +98,17 @@ def test_cli_demo_on_a_sqlite_file(
     url = f"sqlite:///{tmp_path}/flow.db"
     assert main(["demo", "--db", url]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("store: SqlStore(")
-    assert "every hash chain intact: True" in out
+    assert out.startswith("techsvc_flow demo: ")
+    assert "every hash chain intact: yes" in out
+
+
+def test_no_developer_reprs_nor_english_words_in_the_chinese_run() -> None:
+    for lang in ("en", "zh"):
+        out = io.StringIO()
+        run_demo(lang=lang, out=out)
+        head = out.getvalue().splitlines()[:3]
+        assert not any(word in line for line in head for word in ("<", "Store(", "Calendar"))
+    text = out.getvalue()
+    assert "True" not in text and "False" not in text
+    assert text.rstrip().endswith("哈希链完整：是")
+    assert "办公时间 09:00-12:00、13:30-18:00" in text

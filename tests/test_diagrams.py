@@ -367,26 +367,30 @@ def test_dot_shows_every_state_and_edge(lang: str) -> None:
     real = [e for e in d.edges if not (e[0].startswith("(") or e[1].startswith("("))]
     assert [(a, b) for a, b, _ in real] == [(src, t.dest) for src, t in p.edges]
     for (_, t), (_, _, a) in zip(p.edges, real, strict=True):
-        assert a["label"].startswith(t.trigger)
+        assert a["label"] == t.trigger  # short: the details are in the tooltip
+        assert dot_label(a["tooltip"]).startswith(t.trigger)
 
 
 def test_dot_annotations_and_escaping() -> None:
     d = read_dot(to_dot(complaint()))
     assert dot_label(d.nodes["received"]["label"]) == QUOTED_LABEL
-    labels = {(a, b): dot_label(x.get("label", "")) for a, b, x in d.edges}
-    assert labels["received", "investigating"] == "acknowledge [agent, lead]"
-    assert labels["investigating", "answered"] == (
+    tips = {(a, b): dot_label(x.get("tooltip", "")) for a, b, x in d.edges}
+    assert tips["received", "investigating"] == "acknowledge [agent, lead]"
+    assert tips["investigating", "answered"] == (
         "answer [agent] (guards: remedy_missing, clauses_missing)"
     )
-    assert labels["answered", "investigating"] == 'reopen (say "again")'
-    note = d.nodes["(note received)"]
-    assert note["shape"] == "note"
-    assert dot_label(note["label"]).splitlines() == [
+    assert tips["answered", "investigating"] == 'reopen (say "again")'
+    legend = d.nodes["(legend)"]
+    assert legend["shape"] == "note"
+    sla_lines = [
         "SLA ack: 24h, stops at investigating, warns at 50%/75%",
         "SLA feedback: 7wd, paused in waiting, stops at answered, warns at 50%/75%, "
         "breach fires withdraw",
     ]
-    assert ("(note received)", "received") in labels
+    assert dot_label(legend["label"]).splitlines()[:2] == [
+        f"{QUOTED_LABEL}: {x}" for x in sla_lines
+    ]
+    assert dot_label(d.nodes["received"]["tooltip"]) == "; ".join(sla_lines)
     assert dot_label(d.graph["label"]) == "Complaint v3"
 
 
@@ -440,5 +444,20 @@ def test_every_builtin_template_draws(name: str, lang: str) -> None:
     assert {n for n in d.nodes if not n.startswith("(")} == set(p.state_map)
     real = [(a, b) for a, b, _ in d.edges if not (a.startswith("(") or b.startswith("("))]
     assert real == [(src, t.dest) for src, t in p.edges]
-    notes = [n for n in d.nodes if n.startswith("(note ")]
-    assert sum(len(dot_label(d.nodes[n]["label"]).splitlines()) for n in notes) >= len(p.slas)
+    legend = dot_label(d.nodes["(legend)"]["label"]).splitlines()
+    assert len(legend) >= len(p.slas)
+
+
+@pytest.mark.parametrize("name", ["complaint", "service_engagement", "technology_transfer"])
+def test_the_svg_fits_a_screen(name: str) -> None:
+    """Laid out top to bottom with short labels, the SVG is at most twice as wide as
+    high (it was 14,445 × 1,114 pt for the complaint, left to right)."""
+    dot = shutil.which("dot")
+    if dot is None:
+        pytest.skip("Graphviz's dot is missing")
+    done = subprocess.run([dot, "-Tsvg"], input=to_dot(processes.builtin(name)).encode(),
+                          capture_output=True, timeout=60, check=True)  # fmt: skip
+    m = re.search(rb'<svg width="(\d+)pt" height="(\d+)pt"', done.stdout)
+    assert m is not None
+    width, height = int(m[1]), int(m[2])
+    assert width / height <= 2.0 and width <= 2000, (width, height)

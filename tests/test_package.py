@@ -85,7 +85,7 @@ def test_python_m_demo() -> None:
     result = _python("-m", "techsvc_flow", "demo")
     assert result.returncode == 0, result.stderr
     assert "09-30 Tue 17:00  TS-2025-001" in result.stdout
-    assert "every hash chain intact: True" in result.stdout
+    assert "every hash chain intact: yes" in result.stdout
 
 
 def test_python_m_deadline() -> None:

@@ -24,3 +24,17 @@ def test_index_links_every_page() -> None:
     index = (DOCS / "index.md").read_text(encoding="utf-8")
     for name in processes.ALL:
         assert f"({name}.md)" in index
+
+
+def test_each_page_ends_with_a_field_reference() -> None:
+    for name in processes.ALL:
+        page = (DOCS / f"{name}.md").read_text(encoding="utf-8")
+        table = sections(page)["fields"]
+        assert page.rstrip().endswith("<!-- end generated -->"), name  # the final section
+        for field in processes.builtin(name).fields:
+            assert f"| `{field}` |" in table, (name, field)
+    complaint = sections((DOCS / "complaint.md").read_text(encoding="utf-8"))["fields"]
+    severity = next(line for line in complaint.splitlines() if line.startswith("| `severity`"))
+    assert "`low`, `medium`, `high`, `critical`" in severity and "`assess`" in severity
+    contact = next(line for line in complaint.splitlines() if "`complainant_contact`" in line)
+    assert contact.endswith("| yes (保密) |")

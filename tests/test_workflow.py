@@ -481,9 +481,10 @@ def test_transition_not_allowed(wf: Workflow, case: Case) -> None:
     err = info.value
     assert err.state == "received"
     assert err.trigger == "close"
-    assert err.allowed == ("acknowledge", "escalate", "note")
+    assert err.allowed == ("acknowledge", "note")  # what this actor could fire
+    assert err.others == ("escalate",) and err.system_only == ()
     assert err.case_id == "C-1"
-    assert "allowed: acknowledge, escalate, note" in str(err)
+    assert "allowed: acknowledge, note; not for this actor: escalate (other roles)" in str(err)
     assert isinstance(err, LookupError)
     with pytest.raises(TransitionNotAllowed):
         wf.fire("C-1", "no_such_trigger", actor=AGENT)

@@ -38,6 +38,25 @@ class Refused(NamedTuple):
     record: dict[str, Any] | None = None
 
 
+def _not_allowed(
+    machine: CompiledMachine, case: Case, trigger: str, roles: frozenset[str], system: bool
+) -> TransitionNotAllowed:
+    """The refusal of a trigger undefined from the case's state: the triggers the actor
+    could fire, then the others (another role's, or only the system's)."""
+    allowed: list[str] = []
+    others: list[str] = []
+    system_only: list[str] = []
+    for name in machine.triggers(case.state):
+        steps = machine.resolve(case.state, name)
+        if system or any(not t.roles or roles.intersection(t.roles) for t in steps):
+            allowed.append(name)
+            continue
+        others.append(name)
+        if all(t.roles == ("system",) for t in steps):  # the role of timers.SYSTEM
+            system_only.append(name)
+    return TransitionNotAllowed(case.id, case.state, trigger, allowed, others, system_only)
+
+
 def plan(
     machine: CompiledMachine,
     calendar: WorkCalendar,
@@ -57,8 +76,7 @@ def plan(
     definition = machine.definition
     candidates = machine.resolve(case.state, trigger)
     if not candidates:
-        allowed = machine.triggers(case.state)
-        return Refused(TransitionNotAllowed(case.id, case.state, trigger, allowed))
+        return Refused(_not_allowed(machine, case, trigger, roles, system))
     refusals: list[tuple[Transition, list[Reason]]] = []
     chosen: Transition | None = None
     for t in candidates:

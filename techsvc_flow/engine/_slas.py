@@ -13,6 +13,7 @@ from .._time import US
 from ..calendar import WorkCalendar
 from ..case import Case
 from ..definition import ProcessDefinition
+from ..durations import TimeLeft
 from ..sla import BREACH, SlaClock, Timer
 
 __all__ = ["INCIDENT", "SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
@@ -35,6 +36,7 @@ class SlaState:
         provisional: the deadline rests on an estimate past the official horizon.
         next_mark: the next warning or breach not yet raised, and when.
         fired: the marks already raised.
+        workday: the working time of one working day (for a working-day limit).
     """
 
     name: str
@@ -47,6 +49,18 @@ class SlaState:
     provisional: bool
     next_mark: tuple[str, dt.datetime] | None
     fired: tuple[str, ...]
+    workday: dt.timedelta | None = None
+
+    @property
+    def left(self) -> TimeLeft | None:
+        """:attr:`remaining` with a human form (``str(state.left)``: ``"53h30 working"``,
+        ``"3 wd 2h"``, ``"overdue by 1h working"``); ``None`` while idle."""
+        if self.remaining is None:
+            return None
+        working = self.duration.endswith(("wd", "wh", "wmin"))
+        return TimeLeft(
+            self.remaining, "working" if working else "clock", self.workday, late=self.breached
+        )
 
 
 def advance(
@@ -161,6 +175,15 @@ def sla_states(
                 provisional=clock.provisional(calendar),
                 next_mark=clock.next_mark(calendar, sla.warn_at),
                 fired=clock.fired,
+                workday=_workday(calendar) if str(clock.duration).endswith("wd") else None,
             )
         )
     return out
+
+
+def _workday(calendar: WorkCalendar) -> dt.timedelta:
+    """The working time of a usual working day (its default business hours, else 24 h)."""
+    hours = calendar.business_hours
+    if hours is None:
+        return dt.timedelta(days=1)
+    return dt.timedelta(minutes=sum(shift.end - shift.start for shift in hours.default))

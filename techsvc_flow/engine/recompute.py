@@ -168,17 +168,26 @@ class RecomputeReport:
             "changes": [c.to_dict() for c in self.changed],
         }
 
-    def to_text(self) -> str:
-        """A plain-text summary, one line per changed clock."""
+    def to_text(self, tz: dt.tzinfo | None = None) -> str:
+        """A plain-text summary, one line per changed clock.
+
+        Args:
+            tz: show the instants in this zone, to the minute (default: as stored).
+        """
+
+        def show(instant: dt.datetime | None) -> str:
+            if instant is None:
+                return "—"
+            return instant.astimezone(tz).isoformat(" ", "minutes") if tz else instant.isoformat()
+
         lines = [
-            f"recomputed at {self.at.isoformat()}: {len(self.changes)} open clocks, "
+            f"recomputed at {show(self.at)}: {len(self.changes)} open clocks, "
             f"{len(self.moved)} deadlines moved, {len(self.appended)} cases updated"
             + (f", {len(self.skipped)} skipped (process not registered)" if self.skipped else "")
         ]
         for c in self.changed:
-            old = c.old_due.isoformat() if c.old_due else "—"
-            new = c.new_due.isoformat() if c.new_due else "—"
-            line = f"  {c.case_id} {c.sla}: {old} -> {new} ({_signed(c.delta)})"
+            moved = f"{show(c.old_due)} -> {show(c.new_due)} ({_signed(c.delta)})"
+            line = f"  {c.case_id} {c.sla}: {moved}"
             if c.old_provisional != c.new_provisional:
                 line += " provisional" if c.new_provisional else " now official"
             if c.now_due:

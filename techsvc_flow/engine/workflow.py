@@ -639,12 +639,17 @@ class Workflow:
             problems += [f"case {case_id!r}: {p}" for p in check.problems]
         return ChainCheck(not problems, entries, tuple(problems))
 
-    def deadlines(self, case_id: str, /, *, at: dt.datetime | None = None) -> list[SlaState]:
-        """Where each SLA clock of the case stands at ``at`` (default: now)."""
+    def deadlines(
+        self, case_id: str, /, *, at: dt.datetime | None = None, running: bool = False
+    ) -> list[SlaState]:
+        """Where each SLA clock of the case stands at ``at`` (default: now); with
+        ``running``, only the clocks that are running. ``state.left`` reads the time
+        left in a human form (``"53h30 working"``, ``"overdue by 1h working"``)."""
         case = self.store.load(case_id)
         at = self._at(at)
         definition = self._machine(case.process, case.process_version).definition
-        return sla_states(case, definition, self.calendar, at)
+        states = sla_states(case, definition, self.calendar, at)
+        return [s for s in states if s.status == "running"] if running else states
 
     # --- timers and delivery --------------------------------------------------------------
 

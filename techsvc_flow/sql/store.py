@@ -814,9 +814,12 @@ def _broken(
     return None
 
 
-def open_store(url: str | sa.URL, /) -> SqlStore:
+def open_store(
+    url: str | sa.URL, /, *, prefix: str = "flow_", schema: str | None = None
+) -> SqlStore:
     """The existing store at ``url``, as it is: never creates or upgrades its tables
     (a mistyped URL must not look like an empty store). For the command line.
+    ``prefix`` and ``schema`` are those the tables were created with (``SqlStore``'s).
 
     Raises:
         FileNotFoundError: ``url`` names a SQLite file that does not exist.
@@ -828,7 +831,7 @@ def open_store(url: str | sa.URL, /) -> SqlStore:
     file = parsed.database if parsed.get_backend_name() == "sqlite" else None
     if file not in (None, "", ":memory:") and not Path(str(file)).exists():
         raise FileNotFoundError(f"no database file {file!r}")
-    store = SqlStore(parsed, migrate=False)
+    store = SqlStore(parsed, migrate=False, prefix=prefix, schema=schema)
     with store.engine.connect() as connection:
         revision = current_revision(connection, store.tables)
     try:
