@@ -14,8 +14,9 @@ datetime.date(2025, 10, 16)
 
 The package: :mod:`~techsvc_flow.calendar.work` (:class:`WorkCalendar`, the facade),
 :mod:`~techsvc_flow.calendar.hours` (:class:`Shift`, :class:`BusinessHours`),
-:mod:`~techsvc_flow.calendar.overlays` (:class:`Overlay`: an organisation's closure days, extra working days and special
-hours), :mod:`~techsvc_flow.calendar.notices` (reading a State Council notice), and two
+:mod:`~techsvc_flow.calendar.overlays` (:class:`Overlay`: an organisation's closure
+days, extra working days and special hours), :mod:`~techsvc_flow.calendar.notices`
+(reading a State Council notice), and two
 private modules: ``_schedules`` (the official data and its loaders) and ``_index`` (the
 day index and the interval search).
 """
