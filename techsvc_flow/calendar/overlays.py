@@ -120,7 +120,8 @@ def _day_hours(value: ShiftsLike, path: str) -> tuple[Shift, ...]:
     try:
         shifts = _shifts(value, path)
     except BusinessHoursError as exc:
-        raise ScheduleError(str(exc)) from exc
+        message = str(exc)
+        raise ScheduleError(message if message.startswith(path) else f"{path}: {message}") from exc
     if not shifts:
         raise ScheduleError(f"{path}: needs at least one shift (close the day instead)")
     return shifts
