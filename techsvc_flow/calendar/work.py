@@ -117,6 +117,7 @@ class WorkCalendar:
             overrides.update(overlay.days())
             special.update(overlay.hours)
         self._special = special
+        self._digests: dict[tuple[int, int], str] = {}  # immutable: computed once per span
         working = _schedules._with_schedules(is_working, self._schedules, weekmask, overrides)
         self._days = _DayIndex(working, self.tz, business_hours, weekmask, name, special)
         self._auth = _schedules._horizon(authoritative, self._schedules)
@@ -382,6 +383,9 @@ class WorkCalendar:
         >>> china.digest() == china.with_schedule(2026, holidays=["2026-03-02"]).digest()
         False
         """
+        known = self._digests.get((first_year, last_year))
+        if known is not None:
+            return known
         if not MIN_YEAR <= first_year <= last_year <= MAX_YEAR:
             raise CalendarError(
                 f"digest years {first_year}..{last_year}: expected {MIN_YEAR}..{MAX_YEAR}, "
@@ -406,7 +410,30 @@ class WorkCalendar:
             ]
             + ([special] if special else [])
         )
-        return hashlib.sha256(head.encode() + b"\0" + flags).hexdigest()
+        digest = hashlib.sha256(head.encode() + b"\0" + flags).hexdigest()
+        self._digests[(first_year, last_year)] = digest
+        return digest
+
+    def digest_between(self, a: dt.datetime, b: dt.datetime, /) -> str:
+        """:meth:`digest` over the local years from ``a`` to ``b`` (clamped to the years
+        the calendar counts): what decided a deadline from ``a`` due at ``b``. A case
+        records it with each deadline it computes (the ``calendar`` key of its
+        ``sla.*`` entries).
+
+        >>> import datetime as dt
+        >>> china, utc = WorkCalendar.china(), dt.timezone.utc
+        >>> a, b = dt.datetime(2025, 9, 30, tzinfo=utc), dt.datetime(2025, 10, 17, tzinfo=utc)
+        >>> china.digest_between(a, b) == china.digest(2025, 2025)
+        True
+        """
+        years = sorted(min(max(self._instant_year(t), MIN_YEAR), MAX_YEAR) for t in (a, b))
+        return self.digest(years[0], years[1])
+
+    def _instant_year(self, instant: dt.datetime) -> int:
+        try:
+            return instant.astimezone(self.tz).year
+        except OverflowError:
+            return MAX_YEAR if instant.year > 2000 else MIN_YEAR
 
     # --- the horizon ----------------------------------------------------------------
 
