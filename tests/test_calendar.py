@@ -886,6 +886,7 @@ def test_the_calendar_package_exports_its_public_names() -> None:
         == set(package.__all__)
         == {
             "BusinessHours",
+            "CalendarLayer",
             "Coverage",
             "Overlay",
             "Shift",

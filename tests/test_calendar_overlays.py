@@ -96,7 +96,10 @@ def test_overlays_survive_other_changes() -> None:
         ({"name": "acme", "closed": "2025-12-24"}, "overlay 'acme': closed: expected a list"),
         ({"name": "acme", "open": ["2025-12-24", "x"]}, r"overlay 'acme': open\[1\]: 'x' is not"),
         ({"name": "acme", "closed": ["2025-12-26..2025-12-24"]}, r"closed\[0\]: range .* ends"),
-        ({"name": "acme", "hours": {"2025-01-27": "12:00-09:00"}}, r"hours\['2025-01-27'\]: shift 12:00-09:00 ends before"),
+        (
+            {"name": "acme", "hours": {"2025-01-27": "12:00-09:00"}},
+            r"hours\['2025-01-27'\]: shift 12:00-09:00 ends before",
+        ),
         ({"name": "acme", "hours": {"2025-01-27": ""}}, r"hours\['2025-01-27'\]: needs at least"),
         ({"name": "acme", "hours": {"27 Jan": "09:00-12:00"}}, r"hours\['27 Jan'\]: '27 Jan'"),
         ({"name": "acme", "hours": ["2025-01-27"]}, "hours: expected a mapping"),

@@ -23,10 +23,11 @@ day index and the interval search).
 
 from .._moved import moved as _moved
 from .hours import BusinessHours, Shift
+from .layers import CalendarLayer
 from .overlays import Overlay
 from .work import Coverage, WorkCalendar
 
-__all__ = ["BusinessHours", "Coverage", "Overlay", "Shift", "WorkCalendar"]
+__all__ = ["BusinessHours", "CalendarLayer", "Coverage", "Overlay", "Shift", "WorkCalendar"]
 
 # public names of the former module techsvc_flow.calendar that now live in a submodule
 __getattr__ = _moved(__name__, "techsvc_flow.calendar.hours", ["ShiftsLike"], warn_on_import=False)

@@ -106,14 +106,18 @@ class Overlay:
         """Each date this overlay sets, and whether it is a working day."""
         return {**dict.fromkeys(self.closed, False), **dict.fromkeys(self.open, True)}
 
-    def describe(self) -> list[Any]:
-        """The overlay as plain data (JSON-ready), for digests and storage."""
-        return [
-            self.name,
-            sorted(d.isoformat() for d in self.closed),
-            sorted(d.isoformat() for d in self.open),
-            sorted((d.isoformat(), ",".join(map(str, s))) for d, s in self.hours.items()),
-        ]
+    def to_data(self) -> dict[str, Any]:
+        """The overlay as JSON-ready data that :meth:`parse` reads back.
+
+        >>> Overlay.parse({"name": "a", "hours": {"2025-01-27": "09:00-12:00"}}).to_data()
+        {'name': 'a', 'closed': [], 'open': [], 'hours': {'2025-01-27': '09:00-12:00'}}
+        """
+        return {
+            "name": self.name,
+            "closed": [d.isoformat() for d in self.closed],
+            "open": [d.isoformat() for d in self.open],
+            "hours": {d.isoformat(): ",".join(map(str, s)) for d, s in sorted(self.hours.items())},
+        }
 
 
 def _day_hours(value: ShiftsLike, path: str) -> tuple[Shift, ...]:
