@@ -266,7 +266,7 @@ class WorkCalendar:
         name: str | None = None,
         closed: Iterable[dt.date | str] = (),
         open: Iterable[dt.date | str] = (),
-        hours: Mapping[dt.date | str, ShiftsLike] | None = None,
+        hours: Mapping[dt.date, ShiftsLike] | Mapping[str, ShiftsLike] | None = None,
     ) -> WorkCalendar:
         """The same calendar with an organisation overlay stacked on its schedule.
 
