@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from techsvc_flow.calendar import WorkCalendar
 from techsvc_flow.calendar.notices import parse_notice
@@ -190,3 +192,60 @@ def test_with_schedule_accepts_the_cross_year_days_of_a_notice() -> None:
     assert cal.is_working_day(dt.date(2018, 12, 29))
     with pytest.raises(ScheduleError, match="not in 2019 or a year next to it"):
         PLAIN.with_schedule(2019, holidays=["2017-12-31"])
+
+
+# --- any notice written the way the State Council writes them reads back ---------------
+
+_NAMES = ("元旦", "春节", "清明节", "劳动节", "端午节", "中秋节", "国庆节")
+_NUMBERS = "一二三四五六七"
+_WEEK = "一二三四五六日"
+
+
+@st.composite
+def written_notices(draw: st.DrawFn) -> tuple[str, int, list[tuple[list[dt.date], list[dt.date]]]]:
+    """A notice's text in one of the ways they are written, and the days it sets."""
+    year = draw(st.integers(2030, 2045))
+    half = draw(st.booleans())
+    week = draw(st.sampled_from(["周", "星期"]))
+    lp, rp, colon, comma = ("(", ")", ":", ",") if half else ("（", "）", "：", "，")
+
+    def day_text(day: dt.date, month_known: int | None, year_shown: bool) -> str:
+        shown = f"{day.year}年" if year_shown else ""
+        month = "" if month_known == day.month and not year_shown else f"{day.month}月"
+        return f"{shown}{month}{day.day}日{lp}{week}{_WEEK[day.weekday()]}{rp}"
+
+    count = draw(st.integers(1, 7))
+    lines, expected = [f"国务院办公厅关于{year}年部分节假日安排的通知"], []
+    for i in range(count):
+        start = draw(st.dates(dt.date(year, 1, 1), dt.date(year, 12, 20)))
+        if i == 0 and draw(st.booleans()):
+            start = draw(st.dates(dt.date(year - 1, 12, 26), dt.date(year - 1, 12, 31)))
+        length = draw(st.integers(1, 9))
+        off = [start + dt.timedelta(days=k) for k in range(length)]
+        cross = off[0].year != year or off[-1].year != year  # the year is written then
+        text = day_text(off[0], None, cross)
+        if length > 1:
+            text += "至" + day_text(off[-1], off[0].month, cross)
+        text += f"放假调休{comma}共{length}天。"
+        weekend = [
+            off[0] - dt.timedelta(days=k)
+            for k in range(1, 8)
+            if (off[0] - dt.timedelta(days=k)).weekday() >= 5
+        ]
+        on = sorted(draw(st.lists(st.sampled_from(weekend), max_size=2, unique=True)))
+        if on:
+            text += "、".join(day_text(d, None, d.year != year) for d in on) + "上班。"
+        lines.append(f"{_NUMBERS[i]}、{_NAMES[i]}{colon}{text}")
+        expected.append((off, on))
+    return "\n".join(lines), year, expected
+
+
+@settings(max_examples=150, deadline=None)
+@given(written=written_notices())
+def test_any_written_notice_reads_back(
+    written: tuple[str, int, list[tuple[list[dt.date], list[dt.date]]]],
+) -> None:
+    text, year, expected = written
+    notice = parse_notice(text)
+    assert notice.year == year and not notice.amends
+    assert [(list(i.off), list(i.on)) for i in notice.items] == expected
