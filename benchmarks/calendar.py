@@ -28,6 +28,10 @@ Baselines:
    array, in the same exact form (prebuilt ``busdaycalendar``). ``roll="backward"``
    is what matches "the start day is not counted" for a start on a day off: the
    conventional ``roll="forward"`` form is checked too and its differences counted.
+4. Our own plain official calendar, against the same calendar with two organisation
+   overlays stacked on it (a team's closure days, a region's extra working days and
+   half days): the overlays must cost at most 1.2× and stay flat in n. The overlaid
+   answers are checked against counting working days one at a time.
 """
 
 from __future__ import annotations
@@ -360,6 +364,80 @@ def working_hours(settings: Settings, rng: random.Random, found: Findings) -> li
     ]
 
 
+def two_overlays(cal: WorkCalendar) -> WorkCalendar:
+    """``cal`` with a team's closures and a region's extra days and half days."""
+    closures = [f"{y}-12-24..{y}-12-31" for y in range(2001, 2027)]
+    half_days = {f"{y}-02-0{d}": "09:00-12:00" for y in range(2001, 2027) for d in (1, 2)}
+    return cal.with_overlay(name="team", closed=closures).with_overlay(
+        name="region", open=[f"{y}-07-04" for y in range(2001, 2027)], hours=half_days
+    )
+
+
+def overlays(settings: Settings, rng: random.Random, found: Findings) -> list[Row]:
+    """The official calendar with two overlays against the plain official calendar."""
+    plain = WorkCalendar.china(business_hours=HOURS)
+    ours = two_overlays(plain)
+    near = spread_dates(rng, dt.date(2024, 1, 1), dt.date(2025, 10, 31), settings.dates)
+    far = spread_dates(rng, dt.date(2001, 1, 1), dt.date(2010, 12, 31), settings.far_dates * 4)
+    instants = spread_instants(rng, dt.date(2024, 1, 1), dt.date(2026, 11, 30), settings.instants)
+
+    def stepped(day: dt.date, n: int) -> dt.date:
+        while n:
+            day += dt.timedelta(days=1)
+            n -= ours.is_working_day(day)
+        return day
+
+    for d in near[:50]:
+        check(ours.add_working_days(d, 7) == stepped(d, 7), f"overlay add 7 wd from {d}")
+    differ = sum(ours.add_working_days(d, 7) != plain.add_working_days(d, 7) for d in near)
+    found.checks.append(
+        f"add_working_days with two overlays == counting day by day: {min(50, len(near))} "
+        f"dates, n=7 ({differ} of {len(near)} answers differ from the plain calendar's)"
+    )
+
+    def batch(cal: WorkCalendar, starts: list[dt.date], n: int) -> Callable[[], None]:
+        def run() -> None:
+            add = cal.add_working_days
+            for d in starts:
+                add(d, n)
+
+        return run
+
+    def hours_batch(cal: WorkCalendar) -> Callable[[], None]:
+        def run() -> None:
+            deadline = cal.deadline
+            for i in instants:
+                deadline(i, "4wh")
+
+        return run
+
+    rounds, least = settings.rounds, settings.min_round
+    rows = []
+    for label, starts, n in (("7 wd", near, 7), ("2500 wd", far, 2500)):
+        t_ours, t_plain = per_call(
+            [(batch(ours, starts, n), len(starts)), (batch(plain, starts, n), len(starts))],
+            rounds,
+            least,
+        )
+        rows.append(Row(f"{label}: two overlays vs plain", t_ours, t_plain, "≤ 1.2×", 1 / 1.2))
+    t_ours, t_plain = per_call(
+        [(hours_batch(ours), len(instants)), (hours_batch(plain), len(instants))], rounds, least
+    )
+    rows.append(Row("4wh deadline: two overlays vs plain", t_ours, t_plain, "≤ 1.2×", 1 / 1.2))
+    at_one, at_far = per_call(
+        [(batch(ours, far, 1), len(far)), (batch(ours, far, 2500), len(far))], rounds, least
+    )
+    rows.append(Row("flat in n with overlays: 2500 wd ÷ 1 wd", at_one, at_far, "≤ 1.5×", None, 1.5))
+    found.log(f"  overlays: 7 wd {rows[0].ours_us:.2f} µs vs plain {rows[0].baseline_us:.2f} µs")
+    found.notes.append(
+        "overlays: China with business hours 09:00-12:00,13:30-18:00, plus a team overlay "
+        "(24-31 December closed, 2001-2026) and a region overlay (4 July worked, half days "
+        "on 1-2 February); the ratio column is plain / overlaid, so at least 0.83 means the "
+        "overlays cost at most 1.2×."
+    )
+    return rows
+
+
 def vectorised(settings: Settings, rng: random.Random, found: Findings) -> list[Row]:
     """add 7 working days: numpy busday_offset, scalar and over an array."""
     ours = WorkCalendar.china()
@@ -500,6 +578,8 @@ def run(settings: Settings, *, markdown: bool = False, out: Callable[[str], None
     rows += working_hours(settings, rng, found)
     found.log("vectorised baseline (numpy) ...")
     rows += vectorised(settings, rng, found)
+    found.log("two overlays vs the plain official calendar ...")
+    rows += overlays(settings, rng, found)
 
     for text in found.checks:
         out(f"answers agree: {text}")

@@ -305,6 +305,122 @@ def _command(
     )
 
 
+# --- calendar show / import / check -------------------------------------------------
+
+_WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _stored_calendar(store: SqlStore | None, name: str) -> WorkCalendar:
+    """China (estimated past the horizon) plus the calendar data kept in ``store``."""
+    from .calendar import CalendarLayer
+
+    cal = WorkCalendar.china(coverage="provisional")
+    for kind, body in store.calendar_data(name) if store is not None else ():
+        cal = CalendarLayer(kind, body).apply(cal)
+    return cal
+
+
+def _calendar_show(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .errors import ProvisionalWarning
+
+    store = _store(args.db) if args.db else None
+    try:
+        cal = _stored_calendar(store, args.name)
+    finally:
+        if store is not None:
+            store.close()
+    year = args.year
+    if not 1901 <= year <= 2299:
+        raise _UsageError(f"year {year}: expected 1901..2299")
+    until = cal.authoritative_until
+    official = until is None or dt.date(year, 12, 31) <= until
+    print(f"{cal.name} calendar {year}: official data until {until}"
+          + ("" if official else f" ({year} is a rule-based estimate)"))  # fmt: skip
+    working = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ProvisionalWarning)
+        day = dt.date(year, 1, 1)
+        while day.year == year:
+            is_working = cal.is_working_day(day)
+            working += is_working
+            usual = day.weekday() < 5
+            if is_working != usual:
+                what = "working day (make-up)" if is_working else "day off"
+                print(f"{day.isoformat()} {_WEEKDAY_NAMES[day.weekday()]}  {what}")
+            day += dt.timedelta(days=1)
+    print(f"working days: {working}")
+    return 0
+
+
+def _calendar_import(args: argparse.Namespace) -> int:
+    from .calendar import CalendarLayer
+
+    layer = CalendarLayer.read(args.file)
+    store = _store(args.db)
+    try:
+        layer.apply(_stored_calendar(store, args.name))  # refused before anything is kept
+        kept = store.add_calendar_data(args.name, layer.kind, layer.body)
+        cal = _stored_calendar(store, args.name)
+    finally:
+        store.close()
+    state = "kept" if kept else "already kept"
+    print(f"{layer.kind} {args.file}: {state}; official data until {cal.authoritative_until}")
+    return 0
+
+
+def _calendar_check(args: argparse.Namespace) -> int:
+    import warnings
+
+    from .errors import ProvisionalWarning
+
+    store = _store(args.db)
+    try:
+        cal = _stored_calendar(store, args.name)
+        until = cal.authoritative_until
+        crossing = total = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ProvisionalWarning)
+            for case in store.cases():
+                for clock in case.clocks.values():
+                    if clock.status not in ("running", "paused"):
+                        continue
+                    total += 1
+                    due = clock.due(cal) if clock.status == "running" else None
+                    if due is not None and until is not None:
+                        crossing += due.astimezone(cal.tz).date() > until
+    finally:
+        store.close()
+    print(f"official data until: {until}")
+    print(f"open deadlines: {total}; past the horizon (provisional): {crossing}")
+    return 1 if crossing and args.fail_past else 0
+
+
+def _add_calendar_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    calendar = commands.add_parser("calendar", help="the holiday calendar: show, import, check")
+    actions = calendar.add_subparsers(dest="calendar_command", required=True, metavar="ACTION")
+    show = actions.add_parser("show", help="the days off and make-up working days of YEAR")
+    show.add_argument("year", type=int, help="e.g. 2026")
+    show.add_argument("--db", default=None, help="include the calendar data kept in this store")
+    imported = actions.add_parser(
+        "import", help="keep a notice (text), holiday-cn JSON, schedules or an overlay in --db"
+    )
+    imported.add_argument("file", help="a notice's text, a .json or .toml file")
+    imported.add_argument("--db", required=True, help="database URL of the SQL store")
+    check = actions.add_parser(
+        "check", help="the official horizon and how many open deadlines cross it"
+    )
+    check.add_argument("--db", required=True, help="database URL of the SQL store")
+    check.add_argument(
+        "--fail-past", action="store_true", help="exit 1 when an open deadline is past it"
+    )
+    for action, run in ((show, _calendar_show), (imported, _calendar_import),
+                        (check, _calendar_check)):  # fmt: skip
+        action.add_argument("--name", default="default", help="the calendar's name in the store")
+        action.set_defaults(run=run)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``techsvc-flow``."""
     parser = argparse.ArgumentParser(
@@ -434,6 +550,8 @@ def build_parser() -> argparse.ArgumentParser:
     recompute.add_argument("--as-of", default=None, help="recompute as of this instant")
     _calendar_options(recompute, coverage="provisional")
     recompute.set_defaults(run=_recompute)
+
+    _add_calendar_commands(commands)
 
     db = commands.add_parser("db", help="manage the SQL store's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -311,6 +311,19 @@ class Store(abc.ABC):
         """
         return definition_hash
 
+    def add_calendar_data(self, calendar: str, kind: str, body: str) -> bool:
+        """Keep a piece of calendar data (a notice, a holiday-cn file, schedules, an
+        overlay: a :class:`~techsvc_flow.calendar.layers.CalendarLayer`) for the calendar
+        named ``calendar``, after those kept before (optional; MemoryStore and SqlStore
+        keep it). The same data again is kept once; returns whether it was new.
+        """
+        raise NotImplementedError(f"{type(self).__name__} does not keep calendar data")
+
+    def calendar_data(self, calendar: str) -> list[tuple[str, str]]:
+        """The ``(kind, body)`` of each piece of calendar data kept for ``calendar``, in
+        the order it was kept (optional; the default keeps none)."""
+        return []
+
     def close(self) -> None:  # noqa: B027 - optional, a store without resources has nothing to do
         """Release resources (optional)."""
 
@@ -348,6 +361,7 @@ class MemoryStore(Store):
         self._outbox: dict[str, Delivery | Event] = {}
         self._pending: dict[str, None] = {}
         self._processes: dict[tuple[str, int], str] = {}
+        self._calendars: dict[str, list[tuple[str, str]]] = {}  # calendar data, in order
 
     def _add_timers(self, slot: _Slot, timers: Sequence[Timer]) -> None:
         if not timers:
@@ -525,6 +539,18 @@ class MemoryStore(Store):
             if key not in self._processes:
                 self._processes[key] = definition_hash
             return self._processes[key]
+
+    def add_calendar_data(self, calendar: str, kind: str, body: str) -> bool:
+        with self._lock:
+            kept = self._calendars.setdefault(calendar, [])
+            if (kind, body) in kept:
+                return False
+            kept.append((kind, body))
+            return True
+
+    def calendar_data(self, calendar: str) -> list[tuple[str, str]]:
+        with self._lock:
+            return list(self._calendars.get(calendar, ()))
 
     def __len__(self) -> int:
         return len(self._slots)

@@ -254,6 +254,8 @@ def test_start(wf: Workflow, case: Case) -> None:
         "duration": "24h",
         "status": "running",
         "due": "2025-10-01T17:00:00+08:00",
+        # the digest of the calendar the deadline was computed with
+        "calendar": wf.calendar.digest(2025, 2025),
     }
 
 
@@ -828,6 +830,7 @@ def test_sla_clocks_follow_the_states(wf: Workflow, case: Case, clock: SteppedCl
         "duration": "7wd",
         "status": "paused",
         "due": None,
+        "calendar": None,
     }
     entries = wf.history("C-1")
     paused = next(i for i, e in enumerate(entries) if e.kind == "sla.paused")

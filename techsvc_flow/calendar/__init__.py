@@ -13,16 +13,21 @@ datetime.date(2025, 10, 16)
 7
 
 The package: :mod:`~techsvc_flow.calendar.work` (:class:`WorkCalendar`, the facade),
-:mod:`~techsvc_flow.calendar.hours` (:class:`Shift`, :class:`BusinessHours`), and two
+:mod:`~techsvc_flow.calendar.hours` (:class:`Shift`, :class:`BusinessHours`),
+:mod:`~techsvc_flow.calendar.overlays` (:class:`Overlay`: an organisation's closure
+days, extra working days and special hours), :mod:`~techsvc_flow.calendar.notices`
+(reading a State Council notice), and two
 private modules: ``_schedules`` (the official data and its loaders) and ``_index`` (the
 day index and the interval search).
 """
 
 from .._moved import moved as _moved
 from .hours import BusinessHours, Shift
+from .layers import CalendarLayer
+from .overlays import Overlay
 from .work import Coverage, WorkCalendar
 
-__all__ = ["BusinessHours", "Coverage", "Shift", "WorkCalendar"]
+__all__ = ["BusinessHours", "CalendarLayer", "Coverage", "Overlay", "Shift", "WorkCalendar"]
 
 # public names of the former module techsvc_flow.calendar that now live in a submodule
 __getattr__ = _moved(__name__, "techsvc_flow.calendar.hours", ["ShiftsLike"], warn_on_import=False)

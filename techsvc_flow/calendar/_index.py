@@ -19,11 +19,12 @@ import bisect
 import datetime as dt
 import itertools
 import threading
+from collections.abc import Mapping
 
 from .._time import from_us, to_us
 from ..errors import CalendarError
 from ._schedules import MAX_YEAR, MIN_YEAR, Rule
-from .hours import BusinessHours, _day_shifts, _wall
+from .hours import BusinessHours, Shift, _day_shifts, _wall
 
 _DAY_US = 86_400_000_000
 _HOUR_US = 3_600_000_000
@@ -87,12 +88,14 @@ class _DayIndex:
         weekmask: the weekly pattern (Monday first); a working day it marks as a rest
             day is a make-up day and works the default shifts.
         name: the calendar's label, for error messages.
+        special: the shifts of some dates (an overlay's special hours), instead of the
+            usual ones.
 
     ``index`` is the current snapshot (``None`` until something is compiled); it is
     replaced, never changed, except for its lazily filled intervals.
     """
 
-    __slots__ = ("_lock", "hours", "index", "name", "tz", "weekmask", "working")
+    __slots__ = ("_lock", "hours", "index", "name", "special", "tz", "weekmask", "working")
 
     def __init__(
         self,
@@ -101,8 +104,10 @@ class _DayIndex:
         hours: BusinessHours | None,
         weekmask: str,
         name: str,
+        special: Mapping[dt.date, tuple[Shift, ...]] | None = None,
     ) -> None:
         self.working = working
+        self.special = dict(special or {})
         self.tz = tz
         self.hours = hours
         self.weekmask = weekmask
@@ -172,11 +177,12 @@ class _DayIndex:
         intervals = index.intervals
         if intervals is None:
             spans: list[tuple[int, int]] = []
-            tz, hours, weekmask = self.tz, self.hours, self.weekmask
+            tz, hours, weekmask, special = self.tz, self.hours, self.weekmask, self.special
             for ordinal in index.work:
                 day = dt.date.fromordinal(ordinal)
                 midnight = dt.datetime(day.year, day.month, day.day, tzinfo=tz)
-                for shift in _day_shifts(hours, day, weekmask):
+                shifts = special.get(day) if special else None
+                for shift in shifts or _day_shifts(hours, day, weekmask):
                     start = to_us(_wall(midnight, shift.start, tz))
                     end = to_us(_wall(midnight, shift.end, tz))
                     if end <= start:  # wholly inside a daylight-saving gap

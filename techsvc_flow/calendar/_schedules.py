@@ -29,8 +29,14 @@ Rule = Callable[[dt.date], bool]
 
 @attrs.frozen
 class _YearSchedule:
+    """One year's official schedule; a notice may also set days of the year before
+    or after (the previous December's days of a New Year holiday), which win over that
+    year's own schedule. ``festivals`` names the festival of each day a notice set, so
+    that a later notice amending one festival replaces just its days."""
+
     holidays: frozenset[dt.date]
     workdays: frozenset[dt.date]
+    festivals: Mapping[dt.date, str] = attrs.field(factory=dict, eq=False)
 
 
 def _holidays_rule(source: Any) -> Rule:
@@ -93,12 +99,32 @@ def _check_weekmask(weekmask: str) -> None:
         raise CalendarError(f"weekmask {weekmask!r}: expected 7 characters of 0/1, Monday first")
 
 
-def _with_schedules(base: Rule, schedules: Mapping[int, _YearSchedule], weekmask: str) -> Rule:
-    """``base``, except in the years that ``schedules`` replace (worked by ``weekmask``)."""
-    if not schedules:
+def _with_schedules(
+    base: Rule,
+    schedules: Mapping[int, _YearSchedule],
+    weekmask: str,
+    overrides: Mapping[dt.date, bool] | None = None,
+) -> Rule:
+    """``base``, except in the years that ``schedules`` replace (worked by ``weekmask``).
+
+    A schedule's days of a neighbouring year win over that year's own schedule, and
+    ``overrides`` (the organisation overlays, date → working day?) win over both.
+    """
+    spill: dict[dt.date, bool] = {}
+    for year, schedule in sorted(schedules.items()):
+        for day in schedule.holidays:
+            if day.year != year:
+                spill[day] = False
+        for day in schedule.workdays:
+            if day.year != year:
+                spill[day] = True
+    spill.update(overrides or {})
+    if not schedules and not spill:
         return base
 
     def working(day: dt.date) -> bool:
+        if day in spill:
+            return spill[day]
         schedule = schedules.get(day.year)
         if schedule is None:
             return base(day)
@@ -131,16 +157,22 @@ def _horizon(
 
 
 def _year_schedule(
-    year: int, holidays: Iterable[dt.date | str], workdays: Iterable[dt.date | str]
+    year: int,
+    holidays: Iterable[dt.date | str],
+    workdays: Iterable[dt.date | str],
+    festivals: Mapping[dt.date, str] | None = None,
 ) -> _YearSchedule:
-    """The checked schedule of ``year``: its days off and its make-up working days."""
+    """The checked schedule of ``year``: its days off and its make-up working days.
+
+    Days of the year before or after are accepted (a notice's cross-year days).
+    """
     if not isinstance(year, int) or not MIN_YEAR <= year <= MAX_YEAR:
         raise ScheduleError(f"year {year!r}: expected a year from {MIN_YEAR} to {MAX_YEAR}")
     off = frozenset(_schedule_day(d, year, "holidays") for d in holidays)
     on = frozenset(_schedule_day(d, year, "workdays") for d in workdays)
     if both := sorted(off & on):
         raise ScheduleError(f"{year}: {both[0]} is listed as a holiday and as a workday")
-    return _YearSchedule(off, on)
+    return _YearSchedule(off, on, dict(festivals or {}))
 
 
 def _read_schedule_file(path: Path) -> Any:
@@ -181,7 +213,40 @@ def _schedules_of(data: Mapping[str, Any], source: str) -> dict[int, _YearSchedu
     return schedules
 
 
-def _schedule_day(value: dt.date | str, year: int, where: str) -> dt.date:
+def _holiday_cn(data: Any, source: str) -> tuple[int, _YearSchedule]:
+    """The year and schedule of a holiday-cn file (``{"year", "papers", "days"}``)."""
+    if not isinstance(data, Mapping):
+        raise ScheduleError(f"{source}: expected an object with 'year', 'papers' and 'days'")
+    year = data.get("year")
+    if isinstance(year, bool) or not isinstance(year, int):
+        raise ScheduleError(f"{source}: 'year' must be a year such as 2025, not {year!r}")
+    days = data.get("days")
+    if not isinstance(days, list):
+        raise ScheduleError(f"{source}: 'days' must be a list")
+    if not days:
+        raise ScheduleError(
+            f"{source}: the {year} schedule is not published yet ('days' is empty); nothing loaded"
+        )
+    off: dict[dt.date, str] = {}
+    on: dict[dt.date, str] = {}
+    for i, entry in enumerate(days):
+        where = f"{source}: days[{i}]"
+        if not isinstance(entry, Mapping):
+            raise ScheduleError(f"{where}: expected {{'name', 'date', 'isOffDay'}}")
+        name, off_day = entry.get("name", ""), entry.get("isOffDay")
+        if not isinstance(name, str):
+            raise ScheduleError(f"{where}.name: expected a string, not {name!r}")
+        if not isinstance(off_day, bool):
+            raise ScheduleError(f"{where}.isOffDay: expected true or false, not {off_day!r}")
+        day = _schedule_day(entry.get("date"), year, f"days[{i}].date")
+        (off if off_day else on)[day] = name
+    try:
+        return year, _year_schedule(year, off, on, {**off, **on})
+    except ScheduleError as exc:
+        raise ScheduleError(f"{source}: {exc}") from exc
+
+
+def _schedule_day(value: Any, year: int, where: str) -> dt.date:
     if isinstance(value, str):
         try:
             value = dt.date.fromisoformat(value)
@@ -189,8 +254,8 @@ def _schedule_day(value: dt.date | str, year: int, where: str) -> dt.date:
             raise ScheduleError(f"{year} {where}: {value!r} is not a date (YYYY-MM-DD)") from exc
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         raise ScheduleError(f"{year} {where}: {value!r} is not a date")
-    if value.year != year:
-        raise ScheduleError(f"{year} {where}: {value} is not in {year}")
+    if abs(value.year - year) > 1:
+        raise ScheduleError(f"{year} {where}: {value} is not in {year} or a year next to it")
     return value
 
 

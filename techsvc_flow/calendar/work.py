@@ -47,7 +47,9 @@ from ..errors import (
 from . import _schedules
 from ._index import _DayIndex
 from ._schedules import MAX_YEAR, MIN_YEAR, _YearSchedule
-from .hours import _DAY_MINUTES, BusinessHours, _day_shifts, _wall
+from .hours import _DAY_MINUTES, BusinessHours, Shift, ShiftsLike, _day_shifts, _wall
+from .notices import parse_notice
+from .overlays import Overlay
 
 __all__ = ["Coverage", "WorkCalendar"]
 
@@ -76,6 +78,8 @@ class WorkCalendar:
         weekmask: which weekdays are working days in a schedule loaded by
             :meth:`with_schedule` (Monday first).
         name: a label for ``repr``.
+        overlays: organisation overlays stacked on the schedule, later ones winning
+            (see :meth:`with_overlay`).
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class WorkCalendar:
         schedules: Mapping[int, _YearSchedule] | None = None,
         weekmask: str = "1111100",
         name: str = "custom",
+        overlays: Iterable[Overlay] = (),
     ) -> None:
         if coverage not in ("raise", "provisional"):
             raise CalendarError(f"coverage must be 'raise' or 'provisional', not {coverage!r}")
@@ -103,8 +108,18 @@ class WorkCalendar:
         self.name = name
         self._schedules = dict(schedules or {})
         self._base_authoritative = authoritative
-        working = _schedules._with_schedules(is_working, self._schedules, weekmask)
-        self._days = _DayIndex(working, self.tz, business_hours, weekmask, name)
+        self.overlays: tuple[Overlay, ...] = tuple(overlays)
+        overrides: dict[dt.date, bool] = {}
+        special: dict[dt.date, tuple[Shift, ...]] = {}
+        for overlay in self.overlays:
+            if not isinstance(overlay, Overlay):
+                raise CalendarError(f"overlays: expected Overlay, not {type(overlay).__name__}")
+            overrides.update(overlay.days())
+            special.update(overlay.hours)
+        self._special = special
+        self._digests: dict[tuple[int, int], str] = {}  # immutable: computed once per span
+        working = _schedules._with_schedules(is_working, self._schedules, weekmask, overrides)
+        self._days = _DayIndex(working, self.tz, business_hours, weekmask, name, special)
         self._auth = _schedules._horizon(authoritative, self._schedules)
         self._auth_us: tuple[int, int] | None = None
         if self._auth is not None:
@@ -197,6 +212,7 @@ class WorkCalendar:
             "schedules": self._schedules,
             "weekmask": self.weekmask,
             "name": self.name,
+            "overlays": self.overlays,
         }
         args.update(changes)
         return WorkCalendar(self._is_working, **args)
@@ -242,6 +258,119 @@ class WorkCalendar:
         schedules = _schedules._schedules_of(data, source)
         return self._evolve(schedules={**self._schedules, **schedules})
 
+    def with_overlay(
+        self,
+        overlay: Overlay | Mapping[str, Any] | None = None,
+        /,
+        *,
+        name: str | None = None,
+        closed: Iterable[dt.date | str] = (),
+        open: Iterable[dt.date | str] = (),
+        hours: Mapping[dt.date, ShiftsLike] | Mapping[str, ShiftsLike] | None = None,
+    ) -> WorkCalendar:
+        """The same calendar with an organisation overlay stacked on its schedule.
+
+        Pass an :class:`Overlay`, its data (``{"name", "closed", "open", "hours"}``),
+        or the same as keywords. *closed* days are not working days, *open* days are,
+        and a date in *hours* works those shifts instead of the usual ones when it is a
+        working day. The official schedule underneath is kept: a later notice still
+        applies to every day the overlay does not set. Overlays stack; on a date two of
+        them set, the one added last wins. Arithmetic stays O(1) / O(log n) per call.
+
+        >>> import datetime as dt
+        >>> cal = WorkCalendar.china(business_hours="09:00-18:00")
+        >>> team = cal.with_overlay(name="team", closed=["2025-12-24"],
+        ...                         hours={"2025-01-27": "09:00-12:00"})
+        >>> team.is_working_day(dt.date(2025, 12, 24)), cal.is_working_day(dt.date(2025, 12, 24))
+        (False, True)
+        >>> team.end_of_day(dt.date(2025, 1, 27)).time()    # 除夕 2025: a half day
+        datetime.time(12, 0)
+
+        Raises:
+            ScheduleError: a malformed overlay, naming the key (``overlay 'team': closed[0]``).
+        """
+        if overlay is None:
+            data: dict[str, Any] = {"name": name, "closed": list(closed), "open": list(open)}
+            data["hours"] = dict(hours or {})
+            overlay = Overlay.parse(data)
+        elif name is not None or closed or open or hours:
+            raise CalendarError("with_overlay: pass an overlay or keywords, not both")
+        elif not isinstance(overlay, Overlay):
+            overlay = Overlay.parse(overlay)
+        return self._evolve(overlays=(*self.overlays, overlay))
+
+    def with_notice(self, text: str, *, year: int | None = None) -> WorkCalendar:
+        """The same calendar with the schedule of a State Council holiday notice.
+
+        ``text`` is the notice (国务院办公厅关于XXXX年部分节假日安排的通知) as published;
+        see :func:`~techsvc_flow.calendar.notices.parse_notice` for what is read and
+        checked. A notice for a year replaces that year's schedule, like
+        :meth:`with_schedule`, and sets the days it names in the year before (the
+        previous December's days of a New Year holiday). A notice that adjusts an
+        earlier one (国务院办公厅关于调整2019年劳动节假期安排的通知) updates just the
+        days of the festival it names: those the earlier notice gave that festival are
+        reset, then the new ones are set; every other day is kept.
+
+        Raises:
+            ScheduleError: the notice is malformed or contradicts itself (naming the item).
+        """
+        notice = parse_notice(text, year=year)
+        y = notice.year
+        off: dict[dt.date, str] = {}
+        on: dict[dt.date, str] = {}
+        for item in notice.items:
+            off.update(dict.fromkeys(item.off, item.name))
+            on.update(dict.fromkeys(item.on, item.name))
+        if not notice.amends:
+            schedule = _schedules._year_schedule(y, off, on, {**off, **on})
+            return self._evolve(schedules={**self._schedules, y: schedule})
+        before = self._schedules.get(y) or self._materialised(y)
+        names = {n for item in notice.items for n in item.name.split("、") if n}
+        stale = {d for d, n in before.festivals.items() if names & set(n.split("、"))}
+        holidays = (set(before.holidays) - stale - set(on)) | set(off)
+        workdays = (set(before.workdays) - stale - set(off)) | set(on)
+        festivals = {d: n for d, n in before.festivals.items() if d not in stale}
+        festivals.update({**off, **on})
+        schedule = _schedules._year_schedule(y, holidays, workdays, festivals)
+        return self._evolve(schedules={**self._schedules, y: schedule})
+
+    def _materialised(self, year: int) -> _YearSchedule:
+        """``year`` as it is now, written out as a schedule (before amending it)."""
+        first = dt.date(year, 1, 1).toordinal()
+        index = self._days.compiled(first, dt.date(year, 12, 31).toordinal())
+        holidays, workdays = set(), set()
+        for ordinal in range(first, dt.date(year, 12, 31).toordinal() + 1):
+            day = dt.date.fromordinal(ordinal)
+            working = index.flags[ordinal - index.lo] == 1
+            usual = self.weekmask[day.weekday()] == "1"
+            if usual and not working:
+                holidays.add(day)
+            elif working and not usual:
+                workdays.add(day)
+        return _YearSchedule(frozenset(holidays), frozenset(workdays), {})
+
+    def with_holiday_cn(self, source: str | Path | Mapping[str, Any]) -> WorkCalendar:
+        """The same calendar with a year of the holiday-cn project's data.
+
+        ``source`` is a file path or the parsed JSON
+        (``{"year", "papers", "days": [{"name", "date", "isOffDay"}]}``), the format
+        of https://github.com/NateScarlet/holiday-cn. It replaces that year's schedule
+        like :meth:`with_notice`; days of the previous December are kept too.
+
+        Raises:
+            ScheduleError: the data is malformed (naming the key), or its ``days`` list is
+                empty: holiday-cn publishes an empty list for a year whose notice is not
+                out yet, which is not a year without holidays, so nothing is loaded.
+        """
+        where = "holiday-cn"
+        if isinstance(source, str | Path):
+            where = str(source)
+            data = _schedules._read_schedule_file(Path(source))
+        else:
+            data = source
+        year, schedule = _schedules._holiday_cn(data, where)
+        return self._evolve(schedules={**self._schedules, year: schedule})
+
     def digest(self, first_year: int = 2000, last_year: int = 2060) -> str:
         """A SHA-256 hex digest of everything that decides this calendar's answers from
         ``first_year`` to ``last_year``: the zone, business hours, horizon, coverage policy
@@ -254,6 +383,9 @@ class WorkCalendar:
         >>> china.digest() == china.with_schedule(2026, holidays=["2026-03-02"]).digest()
         False
         """
+        known = self._digests.get((first_year, last_year))
+        if known is not None:
+            return known
         if not MIN_YEAR <= first_year <= last_year <= MAX_YEAR:
             raise CalendarError(
                 f"digest years {first_year}..{last_year}: expected {MIN_YEAR}..{MAX_YEAR}, "
@@ -262,6 +394,11 @@ class WorkCalendar:
         lo, hi = dt.date(first_year, 1, 1).toordinal(), dt.date(last_year, 12, 31).toordinal()
         index = self._days.compiled(lo, hi)
         flags = index.flags[lo - index.lo : hi - index.lo + 1]
+        special = sorted(  # an overlay's special hours (left out when none: digests kept)
+            (d.isoformat(), ",".join(map(str, s)))
+            for d, s in self._special.items()
+            if first_year <= d.year <= last_year
+        )
         head = json.dumps(
             [
                 str(self.tz),
@@ -271,8 +408,32 @@ class WorkCalendar:
                 first_year,
                 last_year,
             ]
+            + ([special] if special else [])
         )
-        return hashlib.sha256(head.encode() + b"\0" + flags).hexdigest()
+        digest = hashlib.sha256(head.encode() + b"\0" + flags).hexdigest()
+        self._digests[(first_year, last_year)] = digest
+        return digest
+
+    def digest_between(self, a: dt.datetime, b: dt.datetime, /) -> str:
+        """:meth:`digest` over the local years from ``a`` to ``b`` (clamped to the years
+        the calendar counts): what decided a deadline from ``a`` due at ``b``. A case
+        records it with each deadline it computes (the ``calendar`` key of its
+        ``sla.*`` entries).
+
+        >>> import datetime as dt
+        >>> china, utc = WorkCalendar.china(), dt.timezone.utc
+        >>> a, b = dt.datetime(2025, 9, 30, tzinfo=utc), dt.datetime(2025, 10, 17, tzinfo=utc)
+        >>> china.digest_between(a, b) == china.digest(2025, 2025)
+        True
+        """
+        years = sorted(min(max(self._instant_year(t), MIN_YEAR), MAX_YEAR) for t in (a, b))
+        return self.digest(years[0], years[1])
+
+    def _instant_year(self, instant: dt.datetime) -> int:
+        try:
+            return instant.astimezone(self.tz).year
+        except OverflowError:
+            return MAX_YEAR if instant.year > 2000 else MIN_YEAR
 
     # --- the horizon ----------------------------------------------------------------
 
@@ -445,7 +606,7 @@ class WorkCalendar:
     def end_of_day(self, day: dt.date, /) -> dt.datetime:
         """When ``day`` ends: close of business where hours are set, else 24:00."""
         midnight = dt.datetime(day.year, day.month, day.day, tzinfo=self.tz)
-        shifts = _day_shifts(self.business_hours, day, self.weekmask)
+        shifts = self._special.get(day) or _day_shifts(self.business_hours, day, self.weekmask)
         return _wall(midnight, shifts[-1].end if shifts else _DAY_MINUTES, self.tz)
 
     def deadline(self, start: dt.datetime, duration: Duration | str, /) -> Deadline:

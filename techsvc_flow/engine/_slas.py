@@ -109,11 +109,14 @@ def advance(
 def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
     """What an ``sla.started`` / ``paused`` / ``resumed`` / ``stopped`` entry records."""
     due = clock.due(calendar)
+    start = clock.started_at
     return {
         "sla": clock.name,
         "duration": str(clock.duration),
         "status": clock.status,
         "due": due.isoformat() if due else None,
+        # the digest of the calendar the deadline was computed with (its years)
+        "calendar": calendar.digest_between(start, due) if due and start else None,
     }
 
 

@@ -239,8 +239,13 @@ def _changes(
     return out
 
 
-def _payload(change: DeadlineChange, source: str) -> dict[str, Any]:
-    return {**change.to_dict(), "schedule": source}
+def _payload(
+    change: DeadlineChange, source: str, new: WorkCalendar, start: dt.datetime | None
+) -> dict[str, Any]:
+    payload = {**change.to_dict(), "schedule": source}
+    if change.new_due is not None:  # the digest of the calendar the new deadline is from
+        payload["calendar"] = new.digest_between(start or change.new_due, change.new_due)
+    return payload
 
 
 def _recompute_case(
@@ -254,7 +259,10 @@ def _recompute_case(
         affected = [c for c in changes if c.changed]
         if not affected:
             return changes, False
-        drafts = [Draft(KIND, payload=_payload(c, source)) for c in affected]
+        drafts = [
+            Draft(KIND, payload=_payload(c, source, new, case.clocks[c.sla].started_at))
+            for c in affected
+        ]
         try:
             # timers set with the new calendar; delivery waits for the end of the run
             write(store, new, definition, case, case, drafts, at, key=workflow.chain_key)

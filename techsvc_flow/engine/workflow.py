@@ -39,7 +39,7 @@ from typing import Any
 
 from .._codec import check, check_key
 from ..audit import case_problems, checkpoint_heads, checkpoint_problems, make_checkpoint
-from ..calendar import WorkCalendar
+from ..calendar import CalendarLayer, WorkCalendar
 from ..case import GENESIS, Actor, Case, ChainCheck, ChainKey, HistoryEntry, verify_chain
 from ..clock import Clock, SystemClock
 from ..definition import ProcessDefinition
@@ -220,6 +220,28 @@ class Workflow:
         other = copy.copy(self)
         other.calendar = calendar
         return other
+
+    def add_calendar_data(self, layer: CalendarLayer, /, *, name: str = "default") -> Workflow:
+        """Load calendar data (a notice, a holiday-cn file, schedules or an overlay) onto
+        this workflow's calendar and keep it in the store, so that every worker loads the
+        same with :meth:`with_stored_calendar`. Returns the workflow counting with it;
+        recompute open deadlines with :func:`~techsvc_flow.engine.recompute_deadlines`.
+
+        Raises:
+            ScheduleError: the data does not load (nothing is kept).
+        """
+        calendar = layer.apply(self.calendar)  # checked before it is kept
+        self.store.add_calendar_data(name, layer.kind, layer.body)
+        return self.with_calendar(calendar)
+
+    def with_stored_calendar(self, *, name: str = "default") -> Workflow:
+        """A workflow counting with this one's calendar plus the calendar data kept in
+        the store under ``name`` (:meth:`add_calendar_data`), in the order it was kept:
+        what a worker calls when it starts."""
+        calendar = self.calendar
+        for kind, body in self.store.calendar_data(name):
+            calendar = CalendarLayer(kind, body).apply(calendar)
+        return self.with_calendar(calendar)
 
     def with_store(self, store: Store, /) -> Workflow:
         """A workflow sharing this one's processes, calendar, clock and subscriptions,

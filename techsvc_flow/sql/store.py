@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -707,6 +708,34 @@ class SqlStore(Store):
         if row is None:
             raise KeyError(f"no outbox event {event_id!r}")
         return _delivery_from(row)
+
+    def add_calendar_data(self, calendar: str, kind: str, body: str) -> bool:
+        """See :meth:`Store.add_calendar_data`: kept in the ``calendars`` table (revision
+        0006), keyed by the data's digest, so that loading it twice keeps it once."""
+        t = self.tables.calendars
+        digest = hashlib.sha256(f"{kind}\0{body}".encode()).hexdigest()
+        dialect = pg_dialect if self.dialect == "postgresql" else sqlite_dialect
+        with self.writing() as conn:
+            last = conn.execute(
+                sa.select(sa.func.max(t.c.n)).where(t.c.calendar == calendar)
+            ).scalar_one()
+            done = conn.execute(
+                dialect.insert(t)
+                .values(calendar=calendar, digest=digest, n=(last or 0) + 1, kind=kind, body=body)
+                .on_conflict_do_nothing()
+                .returning(t.c.n)
+            ).first()
+            return done is not None
+
+    def calendar_data(self, calendar: str) -> list[tuple[str, str]]:
+        """See :meth:`Store.calendar_data`."""
+        t = self.tables.calendars
+        query = sa.select(t.c.kind, t.c.body).where(t.c.calendar == calendar)
+        with self.reading() as conn:
+            if not sa.inspect(conn).has_table(t.name, schema=self.tables.schema):
+                return []
+            rows = conn.execute(query.order_by(t.c.n, t.c.digest)).all()
+        return [(str(kind), str(body)) for kind, body in rows]
 
     def record_process(self, name: str, version: int, definition_hash: str) -> str:
         """See :meth:`Store.record_process`: kept in the ``processes`` table (revision

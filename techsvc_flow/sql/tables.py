@@ -71,6 +71,8 @@ class SqlTables:
             they were made with (:class:`~techsvc_flow.sql.ObservationIndex`).
         processes: the content hash of each process version that ran here (a version
             number stands for one content: :meth:`SqlStore.record_process`).
+        calendars: the calendar data loaded here, in order (notices, holiday-cn files,
+            schedules, overlays: :meth:`SqlStore.add_calendar_data`).
         prefix, schema: how they are named.
     """
 
@@ -84,6 +86,7 @@ class SqlTables:
     quality_seen: sa.Table
     quality_meta: sa.Table
     processes: sa.Table
+    calendars: sa.Table
     prefix: str
     schema: str | None
 
@@ -104,8 +107,8 @@ def flow_tables(
     >>> import sqlalchemy as sa
     >>> tables = flow_tables(sa.MetaData(), prefix="crm_flow_")
     >>> sorted(tables.metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
-    ['crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency', 'crm_flow_outbox',
-     'crm_flow_processes', 'crm_flow_quality_meta', 'crm_flow_quality_obs',
+    ['crm_flow_calendars', 'crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency',
+     'crm_flow_outbox', 'crm_flow_processes', 'crm_flow_quality_meta', 'crm_flow_quality_obs',
      'crm_flow_quality_seen', 'crm_flow_timers']
     """
     metadata = metadata if metadata is not None else sa.MetaData()
@@ -129,6 +132,7 @@ def flow_tables(
             existing("quality_seen"),
             existing("quality_meta"),
             existing("processes"),
+            existing("calendars"),
             prefix,
             schema,
         )
@@ -304,6 +308,17 @@ def flow_tables(
         sa.PrimaryKeyConstraint("name", "version", name=f"pk_{p}processes"),
         schema=schema,
     )
+    calendars = sa.Table(
+        f"{p}calendars",
+        metadata,
+        sa.Column("calendar", sa.String(MAX_KEY)),
+        sa.Column("digest", sa.String(64)),
+        sa.Column("n", sa.Integer, nullable=False),  # the order it was loaded in
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("body", sa.Text, nullable=False),
+        sa.PrimaryKeyConstraint("calendar", "digest", name=f"pk_{p}calendars"),
+        schema=schema,
+    )
     return SqlTables(
         metadata,
         cases,
@@ -315,6 +330,7 @@ def flow_tables(
         quality_seen,
         quality_meta,
         processes,
+        calendars,
         prefix,
         schema,
     )

@@ -31,7 +31,7 @@ from hypothesis.strategies import SearchStrategy
 
 from .._time import EPOCH as _EPOCH
 from .._time import US as _US
-from ..calendar import BusinessHours, Coverage, Shift, WorkCalendar
+from ..calendar import BusinessHours, Coverage, Overlay, Shift, WorkCalendar
 from ..durations import (
     CalendarDays,
     CalendarMonths,
@@ -50,6 +50,7 @@ __all__ = [
     "duration_texts",
     "durations",
     "instants",
+    "overlays",
 ]
 
 CalendarKind = Literal["china", "weekly", "country"]
@@ -143,6 +144,49 @@ def business_hours(
 
 
 @functools.cache
+@st.composite
+def _overlays(
+    draw: st.DrawFn, start: dt.date, end: dt.date, max_days: int, granularity: int
+) -> Overlay:
+    day = st.dates(start, end)
+    chosen = draw(st.lists(day, max_size=max_days, unique=True))
+    split = draw(st.integers(0, len(chosen)))
+    hour_days = draw(st.lists(day, max_size=max(1, max_days // 2), unique=True))
+    hours = {d: draw(_shift_lists(1, 2, granularity)) for d in hour_days}
+    name = draw(st.sampled_from(["team", "region", "customer"]))
+    return Overlay(name, tuple(chosen[:split]), tuple(chosen[split:]), hours)
+
+
+def overlays(
+    *,
+    start: dt.date = dt.date(2024, 1, 1),
+    end: dt.date = dt.date(2026, 12, 31),
+    max_days: int = 8,
+    granularity: int = 30,
+) -> SearchStrategy[Overlay]:
+    """Valid organisation overlays: closed and open days and special hours in a range.
+
+    A day is never both closed and open; special hours are one or two shifts. Shrinks
+    towards the empty overlay.
+
+    Args:
+        start: the first date an overlay may set.
+        end: the last date an overlay may set.
+        max_days: the most closed and open days together.
+        granularity: shift boundaries are whole multiples of this many minutes.
+
+    >>> isinstance(overlays(max_days=3), SearchStrategy)
+    True
+    """
+    if end < start:
+        raise InvalidArgument(f"end={end!r} is before start={start!r}")
+    if max_days < 0:
+        raise InvalidArgument(f"max_days={max_days!r}: expected at least 0")
+    if granularity < 1 or _DAY_MINUTES % granularity:
+        raise InvalidArgument(f"granularity={granularity!r}: expected a divisor of 1440")
+    return _overlays(start, end, max_days, granularity)
+
+
 def _china(coverage: Coverage) -> WorkCalendar:
     return WorkCalendar.china(coverage=coverage)
 
