@@ -17,6 +17,7 @@ OURS = "our reading"
 CONTRACT = f"{TIE}§6「签订合同」(6.2, number inferred)"
 ARCHIVE = f"{TIE}§6「档案管理」(6.5, number inferred)"
 CHANNELS = ["phone", "email", "visit", "web", "referral", "wechat", "letter", "other"]
+#: the client, or staff recording the client's act on its behalf with written evidence
 CLIENT_RECORDED = ["client", "reception", "project_manager"]
 
 FIELDS: list[dict[str, Any]] = [
@@ -260,6 +261,8 @@ CONFIRM_PLAN: dict[str, Any] = {
         },
         {"code": "plan_version_mismatch", "kind": "call", "function": "confirms_current_plan"},
     ],
+    "on_behalf_of": "client",
+    "not_by": ["submit_plan"],
     "label": label("服务对象书面确认方案", "Client confirms the plan in writing"),
     "source_clause": f"{TIE}6.3.3「由服务对象进行确认」",
 }
@@ -368,6 +371,8 @@ CHOOSE_ADJUSTMENT: dict[str, Any] = {
             "function": "plan_version_increases",
         },
     ],
+    "on_behalf_of": "client",
+    "not_by": ["propose_adjustment"],
     "label": label("服务对象选择调整方案", "Client chooses an adjustment"),
     "description": "the adjusted plan becomes a new version, which needs a new confirmation",
     "source_clause": f"{TIE}6.3.4 f)「供服务对象选择」",
@@ -379,6 +384,8 @@ KEEP_CURRENT_PLAN: dict[str, Any] = {
     "dest": "implementing",
     "roles": CLIENT_RECORDED,
     "accepts": ["keep_reason"],
+    "on_behalf_of": "client",
+    "not_by": ["propose_adjustment"],
     "label": label("维持原方案", "Client keeps the current plan"),
     "source_clause": f"{TIE}6.3.4 f)",
 }
@@ -462,6 +469,8 @@ ACCEPT_DELIVERY: dict[str, Any] = {
             "function": "acceptance_method_agreed",
         },
     ],
+    "on_behalf_of": "client",
+    "not_by": ["deliver"],
     "label": label("验收通过", "Accept the delivery"),
     "source_clause": f"{CONTRACT} h)「服务质量要求和验收方法」",
 }
@@ -479,6 +488,8 @@ RAISE_OBJECTION: dict[str, Any] = {
             "limit": 3,
         }
     ],
+    "on_behalf_of": "client",
+    "not_by": ["deliver"],
     "label": label("提出验收异议", "Object to the delivery"),
     "source_clause": f"{TSO} 三(二)2「验收的异议处理」; bound: {OURS}",
 }

@@ -6,7 +6,7 @@ SLAs the indicators of :mod:`techsvc_flow.quality` read. The profile lives besid
 template so a renamed state is renamed in one place; ``tests/test_quality_profiles.py``
 checks that every name a profile gives exists in its template.
 
->>> p = QualityProfile(objection=None)
+>>> p = QualityProfile(objection=None, rework=())
 >>> p.objection is None, p.accepted
 (True, ('after_sales',))
 >>> sorted(p.names()["triggers"])

@@ -273,8 +273,8 @@ PROCESS: Mapping[str, Any] = {
         AGREE_CHANGE,
         REJECT_CHANGE,
         DELIVER,
-        {**ACCEPT_DELIVERY, "dest": "after_sales"},
-        {**RAISE_OBJECTION, "dest": "rework"},
+        {**ACCEPT_DELIVERY, "dest": "after_sales", "not_by": ["deliver", "redeliver"]},
+        {**RAISE_OBJECTION, "dest": "rework", "not_by": ["deliver", "redeliver"]},
         {
             "trigger": "redeliver",
             "source": ["rework"],
