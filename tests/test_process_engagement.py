@@ -699,3 +699,58 @@ def test_the_plan_is_confirmed_by_the_client_or_with_its_written_confirmation(
     ]
     assert w.why("confirm_plan", "reception", **confirm) == ["evidence_missing"]
     assert w.fire("confirm_plan", "client", **confirm) == "contracting"
+
+
+def test_research_before_the_plan_and_support_during_implementation(
+    china: WorkCalendar,
+) -> None:
+    w = engagement(china)
+    w.fire("respond", "reception", response_channel="phone")
+    w.fire("record_materials", "client", materials=["DOC-A"], authenticity_prompted=True)
+    w.fire("review_materials", "consultant", review_result="complete")
+    w.fire("begin_assessment", "consultant")
+    w.fire(
+        "accept",
+        "consultant",
+        feasibility="feasible",
+        informed_via="email",
+        offered_scope="s",
+        service_time_limit="60 days",
+        rights_obligations="DOC-RO",
+    )
+    research = {"research_methods": ["interview"], "research_summary": "needs"}
+    assert w.fire("record_research", "consultant", **research) == "accepted"  # 6.3.3
+    w.fire("start_plan", "project_manager")
+    assert w.fire("record_research", "consultant", **research) == "plan_drafting"
+    w2 = engagement(china)
+    to_implementing(w2)
+    assert w2.fire("provide_guidance", "consultant", guidance_topic="claims") == "implementing"
+    assert w2.fire("record_data", "consultant", dataset="DOC-DATA") == "implementing"
+    w2.fire("coordinate_third_party", "project_manager", third_party="lab", third_party_scope="t")
+    assert w2.case.data["third_party"] == "lab"
+
+
+def test_complaints_and_suggestions_after_delivery(china: WorkCalendar) -> None:
+    w = engagement(china)
+    to_implementing(w)
+    with pytest.raises(TransitionNotAllowed):
+        w.fire("record_feedback", "reception", feedback_kind="suggestion", feedback_text="x")
+    w.fire("submit_milestone", "project_manager", milestone_id="M1", milestone_deliverable="D")
+    w.fire("deliver", "project_manager", deliverables=["report", "prototype"])
+    assert w.fire(
+        "record_feedback", "reception", feedback_kind="suggestion", feedback_text="x"
+    ) == ("delivered")
+    w.fire("accept_delivery", "client", **ACCEPTANCE)
+    assert w.why("record_feedback", "handler", feedback_kind="complaint", feedback_text="late") == [
+        "complaint_case_missing"
+    ]
+    assert (
+        w.fire(
+            "record_feedback",
+            "handler",
+            feedback_kind="complaint",
+            feedback_text="late",
+            complaint_case="TS-1",
+        )
+        == "after_sales"
+    )

@@ -521,6 +521,53 @@ ARCHIVE_T: dict[str, Any] = {
     "source_clause": f"{ARCHIVE}「接受服务的时间、内容、服务过程、服务成效、服务评价」",
 }
 
+#: what implementation and after-delivery steps record (6.3.4 a, b, e; 6.4.2)
+SUPPORT_FIELDS = [
+    field("guidance_topic", "str", "指导内容", "Guidance given"),
+    field("dataset", "str", "数据资料", "Data and materials (DocRef)", confidential=True),
+    field("data_analysis", "str", "数据分析", "Analysis"),
+    field("third_party", "str", "其他专业服务机构", "Other professional agency"),
+    field("third_party_scope", "str", "协调事项", "What the agency does"),
+    field("feedback_kind", "str", "反馈类别", "Feedback kind", choices=["complaint", "suggestion"]),
+    field("feedback_text", "str", "投诉和建议", "Complaint or suggestion"),
+    field("complaint_case", "str", "投诉案件", "Complaint case id"),
+]
+
+PROVIDE_GUIDANCE: dict[str, Any] = {
+    "trigger": "provide_guidance",
+    "roles": ["consultant"],
+    "requires": ["guidance_topic"],
+    "label": label("提供指导", "Give guidance"),
+    "source_clause": f"{TIE}6.3.4 a)「随时为服务对象提供指导」",
+}
+
+RECORD_DATA: dict[str, Any] = {
+    "trigger": "record_data",
+    "roles": ["consultant"],
+    "requires": ["dataset"],
+    "accepts": ["data_analysis"],
+    "label": label("整理分析数据资料", "Record data and analysis"),
+    "source_clause": f"{TIE}6.3.4 b)「及时整理和分析服务实施过程中形成的数据和资料」",
+}
+
+COORDINATE_THIRD_PARTY: dict[str, Any] = {
+    "trigger": "coordinate_third_party",
+    "roles": ["project_manager"],
+    "requires": ["third_party", "third_party_scope"],
+    "label": label("协调其他专业服务机构", "Coordinate another agency"),
+    "source_clause": f"{TIE}6.3.4 e)「组织或协调其他专业服务机构」",
+}
+
+RECORD_FEEDBACK: dict[str, Any] = {
+    "trigger": "record_feedback",
+    "roles": ["reception", "handler", "quality_manager"],
+    "requires": ["feedback_kind", "feedback_text"],
+    "accepts": ["complaint_case"],
+    "guards": [{"code": "complaint_case_missing", "kind": "call", "function": "complaint_linked"}],
+    "label": label("记录投诉和建议", "Record a complaint or suggestion"),
+    "source_clause": f"{TIE}6.4.2「及时处理投诉和建议」; §7 (GB/T 19012)",
+}
+
 GUARDS: Mapping[str, GuardDoc] = {
     "authenticity_not_prompted": GuardDoc(
         "the client was prompted for lawful, true and valid materials", f"{TIE}6.1.1"
@@ -595,5 +642,8 @@ GUARDS: Mapping[str, GuardDoc] = {
     ),
     "archive_record_incomplete": GuardDoc(
         "the archive keeps time, content, process, results and evaluation", ARCHIVE
+    ),
+    "complaint_case_missing": GuardDoc(
+        "a complaint is linked to a complaint case", f"{TIE}6.4.2, §7"
     ),
 }

@@ -22,6 +22,11 @@ from typing import Any
 from ..definition import ProcessDefinition
 from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
 from ._engagement import (
+    COORDINATE_THIRD_PARTY,
+    PROVIDE_GUIDANCE,
+    RECORD_DATA,
+    RECORD_FEEDBACK,
+    SUPPORT_FIELDS,
     ACCEPT,
     ACCEPT_DELIVERY,
     AGREE_CHANGE,
@@ -72,6 +77,7 @@ PROCESS: Mapping[str, Any] = {
     "requires": ["client_id", "client_name", "channel", "service_field"],
     "fields": [
         *FIELDS,
+        *SUPPORT_FIELDS,
         field("service_field", "str", "服务领域", "Service field", choices=codes(SERVICE_FIELDS)),
         field("request_summary", "str", "需求概述", "Request summary"),
         field("dispute_summary", "str", "争议概述", "Dispute summary"),
@@ -254,15 +260,22 @@ PROCESS: Mapping[str, Any] = {
             "guards": [*SIGN_CONTRACT["guards"], PLAN_NOT_CONFIRMED],
         },
         {**FORM_WORK_GROUP, "source": ["implementing"], "dest": "implementing"},
-        {
-            "trigger": "record_research",
-            "source": ["implementing"],
-            "dest": "implementing",
-            "roles": ["consultant", "project_manager"],
-            "requires": ["research_methods", "research_summary"],
-            "label": label("调研", "Record research"),
-            "source_clause": f"{TIE}6.3.2",
-        },
+        *(
+            {
+                "trigger": "record_research",
+                "source": [s],
+                "dest": s,
+                "roles": ["consultant", "project_manager"],
+                "requires": ["research_methods", "research_summary"],
+                "label": label("调研", "Record research"),
+                "description": "before the plan (6.3.3 rests on it) and during implementation",
+                "source_clause": f"{TIE}6.3.2; {TIE}6.3.3「根据…调研情况，制定服务方案」",
+            }
+            for s in ("accepted", "plan_drafting", "implementing")
+        ),
+        {**PROVIDE_GUIDANCE, "source": ["implementing"], "dest": "implementing"},
+        {**RECORD_DATA, "source": ["implementing"], "dest": "implementing"},
+        {**COORDINATE_THIRD_PARTY, "source": ["implementing"], "dest": "implementing"},
         REPORT_PROGRESS,
         SUBMIT_MILESTONE,
         PROPOSE_ADJUSTMENT,
@@ -356,6 +369,10 @@ PROCESS: Mapping[str, Any] = {
             "description": "fired by the return_visit SLA on breach; counts as not visited",
             "source_clause": OURS,
         },
+        *(
+            {**RECORD_FEEDBACK, "source": [s], "dest": s}
+            for s in ("delivered", "after_sales", "return_visited")
+        ),
         {**ARCHIVE_T, "source": ["return_visited", "terminated"]},
     ],
     "slas": [
