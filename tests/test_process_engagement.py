@@ -754,3 +754,72 @@ def test_complaints_and_suggestions_after_delivery(china: WorkCalendar) -> None:
         )
         == "after_sales"
     )
+
+
+# --- custody of the client's materials and samples (clause e), confidentiality (clause j) ---
+
+SAMPLE = {
+    "item_id": "S1",
+    "description": "alloy sample",
+    "received_on": "2025-10-09",
+    "kept_at": "lab cabinet 3",
+    "confidential": True,
+}
+
+
+def test_custody_log_and_no_archive_until_every_item_is_accounted_for(
+    china: WorkCalendar,
+) -> None:
+    w = engagement(china)
+    w.fire("respond", "reception", response_channel="phone")
+    assert w.refused("record_custody", "reception", custody_log=[{"item_id": "S1"}]) == {
+        "custody_log_invalid": (
+            "custody_log[0].description missing",
+            "custody_log[0].received_on missing",
+            "custody_log[0].kept_at missing",
+        )
+    }
+    w.fire("record_custody", "reception", custody_log=[SAMPLE])
+    other = {**SAMPLE, "item_id": "D2", "confidential": False}
+    assert w.refused("record_custody", "reception", custody_log=[other]) == {
+        "custody_log_invalid": ("item S1 dropped from the log",)
+    }
+    # clause j): confidential material received, so the contract needs a confidentiality term
+    w.fire("record_materials", "client", materials=["DOC-A"], authenticity_prompted=True)
+    w.fire("review_materials", "consultant", review_result="complete")
+    w.fire("begin_assessment", "consultant")
+    w.fire(
+        "accept",
+        "consultant",
+        feasibility="feasible",
+        informed_via="email",
+        offered_scope="s",
+        service_time_limit="60 days",
+        rights_obligations="DOC-RO",
+    )
+    w.fire("start_plan", "project_manager")
+    w.fire("submit_plan", "project_manager", plan_version=1, plan_document="DOC-PLAN-1")
+    w.fire("confirm_plan", "client", confirmed_plan_version=1, plan_confirmation="DOC-CONF-1")
+    assert w.refused("sign_contract", "manager", **CONTRACT) == {
+        "confidentiality_term_missing": ("confidentiality_until",)
+    }
+    w.fire("sign_contract", "manager", **CONTRACT, confidentiality_until=dt.date(2030, 12, 31))
+    w.fire("form_work_group", "project_manager", work_group=WORK_GROUP)
+    w.fire("submit_milestone", "project_manager", milestone_id="M1", milestone_deliverable="D")
+    w.fire("deliver", "project_manager", deliverables=["report", "prototype"])
+    w.fire("accept_delivery", "client", **ACCEPTANCE)
+    w.fire(
+        "record_return_visit",
+        "quality_manager",
+        visit_outcome="reached",
+        survey_outcome="satisfied",
+    )
+    assert w.refused("archive", "quality_manager", **ARCHIVE) == {
+        "custody_not_settled": ("item S1 not returned or disposed of",)
+    }
+    returned = {**SAMPLE, "outcome": "returned"}
+    assert w.refused("record_custody", "reception", custody_log=[returned]) == {
+        "custody_log_invalid": ("custody_log[0].acknowledged_by missing",)
+    }
+    w.fire("record_custody", "reception", custody_log=[{**returned, "acknowledged_by": "Zhou"}])
+    assert w.fire("archive", "quality_manager", **ARCHIVE) == "archived"

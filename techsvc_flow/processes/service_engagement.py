@@ -22,11 +22,6 @@ from typing import Any
 from ..definition import ProcessDefinition
 from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
 from ._engagement import (
-    COORDINATE_THIRD_PARTY,
-    PROVIDE_GUIDANCE,
-    RECORD_DATA,
-    RECORD_FEEDBACK,
-    SUPPORT_FIELDS,
     ACCEPT,
     ACCEPT_DELIVERY,
     AGREE_CHANGE,
@@ -36,6 +31,7 @@ from ._engagement import (
     CONFIRM_ADJUSTED_PLAN,
     CONFIRM_PLAN,
     CONTRACT,
+    COORDINATE_THIRD_PARTY,
     DECLINE,
     DELIVER,
     FIELDS,
@@ -43,7 +39,10 @@ from ._engagement import (
     KEEP_CURRENT_PLAN,
     OURS,
     PROPOSE_ADJUSTMENT,
+    PROVIDE_GUIDANCE,
     RAISE_OBJECTION,
+    RECORD_DATA,
+    RECORD_FEEDBACK,
     RECORD_MATERIALS,
     REJECT_CHANGE,
     REPORT_PROGRESS,
@@ -52,6 +51,7 @@ from ._engagement import (
     SIGN_CONTRACT,
     SUBMIT_MILESTONE,
     SUBMIT_PLAN,
+    SUPPORT_FIELDS,
     TERMINATE,
     WITHDRAW,
 )
@@ -63,6 +63,13 @@ from .standards import SERVICE_FIELDS, TIE, TSO, codes
 __all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "service_engagement"]
 
 STAGES = f"{TSO} 三(二)2"
+#: every state from the first contact to the archive: materials arrive and leave any time
+CUSTODY_STATES = (
+    "needs_matching", "feasibility_assessment", "accepted", "plan_drafting",
+    "plan_confirmation", "contracting", "implementing", "adjustment_pending",
+    "change_pending", "delivered", "rework", "disputed", "after_sales", "return_visited",
+    "terminated",
+)  # fmt: skip
 PLAN_NOT_CONFIRMED = {"code": "plan_not_confirmed", "kind": "call", "function": "plan_confirmed"}
 
 PROCESS: Mapping[str, Any] = {
@@ -78,6 +85,14 @@ PROCESS: Mapping[str, Any] = {
     "fields": [
         *FIELDS,
         *SUPPORT_FIELDS,
+        field(
+            "custody_log",
+            "list",
+            "资料样品保管记录",
+            "Custody log of the client's materials and samples: item_id, description, "
+            "received_on, kept_at, confidential; outcome (returned or disposed) with "
+            "acknowledged_by",
+        ),
         field("service_field", "str", "服务领域", "Service field", choices=codes(SERVICE_FIELDS)),
         field("request_summary", "str", "需求概述", "Request summary"),
         field("dispute_summary", "str", "争议概述", "Dispute summary"),
@@ -257,7 +272,15 @@ PROCESS: Mapping[str, Any] = {
             **SIGN_CONTRACT,
             "source": ["contracting"],
             "dest": "implementing",
-            "guards": [*SIGN_CONTRACT["guards"], PLAN_NOT_CONFIRMED],
+            "guards": [
+                *SIGN_CONTRACT["guards"],
+                PLAN_NOT_CONFIRMED,
+                {
+                    "code": "confidentiality_term_missing",
+                    "kind": "call",
+                    "function": "confidentiality_term_given",
+                },
+            ],
         },
         {**FORM_WORK_GROUP, "source": ["implementing"], "dest": "implementing"},
         *(
@@ -373,7 +396,31 @@ PROCESS: Mapping[str, Any] = {
             {**RECORD_FEEDBACK, "source": [s], "dest": s}
             for s in ("delivered", "after_sales", "return_visited")
         ),
-        {**ARCHIVE_T, "source": ["return_visited", "terminated"]},
+        *(
+            {
+                "trigger": "record_custody",
+                "source": [s],
+                "dest": s,
+                "roles": ["reception", "consultant", "project_manager"],
+                "requires": ["custody_log"],
+                "guards": [
+                    {"code": "custody_log_invalid", "kind": "call", "function": "custody_log_valid"}
+                ],
+                "label": label("资料样品保管记录", "Record the custody of materials and samples"),
+                "description": "the whole log each time: received, kept where, returned or "
+                "disposed of with the client's acknowledgement",
+                "source_clause": f"{CONTRACT} e)「对服务对象提供的技术资料、样品的保管」",
+            }
+            for s in CUSTODY_STATES
+        ),
+        {
+            **ARCHIVE_T,
+            "source": ["return_visited", "terminated"],
+            "guards": [
+                *ARCHIVE_T["guards"],
+                {"code": "custody_not_settled", "kind": "call", "function": "custody_settled"},
+            ],
+        },
     ],
     "slas": [
         {
@@ -501,6 +548,19 @@ GUARDS: Mapping[str, GuardDoc] = {
         "the last review of the materials found them complete", f"{TIE}6.1.2"
     ),
     "client_consent_missing": GuardDoc("a settlement carries the client's consent", OURS),
+    "custody_log_invalid": GuardDoc(
+        "each item in custody names what it is, when it came and where it is kept; none "
+        "drops out; a return or disposal carries the client's acknowledgement",
+        f"{CONTRACT} e); the log's keys: {OURS}",
+    ),
+    "custody_not_settled": GuardDoc(
+        "no archive until every item in custody was returned or disposed of, acknowledged",
+        f"{CONTRACT} e)",
+    ),
+    "confidentiality_term_missing": GuardDoc(
+        "a contract gives a confidentiality term when confidential material was received",
+        f"{CONTRACT} j)",
+    ),
     "return_visit_window_expired": GuardDoc(
         "the return visit is recorded within its window (limit return_visit)",
         f"{STAGES}「回访机制」; window: {OURS}",
