@@ -49,7 +49,7 @@ from .durations import (
 from .errors import DefinitionError, DurationError, InvalidValue
 from .guards import Guard
 
-__all__ = ["Field", "ProcessDefinition", "Sla", "State", "Transition"]
+__all__ = ["EVIDENCE_FIELDS", "Field", "ProcessDefinition", "Sla", "State", "Transition"]
 
 FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
@@ -147,6 +147,15 @@ class Transition:
         record_refusals: record refused attempts (role, guard) in the history.
         label: display names by language.
         source_clause: where the step comes from (a standard's clause).
+        not_by: earlier triggers whose actors may not fire this one (four eyes: who
+            delivered does not accept): the actor must differ from everyone who fired
+            any of them in the case.
+        on_behalf_of: a role whose own act this step is (e.g. ``"client"``): an actor
+            holding that role fires it directly; any other allowed actor records it on
+            that role's behalf and must give the written evidence
+            (:data:`EVIDENCE_FIELDS`: ``evidence_document``, the document's reference,
+            and ``evidence_channel``, how it was received); the history entry names who
+            recorded it (its actor).
     """
 
     trigger: str
@@ -160,6 +169,12 @@ class Transition:
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
     description: str = ""
     source_clause: str = ""
+    not_by: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    on_behalf_of: str | None = None
+
+
+#: payload fields of a step recorded on someone's behalf (``Transition.on_behalf_of``)
+EVIDENCE_FIELDS = ("evidence_document", "evidence_channel")
 
 
 def _duration(value: Duration | str) -> Duration:
@@ -437,6 +452,7 @@ def _validate(p: ProcessDefinition) -> None:
         if not isinstance(t, Transition):
             raise DefinitionError(where, f"expected a Transition, got {type(t).__name__}")
         _bool(f"{where}.record_refusals", t.record_refusals)
+        _check_actors(where, t, triggers)
         for j, role in enumerate(t.roles):
             if not isinstance(role, str) or not role.strip():
                 raise DefinitionError(f"{where}.roles[{j}]", f"{role!r} is not a role name")
@@ -515,7 +531,9 @@ def _validate(p: ProcessDefinition) -> None:
 
 def _rule(t: Transition) -> str:
     """What decides whether ``t`` may be taken, as text (for spotting exact repeats)."""
-    rule = (t.roles, t.requires, t.accepts, [g.to_dict() for g in t.guards])
+    rule = (
+        t.roles, t.requires, t.accepts, [g.to_dict() for g in t.guards], t.not_by, t.on_behalf_of
+    )  # fmt: skip
     return json.dumps(rule, sort_keys=True, default=str)
 
 
@@ -543,6 +561,25 @@ def _negative(d: Duration) -> bool:
     if isinstance(d, CalendarMonths):
         return d.months < 0
     return False
+
+
+def _check_actors(where: str, t: Transition, triggers: set[str]) -> None:
+    """``not_by`` names known triggers; ``on_behalf_of`` is a role the step allows."""
+    for j, trigger in enumerate(t.not_by):
+        if trigger not in triggers:
+            raise DefinitionError(f"{where}.not_by[{j}]", f"unknown trigger {trigger!r}")
+    if t.on_behalf_of is None:
+        return
+    if not isinstance(t.on_behalf_of, str) or not t.on_behalf_of.strip():
+        raise DefinitionError(f"{where}.on_behalf_of", f"{t.on_behalf_of!r} is not a role name")
+    if t.roles and t.on_behalf_of not in t.roles:
+        raise DefinitionError(
+            f"{where}.on_behalf_of", f"{t.on_behalf_of!r} is not among the step's roles"
+        )
+    if len(t.roles) == 1:
+        raise DefinitionError(
+            f"{where}.on_behalf_of", "no other role may record the step on its behalf"
+        )
 
 
 def _check_reachability(p: ProcessDefinition) -> None:
@@ -631,6 +668,10 @@ def _transition_dict(t: Transition) -> dict[str, Any]:
         out["description"] = t.description
     if t.source_clause:
         out["source_clause"] = t.source_clause
+    if t.not_by:
+        out["not_by"] = list(t.not_by)
+    if t.on_behalf_of is not None:
+        out["on_behalf_of"] = t.on_behalf_of
     return out
 
 
@@ -702,7 +743,7 @@ def _from_dict(
     transitions = []
     allowed_t = {
         "trigger", "source", "dest", "roles", "requires", "accepts", "guards",
-        "record_refusals", "label", "description", "source_clause",
+        "record_refusals", "label", "description", "source_clause", "not_by", "on_behalf_of",
     }  # fmt: skip
     for i, t in enumerate(_list(data, "transitions", "")):
         path = f"transitions[{i}]"

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from techsvc_flow import ProcessDefinition, processes
+from techsvc_flow import ProcessDefinition, Transition, processes
 from techsvc_flow.diagrams import to_mermaid
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "processes"
@@ -51,6 +51,16 @@ def diagram(p: ProcessDefinition) -> str:
     return f"```mermaid\n{to_mermaid(p, lang='zh')}\n```\n"
 
 
+def _who(t: Transition) -> str:
+    """The roles, and who may not fire it or must give evidence."""
+    who = ", ".join(t.roles)
+    if t.on_behalf_of:
+        who += f"; others for the {t.on_behalf_of}: with written evidence"
+    if t.not_by:
+        who += f"; not whoever fired {', '.join(t.not_by)}"
+    return who
+
+
 def transitions(p: ProcessDefinition) -> str:
     rows = []
     for t in p.transitions:
@@ -59,7 +69,7 @@ def transitions(p: ProcessDefinition) -> str:
                 f"`{t.trigger}`",
                 f"{t.label['zh']} / {t.label['en']}",
                 f"{', '.join(t.source)} → {t.dest}",
-                ", ".join(t.roles),
+                _who(t),
                 _codes(t.requires),
                 _codes(dict.fromkeys(g.code for g in t.guards)),
                 t.source_clause,

@@ -43,14 +43,18 @@ _ROLES = (
 )
 
 
-def actor(name: str) -> Actor:
+def actor(name: str, *roles: str) -> Actor:
+    """``name`` holding ``roles`` (default: every role)."""
     make: Any = Actor  # see tests/processes_helpers.py: a typing gap of the converter
-    made: Actor = make(name, set(_ROLES))
+    made: Actor = make(name, set(roles or _ROLES))
     return made
 
 
 STAFF = actor("staff")
 HANDLER = actor("li")
+#: the client's own acts (6.3.3, 6.4.1) and a reviewer other than who decided (four eyes)
+CLIENT = actor("zhou", "client")
+REVIEWER = actor("qm")
 
 
 def at(month: int, day: int, hour: int = 9, minute: int = 0, year: int = 2025) -> dt.datetime:
@@ -194,7 +198,12 @@ def complaints(a: Agenda) -> None:
     a.fire(at(11, 15, 16), "C09", "record_reply", reply="rejected", recourse_informed=True)
     a.fire(at(11, 15, 17), "C09", "escalate")
     a.fire(
-        at(11, 17, 10), "C09", "review_escalation", reviewer="qm", escalation_instructions="redo"
+        at(11, 17, 10),
+        "C09",
+        "review_escalation",
+        REVIEWER,
+        reviewer="qm",
+        escalation_instructions="redo",
     )
     decided(a, "C09", at(11, 18, 10))
     a.fire(
@@ -329,6 +338,7 @@ def engagement(
         step + 6 * tick,
         case_id,
         "confirm_plan",
+        CLIENT,
         confirmed_plan_version=1,
         plan_confirmation="DOC-CONF",
     )
@@ -357,6 +367,7 @@ def engagement(
             raised,
             case_id,
             "raise_objection",
+            CLIENT,
             objections=[{"item_id": "report", "description": "figures missing"}],
         )
         a.fire(
@@ -383,6 +394,7 @@ def engagement(
             accept,
             case_id,
             "accept_delivery",
+            CLIENT,
             accepted_by="Ms Zhou",
             acceptance_method_used="expert review",
             acceptance_record="DOC-ACC",

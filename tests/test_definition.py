@@ -598,3 +598,28 @@ def test_definition_errors_are_value_errors() -> None:
     data["transitions"][2]["dest"] = "closd"
     with pytest.raises(ValueError, match=r"transitions\[2\]\.dest"):
         ProcessDefinition.from_dict(data)
+
+
+def _two_steps(**options: Any) -> ProcessDefinition:
+    return ProcessDefinition(
+        name="t",
+        version=1,
+        states=[State("a", initial=True), State("b"), State("c", final=True)],
+        transitions=[
+            Transition("deliver", source="a", dest="b", roles=("pm",)),
+            Transition("accept", source="b", dest="c", roles=("client", "pm"), **options),
+        ],
+    )
+
+
+def test_not_by_and_on_behalf_of_are_checked_and_kept() -> None:
+    p = _two_steps(not_by=("deliver",), on_behalf_of="client")
+    assert ProcessDefinition.from_dict(p.to_dict()) == p
+    assert p.to_dict()["transitions"][1]["not_by"] == ["deliver"]
+    assert p.hash != _two_steps().hash
+    with pytest.raises(DefinitionError, match=r"transitions\[1\]\.not_by\[0\]: unknown trigger"):
+        _two_steps(not_by=("delivr",))
+    with pytest.raises(DefinitionError, match=r"transitions\[1\]\.on_behalf_of: 'boss' is not"):
+        _two_steps(on_behalf_of="boss")
+    with pytest.raises(DefinitionError, match=r"transitions\[1\]\.on_behalf_of"):
+        _two_steps(on_behalf_of="")

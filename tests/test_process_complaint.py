@@ -43,7 +43,7 @@ def to_investigating(w: Walk) -> None:
 def to_communicated(w: Walk, remedies: list[str] | None = None) -> None:
     w.fire(
         "decide_response",
-        "quality_manager",
+        "handler",
         findings="report delayed by a lab backlog",
         upheld="upheld",
         remedies=remedies or ["apology", "fee_reduction"],
@@ -175,7 +175,17 @@ def test_close_needs_communication_reply_and_remedy(china: WorkCalendar) -> None
     ]
     w.fire("communicate_decision", "handler", decision_text="we redo it", communication_via="email")
     assert w.why("close", "handler") == ["complainant_reply_missing", "remedy_not_recorded"]
-    w.fire("record_reply", "handler", reply="accepted")
+    # the complainant's answer, recorded for them: with the written evidence
+    assert "evidence_missing" in w.why("record_reply", "handler", reply="accepted")
+    w.fire(
+        "record_reply",
+        "handler",
+        reply="accepted",
+        evidence_document="CALL-NOTE-7",
+        evidence_channel="phone",
+    )
+    entry = [e for e in w.wf.history(w.id) if e.kind == "fire"][-1]
+    assert (entry.actor, entry.payload["evidence_document"]) == ("handler", "CALL-NOTE-7")
     reasons = w.refused("close", "handler", remedies_done=[])
     assert reasons == {"remedy_not_recorded": ("remedy rework not done", "remedy_evidence")}
     assert w.refused("close", "handler", remedies_done=["rework"]) == {
@@ -380,3 +390,17 @@ def test_confidential_fields_stay_out_of_events(china: WorkCalendar) -> None:
 def test_started_at_the_receipt_instant(china: WorkCalendar) -> None:
     w = walk(china)
     assert w.case.created_at == RECEIVED
+
+
+def test_who_decided_the_remedy_does_not_review_it(china: WorkCalendar) -> None:
+    w = walk(china)
+    to_investigating(w)
+    w.fire("decide_response", "manager", findings="x", upheld="upheld", remedies=["apology"])
+    w.fire("communicate_decision", "handler", decision_text="sorry", communication_via="phone")
+    w.fire("record_reply", "client", reply="rejected", recourse_informed=True)
+    w.fire("escalate", "client")
+    payload = {"reviewer": "r", "escalation_instructions": "again"}
+    assert w.refused("review_escalation", "manager", **payload) == {
+        "same_actor": ("decide_response",)
+    }
+    assert w.fire("review_escalation", "quality_manager", **payload) == "investigating"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from processes_helpers import CLAUSES, SHANGHAI, Walk
 
-from techsvc_flow import GuardFailed, PermissionDenied, TransitionNotAllowed, WorkCalendar
+from techsvc_flow import Actor, GuardFailed, PermissionDenied, TransitionNotAllowed, WorkCalendar
 from techsvc_flow.processes import innovation_service, service_engagement
 
 CLIENT = {"client_id": "C-42", "client_name": "Shenzhen Widgets Ltd."}
@@ -263,7 +263,8 @@ def test_acceptance_records_who_and_how(china: WorkCalendar) -> None:
     assert w.why(
         "accept_delivery", "client", **{**ACCEPTANCE, "acceptance_method_used": "glance"}
     ) == ["acceptance_method_mismatch"]
-    assert w.fire("accept_delivery", "project_manager", **ACCEPTANCE) == "after_sales"
+    evidence = {"evidence_document": "DOC-ACC-1", "evidence_channel": "email"}
+    assert w.fire("accept_delivery", "reception", **ACCEPTANCE, **evidence) == "after_sales"
     assert w.case.data["accepted_by"] == "Ms Zhou (client CTO)"
 
 
@@ -606,3 +607,219 @@ def test_innovation_survey_window_and_feedback(china: WorkCalendar) -> None:
     assert "sla.breach:survey" in w.tick()
     assert w.state == "evaluated"
     assert w.fired()[-1] == ("survey_missed", "system")
+
+
+# --- the client's own acts (6.3.3, 6.3.4 f, 6.4.1) ------------------------------------------
+
+EVIDENCE = {"evidence_document": "LETTER-7", "evidence_channel": "post"}
+
+
+def test_one_actor_cannot_stand_in_for_the_client(china: WorkCalendar) -> None:
+    make: Any = Actor
+    pm: Actor = make("wang", {"project_manager"})  # holds only project_manager
+    w = engagement(china)
+    to_contracting(w)
+    w.wf.fire(w.id, "sign_contract", actor=pm, payload=dict(CONTRACT))
+    w.fire("form_work_group", "project_manager", work_group=WORK_GROUP)
+
+    def refused(trigger: str, **payload: Any) -> dict[str, tuple[str, ...]]:
+        with pytest.raises(GuardFailed) as info:
+            w.wf.fire(w.id, trigger, actor=pm, payload=payload)
+        return {r.code: r.details for r in info.value.reasons}
+
+    options = [{"option_id": "A"}, {"option_id": "B"}]
+    w.wf.fire(
+        w.id,
+        "propose_adjustment",
+        actor=pm,
+        payload={"adjustment_basis": "policy_change", "adjustment_options": options},
+    )
+    choice = {"chosen_option": "A", "plan_version": 2, "plan_document": "DOC-PLAN-2"}
+    assert refused("choose_adjustment", **choice) == {
+        "same_actor": ("propose_adjustment",),
+        "evidence_missing": ("evidence_document", "evidence_channel"),
+    }
+    assert refused("keep_current_plan") == {
+        "same_actor": ("propose_adjustment",),
+        "evidence_missing": ("evidence_document", "evidence_channel"),
+    }
+    w.fire("choose_adjustment", "client", **choice)
+    w.fire("confirm_plan", "client", confirmed_plan_version=2, plan_confirmation="DOC-CONF-2")
+    w.wf.fire(
+        w.id,
+        "submit_milestone",
+        actor=pm,
+        payload={"milestone_id": "M1", "milestone_deliverable": "D-M1"},
+    )
+    w.wf.fire(w.id, "deliver", actor=pm, payload={"deliverables": ["report", "prototype"]})
+    for trigger, payload in (
+        ("accept_delivery", ACCEPTANCE),
+        ("raise_objection", {"objections": [{"item_id": "report", "description": "x"}]}),
+    ):
+        # even with evidence, who delivered does not accept or object for the client
+        assert refused(trigger, **payload) == {
+            "same_actor": ("deliver",),
+            "evidence_missing": ("evidence_document", "evidence_channel"),
+        }
+        assert refused(trigger, **payload, **EVIDENCE) == {"same_actor": ("deliver",)}
+    assert w.why("accept_delivery", "reception", **ACCEPTANCE) == ["evidence_missing"]
+    assert w.fire("accept_delivery", "reception", **ACCEPTANCE, **EVIDENCE) == "after_sales"
+    entry = [e for e in w.wf.history(w.id) if e.kind == "fire"][-1]
+    assert (entry.trigger, entry.actor) == ("accept_delivery", "reception")
+    assert {k: entry.payload[k] for k in EVIDENCE} == EVIDENCE
+
+
+def test_the_plan_is_confirmed_by_the_client_or_with_its_written_confirmation(
+    china: WorkCalendar,
+) -> None:
+    make: Any = Actor
+    pm: Actor = make("wang", {"project_manager"})
+    w = engagement(china)
+    w.fire("respond", "reception", response_channel="phone")
+    w.fire("record_materials", "client", materials=["DOC-A"], authenticity_prompted=True)
+    w.fire("review_materials", "consultant", review_result="complete")
+    w.fire("begin_assessment", "consultant")
+    w.fire(
+        "accept",
+        "consultant",
+        feasibility="feasible",
+        informed_via="email",
+        offered_scope="s",
+        service_time_limit="60 days",
+        rights_obligations="DOC-RO",
+    )
+    w.wf.fire(w.id, "start_plan", actor=pm)
+    w.wf.fire(
+        w.id, "submit_plan", actor=pm, payload={"plan_version": 1, "plan_document": "DOC-PLAN-1"}
+    )
+    confirm = {"confirmed_plan_version": 1, "plan_confirmation": "DOC-CONF-1"}
+    assert [r.code for r in w.wf.why_not(w.id, "confirm_plan", actor=pm, payload=confirm)] == [
+        "same_actor",
+        "evidence_missing",
+    ]
+    assert w.why("confirm_plan", "reception", **confirm) == ["evidence_missing"]
+    assert w.fire("confirm_plan", "client", **confirm) == "contracting"
+
+
+def test_research_before_the_plan_and_support_during_implementation(
+    china: WorkCalendar,
+) -> None:
+    w = engagement(china)
+    w.fire("respond", "reception", response_channel="phone")
+    w.fire("record_materials", "client", materials=["DOC-A"], authenticity_prompted=True)
+    w.fire("review_materials", "consultant", review_result="complete")
+    w.fire("begin_assessment", "consultant")
+    w.fire(
+        "accept",
+        "consultant",
+        feasibility="feasible",
+        informed_via="email",
+        offered_scope="s",
+        service_time_limit="60 days",
+        rights_obligations="DOC-RO",
+    )
+    research = {"research_methods": ["interview"], "research_summary": "needs"}
+    assert w.fire("record_research", "consultant", **research) == "accepted"  # 6.3.3
+    w.fire("start_plan", "project_manager")
+    assert w.fire("record_research", "consultant", **research) == "plan_drafting"
+    w2 = engagement(china)
+    to_implementing(w2)
+    assert w2.fire("provide_guidance", "consultant", guidance_topic="claims") == "implementing"
+    assert w2.fire("record_data", "consultant", dataset="DOC-DATA") == "implementing"
+    w2.fire("coordinate_third_party", "project_manager", third_party="lab", third_party_scope="t")
+    assert w2.case.data["third_party"] == "lab"
+
+
+def test_complaints_and_suggestions_after_delivery(china: WorkCalendar) -> None:
+    w = engagement(china)
+    to_implementing(w)
+    with pytest.raises(TransitionNotAllowed):
+        w.fire("record_feedback", "reception", feedback_kind="suggestion", feedback_text="x")
+    w.fire("submit_milestone", "project_manager", milestone_id="M1", milestone_deliverable="D")
+    w.fire("deliver", "project_manager", deliverables=["report", "prototype"])
+    assert w.fire(
+        "record_feedback", "reception", feedback_kind="suggestion", feedback_text="x"
+    ) == ("delivered")
+    w.fire("accept_delivery", "client", **ACCEPTANCE)
+    assert w.why("record_feedback", "handler", feedback_kind="complaint", feedback_text="late") == [
+        "complaint_case_missing"
+    ]
+    assert (
+        w.fire(
+            "record_feedback",
+            "handler",
+            feedback_kind="complaint",
+            feedback_text="late",
+            complaint_case="TS-1",
+        )
+        == "after_sales"
+    )
+
+
+# --- custody of the client's materials and samples (clause e), confidentiality (clause j) ---
+
+SAMPLE = {
+    "item_id": "S1",
+    "description": "alloy sample",
+    "received_on": "2025-10-09",
+    "kept_at": "lab cabinet 3",
+    "confidential": True,
+}
+
+
+def test_custody_log_and_no_archive_until_every_item_is_accounted_for(
+    china: WorkCalendar,
+) -> None:
+    w = engagement(china)
+    w.fire("respond", "reception", response_channel="phone")
+    assert w.refused("record_custody", "reception", custody_log=[{"item_id": "S1"}]) == {
+        "custody_log_invalid": (
+            "custody_log[0].description missing",
+            "custody_log[0].received_on missing",
+            "custody_log[0].kept_at missing",
+        )
+    }
+    w.fire("record_custody", "reception", custody_log=[SAMPLE])
+    other = {**SAMPLE, "item_id": "D2", "confidential": False}
+    assert w.refused("record_custody", "reception", custody_log=[other]) == {
+        "custody_log_invalid": ("item S1 dropped from the log",)
+    }
+    # clause j): confidential material received, so the contract needs a confidentiality term
+    w.fire("record_materials", "client", materials=["DOC-A"], authenticity_prompted=True)
+    w.fire("review_materials", "consultant", review_result="complete")
+    w.fire("begin_assessment", "consultant")
+    w.fire(
+        "accept",
+        "consultant",
+        feasibility="feasible",
+        informed_via="email",
+        offered_scope="s",
+        service_time_limit="60 days",
+        rights_obligations="DOC-RO",
+    )
+    w.fire("start_plan", "project_manager")
+    w.fire("submit_plan", "project_manager", plan_version=1, plan_document="DOC-PLAN-1")
+    w.fire("confirm_plan", "client", confirmed_plan_version=1, plan_confirmation="DOC-CONF-1")
+    assert w.refused("sign_contract", "manager", **CONTRACT) == {
+        "confidentiality_term_missing": ("confidentiality_until",)
+    }
+    w.fire("sign_contract", "manager", **CONTRACT, confidentiality_until=dt.date(2030, 12, 31))
+    w.fire("form_work_group", "project_manager", work_group=WORK_GROUP)
+    w.fire("submit_milestone", "project_manager", milestone_id="M1", milestone_deliverable="D")
+    w.fire("deliver", "project_manager", deliverables=["report", "prototype"])
+    w.fire("accept_delivery", "client", **ACCEPTANCE)
+    w.fire(
+        "record_return_visit",
+        "quality_manager",
+        visit_outcome="reached",
+        survey_outcome="satisfied",
+    )
+    assert w.refused("archive", "quality_manager", **ARCHIVE) == {
+        "custody_not_settled": ("item S1 not returned or disposed of",)
+    }
+    returned = {**SAMPLE, "outcome": "returned"}
+    assert w.refused("record_custody", "reception", custody_log=[returned]) == {
+        "custody_log_invalid": ("custody_log[0].acknowledged_by missing",)
+    }
+    w.fire("record_custody", "reception", custody_log=[{**returned, "acknowledged_by": "Zhou"}])
+    assert w.fire("archive", "quality_manager", **ARCHIVE) == "archived"

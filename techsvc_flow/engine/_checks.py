@@ -2,7 +2,9 @@
 
 :func:`reasons` lists everything that stands in the way, not only the first thing:
 the actor's roles, fields the step does not take, required fields left empty, values of
-the wrong type or outside their choices, and the transition's guards. ``start`` checks
+the wrong type or outside their choices, the transition's guards, an actor who fired a
+step the transition must be taken by someone else than (``not_by``), and the written
+evidence of a step recorded on someone's behalf (``on_behalf_of``). ``start`` checks
 the process's start fields with it, ``fire`` and the questions (``why_not``,
 ``available_triggers``) check a transition.
 """
@@ -10,16 +12,19 @@ the process's start fields with it, ``fire`` and the questions (``why_not``,
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from ..calendar import WorkCalendar
 from ..case import Case, HistoryEntry
-from ..definition import ProcessDefinition, Transition
+from ..definition import EVIDENCE_FIELDS, ProcessDefinition, Transition
 from ..guards import GuardContext, Reason
 
-__all__ = ["EMPTY", "closest", "invalid_values", "reasons", "replay_differs"]
+__all__ = ["EMPTY", "actors_of", "closest", "invalid_values", "reasons", "replay_differs"]
+
+#: who fired each trigger of a case so far, read only when a transition asks
+FiredBy = Callable[[], Mapping[str, frozenset[str | None]]]
 
 #: values that leave a required field unmet
 EMPTY: tuple[Any, ...] = (None, "", [], {})
@@ -49,6 +54,7 @@ def reasons(
     *,
     check_payload: bool = True,
     system: bool = False,
+    fired_by: FiredBy | None = None,
 ) -> list[Reason]:
     """Every reason ``step`` would be refused now (empty: it would be accepted).
 
@@ -63,6 +69,9 @@ def reasons(
         actor_id, roles: who takes the step (``system`` skips the role check: an
             automatic trigger such as an SLA's breach trigger).
         check_payload: False leaves the payload unchecked (``available_triggers``).
+        fired_by: who fired each trigger of the case (:func:`actors_of`), asked only when
+            ``step.not_by`` is set; ``None``: the history is not at hand, so a person is
+            refused such a step (``system`` steps are not checked).
     """
     if step is None:
         accepted: frozenset[str] | tuple[str, ...] = frozenset(definition.fields)
@@ -70,9 +79,11 @@ def reasons(
         data: Mapping[str, Any] = {}
         unexpected_text = "undeclared fields {}"
     else:
-        if not (payload or step.roles or step.requires or step.guards):
+        if not (payload or step.roles or step.requires or step.guards or step.not_by):
             return []  # nothing to check: the common case of a plain trigger
         accepted = (*step.requires, *step.accepts)
+        if step.on_behalf_of is not None:
+            accepted = (*accepted, *EVIDENCE_FIELDS)
         required = step.requires
         data = case.data if case is not None else {}
         unexpected_text = f"{step.trigger!r} does not take {{}}"
@@ -82,6 +93,8 @@ def reasons(
             Reason("role_required", f"needs one of the roles {', '.join(step.roles)}",
                    step.roles, "role")
         )  # fmt: skip
+    if step is not None and not system:
+        found += _actor_reasons(step, payload, actor_id, roles, fired_by, check_payload)
     if check_payload:
         unexpected = sorted(set(payload) - set(accepted))
         if unexpected:
@@ -112,6 +125,49 @@ def reasons(
             if reason is not None:
                 found.append(reason)
     return found
+
+
+def _actor_reasons(
+    step: Transition,
+    payload: Mapping[str, Any],
+    actor_id: str | None,
+    roles: frozenset[str],
+    fired_by: FiredBy | None,
+    check_payload: bool,
+) -> list[Reason]:
+    """Four eyes (``not_by``) and the evidence of a step recorded on someone's behalf."""
+    found = []
+    if step.not_by:
+        fired = fired_by() if fired_by is not None else {}
+        own = [t for t in step.not_by if fired_by is None or actor_id in fired.get(t, ())]
+        if own:
+            found.append(
+                Reason("same_actor", f"{actor_id!r} fired {', '.join(own)}: someone else must "
+                       f"{step.trigger}", own)
+            )  # fmt: skip
+    behalf = step.on_behalf_of
+    if check_payload and behalf is not None and behalf not in roles:
+        missing = [f for f in EVIDENCE_FIELDS if not _text(payload.get(f))]
+        if missing:
+            found.append(
+                Reason("evidence_missing", f"recorded on the {behalf}'s behalf without the "
+                       f"written evidence: missing {', '.join(missing)}", missing, "field")
+            )  # fmt: skip
+    return found
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def actors_of(entries: Sequence[HistoryEntry], upto: int) -> dict[str, frozenset[str | None]]:
+    """Who fired each trigger in ``entries`` up to sequence number ``upto`` (the case as
+    loaded: entries written after it are not looked at)."""
+    out: dict[str, set[str | None]] = {}
+    for e in entries:
+        if e.kind == "fire" and e.trigger is not None and e.seq <= upto:
+            out.setdefault(e.trigger, set()).add(e.actor)
+    return {trigger: frozenset(actors) for trigger, actors in out.items()}
 
 
 def invalid_values(definition: ProcessDefinition, values: Mapping[str, Any]) -> list[str]:

@@ -15,7 +15,7 @@ from ..case import Case
 from ..definition import Transition
 from ..errors import FlowError, GuardFailed, PermissionDenied, TransitionNotAllowed
 from ..guards import Reason
-from ._checks import closest, reasons
+from ._checks import FiredBy, closest, reasons
 from ._machine import CompiledMachine
 from ._slas import advance, sla_payload
 from ._unit import Draft
@@ -68,10 +68,12 @@ def plan(
     roles: frozenset[str],
     *,
     system: bool = False,
+    fired_by: FiredBy | None = None,
 ) -> Planned | Refused:
     """What firing ``trigger`` on ``case`` by ``actor_id`` at ``at`` would write.
 
     ``payload`` is taken as it is (the caller's copy). A guard that raises propagates.
+    ``fired_by`` tells who fired each trigger (read only for a step with ``not_by``).
     """
     definition = machine.definition
     candidates = machine.resolve(case.state, trigger)
@@ -81,8 +83,9 @@ def plan(
     chosen: Transition | None = None
     for t in candidates:
         refused = reasons(
-            definition, calendar, t, case, payload, at, actor_id, roles, system=system
-        )
+            definition, calendar, t, case, payload, at, actor_id, roles, system=system,
+            fired_by=fired_by,
+        )  # fmt: skip
         if not refused:
             chosen = t
             break

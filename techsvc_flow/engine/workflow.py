@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
@@ -59,7 +60,7 @@ from ..incident import Incident
 from ..notifications import Delivery, Receiver, Subscription
 from ..store import MemoryStore, Store
 from . import timers
-from ._checks import closest, reasons, replay_differs
+from ._checks import actors_of, closest, reasons, replay_differs
 from ._fire import Refused, plan
 from ._machine import CompiledMachine
 from ._slas import SlaState, advance, sla_payload, sla_states
@@ -452,7 +453,10 @@ class Workflow:
             at = case.updated_at
         machine = self._machine(case.process, case.process_version)
         definition = machine.definition
-        planned = plan(machine, self.calendar, case, trigger, payload, at, actor_id, roles)
+        planned = plan(
+            machine, self.calendar, case, trigger, payload, at, actor_id, roles,
+            fired_by=self._fired_by(case),
+        )  # fmt: skip
         if isinstance(planned, Refused):
             if planned.record is not None:
                 self._record_refusal(definition, case_id, trigger, actor_id, planned.record, at)
@@ -527,6 +531,7 @@ class Workflow:
                     actor_id,
                     roles,
                     check_payload=False,
+                    fired_by=self._fired_by(case),
                 ):
                     out.append(trigger)
                     break
@@ -565,12 +570,17 @@ class Workflow:
         refusals = []
         for t in candidates:
             refused = reasons(
-                machine.definition, self.calendar, t, case, dict(payload or {}), at, actor_id, roles
-            )
+                machine.definition, self.calendar, t, case, dict(payload or {}), at, actor_id,
+                roles, fired_by=self._fired_by(case),
+            )  # fmt: skip
             if not refused:
                 return []
             refusals.append((t, refused))
         return closest(refusals)[1]
+
+    def _fired_by(self, case: Case) -> Callable[[], dict[str, frozenset[str | None]]]:
+        """Who fired each trigger of ``case``, read from its history when first asked."""
+        return functools.cache(lambda: actors_of(self.store.history(case.id), case.seq))
 
     def history(self, case_id: str, /) -> list[HistoryEntry]:
         """The case's audit trail, oldest first."""

@@ -17,6 +17,7 @@ OURS = "our reading"
 CONTRACT = f"{TIE}§6「签订合同」(6.2, number inferred)"
 ARCHIVE = f"{TIE}§6「档案管理」(6.5, number inferred)"
 CHANNELS = ["phone", "email", "visit", "web", "referral", "wechat", "letter", "other"]
+#: the client, or staff recording the client's act on its behalf with written evidence
 CLIENT_RECORDED = ["client", "reception", "project_manager"]
 
 FIELDS: list[dict[str, Any]] = [
@@ -260,6 +261,8 @@ CONFIRM_PLAN: dict[str, Any] = {
         },
         {"code": "plan_version_mismatch", "kind": "call", "function": "confirms_current_plan"},
     ],
+    "on_behalf_of": "client",
+    "not_by": ["submit_plan"],
     "label": label("服务对象书面确认方案", "Client confirms the plan in writing"),
     "source_clause": f"{TIE}6.3.3「由服务对象进行确认」",
 }
@@ -368,6 +371,8 @@ CHOOSE_ADJUSTMENT: dict[str, Any] = {
             "function": "plan_version_increases",
         },
     ],
+    "on_behalf_of": "client",
+    "not_by": ["propose_adjustment"],
     "label": label("服务对象选择调整方案", "Client chooses an adjustment"),
     "description": "the adjusted plan becomes a new version, which needs a new confirmation",
     "source_clause": f"{TIE}6.3.4 f)「供服务对象选择」",
@@ -379,6 +384,8 @@ KEEP_CURRENT_PLAN: dict[str, Any] = {
     "dest": "implementing",
     "roles": CLIENT_RECORDED,
     "accepts": ["keep_reason"],
+    "on_behalf_of": "client",
+    "not_by": ["propose_adjustment"],
     "label": label("维持原方案", "Client keeps the current plan"),
     "source_clause": f"{TIE}6.3.4 f)",
 }
@@ -462,6 +469,8 @@ ACCEPT_DELIVERY: dict[str, Any] = {
             "function": "acceptance_method_agreed",
         },
     ],
+    "on_behalf_of": "client",
+    "not_by": ["deliver"],
     "label": label("验收通过", "Accept the delivery"),
     "source_clause": f"{CONTRACT} h)「服务质量要求和验收方法」",
 }
@@ -479,6 +488,8 @@ RAISE_OBJECTION: dict[str, Any] = {
             "limit": 3,
         }
     ],
+    "on_behalf_of": "client",
+    "not_by": ["deliver"],
     "label": label("提出验收异议", "Object to the delivery"),
     "source_clause": f"{TSO} 三(二)2「验收的异议处理」; bound: {OURS}",
 }
@@ -508,6 +519,53 @@ ARCHIVE_T: dict[str, Any] = {
     ],
     "label": label("归档", "Archive"),
     "source_clause": f"{ARCHIVE}「接受服务的时间、内容、服务过程、服务成效、服务评价」",
+}
+
+#: what implementation and after-delivery steps record (6.3.4 a, b, e; 6.4.2)
+SUPPORT_FIELDS = [
+    field("guidance_topic", "str", "指导内容", "Guidance given"),
+    field("dataset", "str", "数据资料", "Data and materials (DocRef)", confidential=True),
+    field("data_analysis", "str", "数据分析", "Analysis"),
+    field("third_party", "str", "其他专业服务机构", "Other professional agency"),
+    field("third_party_scope", "str", "协调事项", "What the agency does"),
+    field("feedback_kind", "str", "反馈类别", "Feedback kind", choices=["complaint", "suggestion"]),
+    field("feedback_text", "str", "投诉和建议", "Complaint or suggestion"),
+    field("complaint_case", "str", "投诉案件", "Complaint case id"),
+]
+
+PROVIDE_GUIDANCE: dict[str, Any] = {
+    "trigger": "provide_guidance",
+    "roles": ["consultant"],
+    "requires": ["guidance_topic"],
+    "label": label("提供指导", "Give guidance"),
+    "source_clause": f"{TIE}6.3.4 a)「随时为服务对象提供指导」",
+}
+
+RECORD_DATA: dict[str, Any] = {
+    "trigger": "record_data",
+    "roles": ["consultant"],
+    "requires": ["dataset"],
+    "accepts": ["data_analysis"],
+    "label": label("整理分析数据资料", "Record data and analysis"),
+    "source_clause": f"{TIE}6.3.4 b)「及时整理和分析服务实施过程中形成的数据和资料」",
+}
+
+COORDINATE_THIRD_PARTY: dict[str, Any] = {
+    "trigger": "coordinate_third_party",
+    "roles": ["project_manager"],
+    "requires": ["third_party", "third_party_scope"],
+    "label": label("协调其他专业服务机构", "Coordinate another agency"),
+    "source_clause": f"{TIE}6.3.4 e)「组织或协调其他专业服务机构」",
+}
+
+RECORD_FEEDBACK: dict[str, Any] = {
+    "trigger": "record_feedback",
+    "roles": ["reception", "handler", "quality_manager"],
+    "requires": ["feedback_kind", "feedback_text"],
+    "accepts": ["complaint_case"],
+    "guards": [{"code": "complaint_case_missing", "kind": "call", "function": "complaint_linked"}],
+    "label": label("记录投诉和建议", "Record a complaint or suggestion"),
+    "source_clause": f"{TIE}6.4.2「及时处理投诉和建议」; §7 (GB/T 19012)",
 }
 
 GUARDS: Mapping[str, GuardDoc] = {
@@ -584,5 +642,8 @@ GUARDS: Mapping[str, GuardDoc] = {
     ),
     "archive_record_incomplete": GuardDoc(
         "the archive keeps time, content, process, results and evaluation", ARCHIVE
+    ),
+    "complaint_case_missing": GuardDoc(
+        "a complaint is linked to a complaint case", f"{TIE}6.4.2, §7"
     ),
 }

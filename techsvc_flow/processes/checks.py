@@ -179,6 +179,62 @@ def archive_record_complete(ctx: GuardContext) -> Result:
     )
 
 
+#: what each entry of the custody log of the client's materials and samples records
+CUSTODY_KEYS = ("item_id", "description", "received_on", "kept_at")
+CUSTODY_OUTCOMES = ("returned", "disposed")
+
+
+def _custody(value: Any) -> list[Mapping[str, Any]]:
+    return [e for e in value if isinstance(e, Mapping)] if isinstance(value, list) else []
+
+
+def custody_log_valid(ctx: GuardContext) -> Result:
+    """The custody log (contract clause e) names each item, when it was received and
+    where it is kept; an item recorded before stays in it; an item returned or disposed
+    of carries the client's acknowledgement."""
+    log = ctx.payload.get("custody_log")
+    entries = _custody(log)
+    if not isinstance(log, list) or len(entries) != len(log):
+        return ["custody_log: a list of items"]
+    problems = [
+        f"custody_log[{i}].{key} missing"
+        for i, e in enumerate(entries)
+        for key in CUSTODY_KEYS
+        if not _set(e.get(key))
+    ]
+    for i, e in enumerate(entries):
+        outcome = e.get("outcome")
+        if outcome is not None and outcome not in CUSTODY_OUTCOMES:
+            problems.append(f"custody_log[{i}].outcome is not returned or disposed")
+        elif outcome is not None and not _set(e.get("acknowledged_by")):
+            problems.append(f"custody_log[{i}].acknowledged_by missing")
+    kept = set(_ids(entries, "item_id"))
+    problems += [
+        f"item {item} dropped from the log"
+        for item in _ids(_custody(ctx.data.get("custody_log")), "item_id")
+        if item not in kept
+    ]
+    return problems or True
+
+
+def custody_settled(ctx: GuardContext) -> Result:
+    """Every item in custody was returned or disposed of, with the client's
+    acknowledgement (no archive before)."""
+    return [
+        f"item {e.get('item_id')} not returned or disposed of"
+        for e in _custody(ctx.value("custody_log"))
+        if e.get("outcome") not in CUSTODY_OUTCOMES or not _set(e.get("acknowledged_by"))
+    ] or True
+
+
+def confidentiality_term_given(ctx: GuardContext) -> Result:
+    """A confidentiality term (clause j) when confidential material was received."""
+    confidential = [e for e in _custody(ctx.value("custody_log")) if e.get("confidential") is True]
+    if confidential and not _set(ctx.value("confidentiality_until")):
+        return ["confidentiality_until"]
+    return True
+
+
 def research_complete(ctx: GuardContext) -> Result:
     """Materials analysed, and interviews, questionnaires or other research done (6.3.2)."""
     methods = set(ctx.value("research_methods") or ())
@@ -439,6 +495,9 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         acceptance_method_agreed,
         rescission_consented,
         archive_record_complete,
+        custody_log_valid,
+        custody_settled,
+        confidentiality_term_given,
         research_complete,
         complaint_linked,
         duplicate_has_original,

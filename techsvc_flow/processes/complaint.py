@@ -335,6 +335,7 @@ PROCESS: Mapping[str, Any] = {
             "source": ["decision_communicated"],
             "dest": "decision_rejected",
             "roles": COMPLAINANT,
+            "on_behalf_of": "client",
             "requires": ["reply"],
             "accepts": ["reply_reasons", "recourse_informed"],
             "guards": [
@@ -359,6 +360,7 @@ PROCESS: Mapping[str, Any] = {
             "source": ["decision_communicated"],
             "dest": "remedy_in_progress",
             "roles": COMPLAINANT,
+            "on_behalf_of": "client",
             "requires": ["reply"],
             "accepts": ["reply_reasons", "recourse_informed"],
             "guards": [
@@ -393,6 +395,7 @@ PROCESS: Mapping[str, Any] = {
             "source": ["escalated"],
             "dest": "investigating",
             "roles": ["quality_manager"],
+            "not_by": ["decide_response"],
             "requires": ["reviewer", "escalation_instructions"],
             "guards": [
                 {
@@ -411,6 +414,7 @@ PROCESS: Mapping[str, Any] = {
             "source": ["escalated"],
             "dest": "investigating",
             "roles": ["manager"],
+            "not_by": ["decide_response"],
             "requires": ["reviewer", "escalation_instructions"],
             "label": label("L3 复核并重新调查", "Level 3+ review: investigate again"),
             "description": "the head of the organisation reviews any escalation",

@@ -27,6 +27,7 @@ from ._engagement import (
     CONFIRM_ADJUSTED_PLAN,
     CONFIRM_PLAN,
     CONTRACT,
+    COORDINATE_THIRD_PARTY,
     DECLINE,
     DELIVER,
     FIELDS,
@@ -34,7 +35,10 @@ from ._engagement import (
     KEEP_CURRENT_PLAN,
     OURS,
     PROPOSE_ADJUSTMENT,
+    PROVIDE_GUIDANCE,
     RAISE_OBJECTION,
+    RECORD_DATA,
+    RECORD_FEEDBACK,
     RECORD_MATERIALS,
     REJECT_CHANGE,
     REPORT_PROGRESS,
@@ -43,6 +47,7 @@ from ._engagement import (
     SIGN_CONTRACT,
     SUBMIT_MILESTONE,
     SUBMIT_PLAN,
+    SUPPORT_FIELDS,
     TERMINATE,
     WITHDRAW,
 )
@@ -83,16 +88,7 @@ PROCESS: Mapping[str, Any] = {
         field("matters", "str", "委托事项", "Matters commissioned"),
         field("requirements", "str", "具体要求", "Specific requirements"),
         field("site_visit_reason", "str", "考察原因", "Why a site visit is needed"),
-        field("guidance_topic", "str", "指导内容", "Guidance given"),
-        field("dataset", "str", "数据资料", "Data and materials (DocRef)", confidential=True),
-        field("data_analysis", "str", "数据分析", "Analysis"),
-        field("third_party", "str", "其他专业服务机构", "Other professional agency"),
-        field("third_party_scope", "str", "协调事项", "What the agency does"),
-        field(
-            "feedback_kind", "str", "反馈类别", "Feedback kind", choices=["complaint", "suggestion"]
-        ),
-        field("feedback_text", "str", "投诉和建议", "Complaint or suggestion"),
-        field("complaint_case", "str", "投诉案件", "Complaint case id"),
+        *SUPPORT_FIELDS,
     ],
     "states": [
         state(
@@ -287,36 +283,11 @@ PROCESS: Mapping[str, Any] = {
         SUBMIT_PLAN,
         {**CONFIRM_PLAN, "dest": "implementing"},
         REQUEST_PLAN_REVISION,
-        {
-            "trigger": "provide_guidance",
-            "source": IMPLEMENTING,
-            "dest": "implementing",
-            "roles": ["consultant"],
-            "requires": ["guidance_topic"],
-            "label": label("提供指导", "Give guidance"),
-            "source_clause": f"{TIE}6.3.4 a)「随时为服务对象提供指导」",
-        },
-        {
-            "trigger": "record_data",
-            "source": IMPLEMENTING,
-            "dest": "implementing",
-            "roles": ["consultant"],
-            "requires": ["dataset"],
-            "accepts": ["data_analysis"],
-            "label": label("整理分析数据资料", "Record data and analysis"),
-            "source_clause": f"{TIE}6.3.4 b)「及时整理和分析服务实施过程中形成的数据和资料」",
-        },
+        {**PROVIDE_GUIDANCE, "source": IMPLEMENTING, "dest": "implementing"},
+        {**RECORD_DATA, "source": IMPLEMENTING, "dest": "implementing"},
         REPORT_PROGRESS,
         SUBMIT_MILESTONE,
-        {
-            "trigger": "coordinate_third_party",
-            "source": IMPLEMENTING,
-            "dest": "implementing",
-            "roles": ["project_manager"],
-            "requires": ["third_party", "third_party_scope"],
-            "label": label("协调其他专业服务机构", "Coordinate another agency"),
-            "source_clause": f"{TIE}6.3.4 e)「组织或协调其他专业服务机构」",
-        },
+        {**COORDINATE_THIRD_PARTY, "source": IMPLEMENTING, "dest": "implementing"},
         PROPOSE_ADJUSTMENT,
         CHOOSE_ADJUSTMENT,
         KEEP_CURRENT_PLAN,
@@ -348,23 +319,7 @@ PROCESS: Mapping[str, Any] = {
             "source_clause": OURS,
         },
         *(
-            {
-                "trigger": "record_feedback",
-                "source": [s],
-                "dest": s,
-                "roles": ["reception", "handler", "quality_manager"],
-                "requires": ["feedback_kind", "feedback_text"],
-                "accepts": ["complaint_case"],
-                "guards": [
-                    {
-                        "code": "complaint_case_missing",
-                        "kind": "call",
-                        "function": "complaint_linked",
-                    }
-                ],
-                "label": label("记录投诉和建议", "Record a complaint or suggestion"),
-                "source_clause": f"{TIE}6.4.2「及时处理投诉和建议」; §7 (GB/T 19012)",
-            }
+            {**RECORD_FEEDBACK, "source": [s], "dest": s}
             for s in ("delivered", "satisfaction_survey", "evaluated")
         ),
         {
@@ -522,9 +477,6 @@ GUARDS: Mapping[str, GuardDoc] = {
     ),
     "survey_window_expired": GuardDoc(
         "the survey is recorded within its window (limit survey)", f"{TIE}6.4.2; window: {OURS}"
-    ),
-    "complaint_case_missing": GuardDoc(
-        "a complaint is linked to a complaint case", f"{TIE}6.4.2, §7"
     ),
 }
 

@@ -31,6 +31,7 @@ from ._engagement import (
     CONFIRM_ADJUSTED_PLAN,
     CONFIRM_PLAN,
     CONTRACT,
+    COORDINATE_THIRD_PARTY,
     DECLINE,
     DELIVER,
     FIELDS,
@@ -38,7 +39,10 @@ from ._engagement import (
     KEEP_CURRENT_PLAN,
     OURS,
     PROPOSE_ADJUSTMENT,
+    PROVIDE_GUIDANCE,
     RAISE_OBJECTION,
+    RECORD_DATA,
+    RECORD_FEEDBACK,
     RECORD_MATERIALS,
     REJECT_CHANGE,
     REPORT_PROGRESS,
@@ -47,6 +51,7 @@ from ._engagement import (
     SIGN_CONTRACT,
     SUBMIT_MILESTONE,
     SUBMIT_PLAN,
+    SUPPORT_FIELDS,
     TERMINATE,
     WITHDRAW,
 )
@@ -58,6 +63,13 @@ from .standards import SERVICE_FIELDS, TIE, TSO, codes
 __all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "service_engagement"]
 
 STAGES = f"{TSO} 三(二)2"
+#: every state from the first contact to the archive: materials arrive and leave any time
+CUSTODY_STATES = (
+    "needs_matching", "feasibility_assessment", "accepted", "plan_drafting",
+    "plan_confirmation", "contracting", "implementing", "adjustment_pending",
+    "change_pending", "delivered", "rework", "disputed", "after_sales", "return_visited",
+    "terminated",
+)  # fmt: skip
 PLAN_NOT_CONFIRMED = {"code": "plan_not_confirmed", "kind": "call", "function": "plan_confirmed"}
 
 PROCESS: Mapping[str, Any] = {
@@ -72,6 +84,15 @@ PROCESS: Mapping[str, Any] = {
     "requires": ["client_id", "client_name", "channel", "service_field"],
     "fields": [
         *FIELDS,
+        *SUPPORT_FIELDS,
+        field(
+            "custody_log",
+            "list",
+            "资料样品保管记录",
+            "Custody log of the client's materials and samples: item_id, description, "
+            "received_on, kept_at, confidential; outcome (returned or disposed) with "
+            "acknowledged_by",
+        ),
         field("service_field", "str", "服务领域", "Service field", choices=codes(SERVICE_FIELDS)),
         field("request_summary", "str", "需求概述", "Request summary"),
         field("dispute_summary", "str", "争议概述", "Dispute summary"),
@@ -251,18 +272,33 @@ PROCESS: Mapping[str, Any] = {
             **SIGN_CONTRACT,
             "source": ["contracting"],
             "dest": "implementing",
-            "guards": [*SIGN_CONTRACT["guards"], PLAN_NOT_CONFIRMED],
+            "guards": [
+                *SIGN_CONTRACT["guards"],
+                PLAN_NOT_CONFIRMED,
+                {
+                    "code": "confidentiality_term_missing",
+                    "kind": "call",
+                    "function": "confidentiality_term_given",
+                },
+            ],
         },
         {**FORM_WORK_GROUP, "source": ["implementing"], "dest": "implementing"},
-        {
-            "trigger": "record_research",
-            "source": ["implementing"],
-            "dest": "implementing",
-            "roles": ["consultant", "project_manager"],
-            "requires": ["research_methods", "research_summary"],
-            "label": label("调研", "Record research"),
-            "source_clause": f"{TIE}6.3.2",
-        },
+        *(
+            {
+                "trigger": "record_research",
+                "source": [s],
+                "dest": s,
+                "roles": ["consultant", "project_manager"],
+                "requires": ["research_methods", "research_summary"],
+                "label": label("调研", "Record research"),
+                "description": "before the plan (6.3.3 rests on it) and during implementation",
+                "source_clause": f"{TIE}6.3.2; {TIE}6.3.3「根据…调研情况，制定服务方案」",
+            }
+            for s in ("accepted", "plan_drafting", "implementing")
+        ),
+        {**PROVIDE_GUIDANCE, "source": ["implementing"], "dest": "implementing"},
+        {**RECORD_DATA, "source": ["implementing"], "dest": "implementing"},
+        {**COORDINATE_THIRD_PARTY, "source": ["implementing"], "dest": "implementing"},
         REPORT_PROGRESS,
         SUBMIT_MILESTONE,
         PROPOSE_ADJUSTMENT,
@@ -273,8 +309,8 @@ PROCESS: Mapping[str, Any] = {
         AGREE_CHANGE,
         REJECT_CHANGE,
         DELIVER,
-        {**ACCEPT_DELIVERY, "dest": "after_sales"},
-        {**RAISE_OBJECTION, "dest": "rework"},
+        {**ACCEPT_DELIVERY, "dest": "after_sales", "not_by": ["deliver", "redeliver"]},
+        {**RAISE_OBJECTION, "dest": "rework", "not_by": ["deliver", "redeliver"]},
         {
             "trigger": "redeliver",
             "source": ["rework"],
@@ -356,7 +392,35 @@ PROCESS: Mapping[str, Any] = {
             "description": "fired by the return_visit SLA on breach; counts as not visited",
             "source_clause": OURS,
         },
-        {**ARCHIVE_T, "source": ["return_visited", "terminated"]},
+        *(
+            {**RECORD_FEEDBACK, "source": [s], "dest": s}
+            for s in ("delivered", "after_sales", "return_visited")
+        ),
+        *(
+            {
+                "trigger": "record_custody",
+                "source": [s],
+                "dest": s,
+                "roles": ["reception", "consultant", "project_manager"],
+                "requires": ["custody_log"],
+                "guards": [
+                    {"code": "custody_log_invalid", "kind": "call", "function": "custody_log_valid"}
+                ],
+                "label": label("资料样品保管记录", "Record the custody of materials and samples"),
+                "description": "the whole log each time: received, kept where, returned or "
+                "disposed of with the client's acknowledgement",
+                "source_clause": f"{CONTRACT} e)「对服务对象提供的技术资料、样品的保管」",
+            }
+            for s in CUSTODY_STATES
+        ),
+        {
+            **ARCHIVE_T,
+            "source": ["return_visited", "terminated"],
+            "guards": [
+                *ARCHIVE_T["guards"],
+                {"code": "custody_not_settled", "kind": "call", "function": "custody_settled"},
+            ],
+        },
     ],
     "slas": [
         {
@@ -484,6 +548,19 @@ GUARDS: Mapping[str, GuardDoc] = {
         "the last review of the materials found them complete", f"{TIE}6.1.2"
     ),
     "client_consent_missing": GuardDoc("a settlement carries the client's consent", OURS),
+    "custody_log_invalid": GuardDoc(
+        "each item in custody names what it is, when it came and where it is kept; none "
+        "drops out; a return or disposal carries the client's acknowledgement",
+        f"{CONTRACT} e); the log's keys: {OURS}",
+    ),
+    "custody_not_settled": GuardDoc(
+        "no archive until every item in custody was returned or disposed of, acknowledged",
+        f"{CONTRACT} e)",
+    ),
+    "confidentiality_term_missing": GuardDoc(
+        "a contract gives a confidentiality term when confidential material was received",
+        f"{CONTRACT} j)",
+    ),
     "return_visit_window_expired": GuardDoc(
         "the return visit is recorded within its window (limit return_visit)",
         f"{STAGES}「回访机制」; window: {OURS}",
