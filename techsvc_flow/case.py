@@ -103,6 +103,7 @@ class Case:
                     "duration": str(c.duration),
                     "events": [[e.kind, e.at] for e in c.events],
                     "fired": list(c.fired),
+                    **({} if c.goal is None else {"goal": c.goal}),
                 }
                 for name, c in self.clocks.items()
             },
@@ -122,6 +123,7 @@ class Case:
                 c["duration"],
                 [ClockEvent(kind, at) for kind, at in c["events"]],
                 tuple(c["fired"]),
+                c.get("goal"),
             )
             for name, c in data["clocks"].items()
         }

@@ -26,9 +26,10 @@ from typing import Any, Literal
 
 import attrs
 
-from .durations import ClockTime, Duration, WorkingDays, WorkingHours
+from ._time import US
+from .durations import CalendarDays, CalendarMonths, ClockTime, Duration, WorkingDays, WorkingHours
 
-__all__ = ["ClockEvent", "SlaClock", "SlaStatus", "Timer"]
+__all__ = ["ClockEvent", "SlaClock", "SlaStatus", "Timer", "level_mark"]
 
 SlaStatus = Literal["idle", "running", "paused", "stopped"]
 BREACH = "breach"
@@ -86,6 +87,29 @@ def mark_name(fraction: float) -> str:
     return f"warning:{fraction * 100:g}%"
 
 
+def level_mark(level: str, repeat: int = 0) -> str:
+    """The mark name of an escalation level (``"level:lead"``) or of its ``repeat``-th
+    reminder (``"level:director#2"``)."""
+    return f"level:{level}" if not repeat else f"level:{level}#{repeat}"
+
+
+def _offset(cal: Any, at: dt.datetime, duration: Duration, times: int) -> dt.datetime:
+    """``times`` × ``duration`` after ``at`` (before it when ``times`` is negative),
+    counted in the duration's own kind of time."""
+    if isinstance(duration, ClockTime):
+        return (at + duration.delta * times).astimezone(cal.tz)
+    if isinstance(duration, WorkingHours):
+        return cal.add_working_time(at, duration.delta * times)  # type: ignore[no-any-return]
+    if isinstance(duration, WorkingDays):
+        scaled: Duration = WorkingDays(duration.days * times)
+    elif isinstance(duration, CalendarDays):
+        scaled = CalendarDays(duration.days * times)
+    else:
+        assert isinstance(duration, CalendarMonths)
+        scaled = CalendarMonths(duration.months * times)
+    return cal.deadline(at, scaled).due  # type: ignore[no-any-return]
+
+
 @attrs.frozen
 class SlaClock:
     """One SLA clock of a case.
@@ -94,13 +118,16 @@ class SlaClock:
         name: the SLA's name in the definition.
         duration: the limit.
         events: what happened to the clock, in order.
-        fired: the marks (warnings, breach) already raised.
+        fired: the marks (warnings, escalation levels, breach) already raised.
+        goal: the goal the limit comes from, for an SLA with goals or a due date field
+            (``None`` for a fixed limit).
     """
 
     name: str
     duration: Duration = attrs.field(converter=_duration)
     events: tuple[ClockEvent, ...] = attrs.field(default=(), converter=_events)
     fired: tuple[str, ...] = attrs.field(default=(), converter=_marks)
+    goal: str | None = None
 
     # --- events -----------------------------------------------------------------------
 
@@ -215,15 +242,74 @@ class SlaClock:
         """Budget left at ``now`` (negative once breached); frozen while paused."""
         return self.budget(cal) - self.consumed(cal, now)
 
-    def next_mark(self, cal: Any, warn_at: tuple[float, ...]) -> tuple[str, dt.datetime] | None:
+    def next_mark(
+        self, cal: Any, warn_at: tuple[float, ...], ladder: tuple[Any, ...] = ()
+    ) -> tuple[str, dt.datetime] | None:
         """The next mark not yet raised and when it falls due, while running."""
+        due = self.next_due(cal, warn_at, ladder)
+        return None if due is None else (due[0], due[1])
+
+    def next_due(
+        self, cal: Any, warn_at: tuple[float, ...], ladder: tuple[Any, ...] = ()
+    ) -> tuple[str, dt.datetime, dt.datetime] | None:
+        """The next mark not yet raised while running: ``(mark, reached at, looked at)``.
+
+        A mark is looked at the instant it is reached, except the breach and the levels
+        at or after the limit, which are late only strictly after it (a microsecond
+        later). Among warnings, the breach and the ``ladder``'s levels (objects with
+        ``name``, ``share``, ``before``, ``after``, ``every`` and ``repeat``, see
+        :class:`~techsvc_flow.definition.Level`), the earliest comes first.
+        """
+        first: tuple[str, dt.datetime, dt.datetime] | None = None
         for fraction in (*warn_at, 1.0):
             mark = BREACH if fraction == 1.0 else mark_name(fraction)
             if mark in self.fired:
                 continue
             at = self.reached_at(cal, fraction)
-            return None if at is None else (mark, at)
-        return None
+            if at is None:
+                return None
+            first = (mark, at, at + US if mark == BREACH else at)
+            break
+        if not ladder:
+            return first
+        if first is None and self.status != "running":
+            return None
+        due: list[dt.datetime] = []  # computed once, when a level needs it
+        for level in ladder:
+            for repeat in range(level.repeat + 1):
+                mark = level_mark(level.name, repeat)
+                if mark in self.fired:
+                    continue
+                at, strict = self._level_at(cal, level, repeat, due)
+                if at is None:
+                    return None
+                look = at + US if strict else at
+                if first is None or look < first[2]:
+                    first = (mark, at, look)
+                break
+        return first
+
+    def _level_at(
+        self, cal: Any, level: Any, repeat: int, due: list[dt.datetime]
+    ) -> tuple[dt.datetime | None, bool]:
+        """When ``level``'s ``repeat``-th mark is reached, and whether it is late only
+        strictly after that instant."""
+        if level.share is not None:
+            at = self.reached_at(cal, level.share)
+            strict = level.share >= 1
+        else:
+            if not due:
+                limit = self.due(cal)
+                if limit is None:
+                    return None, False
+                due.append(limit)
+            if level.after is not None:
+                at, strict = _offset(cal, due[0], level.after, 1), True
+            else:
+                at, strict = _offset(cal, due[0], level.before, -1), False
+        if at is not None and repeat:
+            at = _offset(cal, at, level.every, repeat)
+        return at, strict
 
     def ran_out_at(self, cal: Any) -> dt.datetime | None:
         """The first instant the budget ran out while the clock was running.

@@ -87,9 +87,11 @@ def plan(
             error = GuardFailed(case.id, trigger, refused)
         return Refused(error, record)
     dest = chosen.dest
-    clocks, changes = advance(definition, case.clocks, dest, trigger, at)
+    data = {**case.data, **payload}
+    changed = frozenset(k for k, v in payload.items() if k not in case.data or case.data[k] != v)
+    clocks, changes = advance(definition, case.clocks, dest, trigger, at, data, calendar, changed)
     moved = Case(
-        case.id, case.process, case.process_version, dest, {**case.data, **payload},
+        case.id, case.process, case.process_version, dest, data,
         case.version + 1, case.seq, case.head, case.created_at, at,
         at if dest != case.state else case.entered_at,
         {**case.counts, trigger: case.counts.get(trigger, 0) + 1}, clocks, case.incidents,

@@ -9,13 +9,21 @@ from typing import Any
 
 import attrs
 
-from .._time import US
 from ..calendar import WorkCalendar
 from ..case import Case
-from ..definition import ProcessDefinition
+from ..definition import ProcessDefinition, Sla
+from ..durations import ClockTime, Duration
 from ..sla import BREACH, SlaClock, Timer
 
-__all__ = ["INCIDENT", "SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
+__all__ = [
+    "INCIDENT",
+    "SlaState",
+    "advance",
+    "case_timers",
+    "limit",
+    "sla_payload",
+    "sla_states",
+]
 
 
 @attrs.frozen
@@ -49,24 +57,68 @@ class SlaState:
     fired: tuple[str, ...]
 
 
+def limit(
+    sla: Sla, data: Mapping[str, Any], start: dt.datetime, calendar: WorkCalendar
+) -> tuple[str | None, Duration]:
+    """The goal and the limit of ``sla`` for a clock started at ``start`` on ``data``.
+
+    A fixed limit has no goal (``None``). With goals, the first whose condition holds,
+    else ``"default"`` (the SLA's duration). With a due date field that is set, the
+    field's name and the clock time from ``start`` to the due instant (a date: the end
+    of that day in ``calendar``).
+    """
+    if sla.due_field is not None:
+        value = data.get(sla.due_field)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return sla.due_field, ClockTime(value - start)
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return sla.due_field, ClockTime(calendar.end_of_day(value) - start)
+        return "default", sla.duration
+    for goal in sla.goals:
+        if goal.matches(data):
+            return goal.name, goal.duration
+    return ("default" if sla.goals else None), sla.duration
+
+
 def advance(
     definition: ProcessDefinition,
     clocks: Mapping[str, SlaClock],
     dest: str,
     trigger: str | None,
     at: dt.datetime,
+    data: Mapping[str, Any] | None = None,
+    calendar: WorkCalendar | None = None,
+    changed: frozenset[str] = frozenset(),
 ) -> tuple[Mapping[str, SlaClock], list[tuple[str, str]]]:
     """Advance the SLA clocks for entering ``dest`` (by ``trigger``, ``None`` on start).
 
+    ``data`` is the case data after the step, ``changed`` the fields it changed: an
+    open clock whose limit reads one of them takes its goal afresh (the time already
+    consumed carries over; the new limit applies).
+
     Returns the clocks and the changes made, as ``[(kind, sla)]`` with kind one of
-    ``started``, ``paused``, ``resumed``, ``stopped``.
+    ``started``, ``paused``, ``resumed``, ``stopped``, ``goal_changed``.
     """
     if not definition.slas:
         return clocks, []
     out = dict(clocks)
     changes: list[tuple[str, str]] = []
+    values = data if data is not None else {}
     for sla in definition.slas:
         clock = out.get(sla.name)
+        if (
+            clock is not None
+            and changed
+            and calendar is not None
+            and clock.status in ("running", "paused")
+            and not changed.isdisjoint(sla.reads)
+        ):
+            start = clock.started_at
+            assert start is not None
+            goal, duration = limit(sla, values, start, calendar)
+            if goal != clock.goal or duration != clock.duration:
+                clock = attrs.evolve(clock, goal=goal, duration=duration)
+                changes.append(("goal_changed", sla.name))
         status = clock.status if clock is not None else "idle"
         stop_trigger = trigger is not None and trigger in sla.stop_triggers
         if clock is not None and status in ("running", "paused"):
@@ -82,7 +134,12 @@ def advance(
         starts = dest in sla.start_states or (trigger is not None and trigger in sla.start_triggers)
         status = clock.status if clock is not None else "idle"
         if starts and status in ("idle", "stopped") and dest not in sla.stop_states:
-            clock = SlaClock(sla.name, sla.duration).start(at)
+            if sla.goals or sla.due_field is not None:
+                assert calendar is not None, "an SLA with goals needs the calendar"
+                goal, duration = limit(sla, values, at, calendar)
+                clock = SlaClock(sla.name, duration, goal=goal).start(at)
+            else:
+                clock = SlaClock(sla.name, sla.duration).start(at)
             changes.append(("started", sla.name))
             if dest in sla.pause_states:
                 clock = clock.pause(at)
@@ -95,12 +152,15 @@ def advance(
 def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
     """What an ``sla.started`` / ``paused`` / ``resumed`` / ``stopped`` entry records."""
     due = clock.due(calendar)
-    return {
+    out = {
         "sla": clock.name,
         "duration": str(clock.duration),
         "status": clock.status,
         "due": due.isoformat() if due else None,
     }
+    if clock.goal is not None:
+        out["goal"] = clock.goal
+    return out
 
 
 #: the mark of a timer that retries an open incident of the case
@@ -120,12 +180,11 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
         sla = definition.sla_map.get(name)
         if sla is None or clock.status != "running":
             continue
-        mark = clock.next_mark(calendar, sla.warn_at)
+        mark = clock.next_due(calendar, sla.warn_at, sla.ladder)
         if mark is not None:
             # late strictly after the due instant: the breach is looked at one tick of
             # the clock (a microsecond) after it
-            due_at = mark[1] + US if mark[0] == BREACH else mark[1]
-            timers[name] = Timer(case.id, name, mark[0], due_at)
+            timers[name] = Timer(case.id, name, mark[0], mark[2])
     for incident in case.incidents:
         retry, owed = incident.next_attempt_at, incident.sla
         if retry is None or owed is None:
@@ -159,7 +218,7 @@ def sla_states(
                 remaining=clock.remaining(calendar, at),
                 breached=clock.breached(calendar, at) or BREACH in clock.fired,
                 provisional=clock.provisional(calendar),
-                next_mark=clock.next_mark(calendar, sla.warn_at),
+                next_mark=clock.next_mark(calendar, sla.warn_at, sla.ladder),
                 fired=clock.fired,
             )
         )

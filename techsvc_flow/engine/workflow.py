@@ -341,7 +341,7 @@ class Workflow:
         if refused:
             raise GuardFailed(case_id, "start", refused)
         initial = definition.initial
-        clocks, changes = advance(definition, {}, initial, None, at)
+        clocks, changes = advance(definition, {}, initial, None, at, data, self.calendar)
         case = Case(
             id=case_id, process=definition.name, process_version=definition.version,
             state=initial, data=data, version=1, seq=0, head=GENESIS, created_at=at,
