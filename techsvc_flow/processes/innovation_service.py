@@ -29,6 +29,7 @@ from ._engagement import (
     CONTRACT,
     DECLINE,
     DELIVER,
+    DELIVERY_SLA,
     FIELDS,
     FORM_WORK_GROUP,
     KEEP_CURRENT_PLAN,
@@ -383,6 +384,7 @@ PROCESS: Mapping[str, Any] = {
         {**ARCHIVE_T, "source": ["evaluated", "terminated"]},
     ],
     "slas": [
+        DELIVERY_SLA,
         {
             "name": "response",
             "duration": "1wd",

@@ -33,6 +33,7 @@ from ._engagement import (
     CONTRACT,
     DECLINE,
     DELIVER,
+    DELIVERY_SLA,
     FIELDS,
     FORM_WORK_GROUP,
     KEEP_CURRENT_PLAN,
@@ -359,6 +360,7 @@ PROCESS: Mapping[str, Any] = {
         {**ARCHIVE_T, "source": ["return_visited", "terminated"]},
     ],
     "slas": [
+        DELIVERY_SLA,
         {
             "name": "response",
             "duration": "1wd",
