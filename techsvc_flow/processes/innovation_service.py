@@ -480,6 +480,7 @@ PROCESS: Mapping[str, Any] = {
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
+        sla_limit("delivery", "6mo", "deliver while the contract sets no delivery date"),
         sla_limit("response", "1wd", "respond to a commission"),
         sla_limit("feasibility", "5wd", "accept or decline after responding"),
         sla_limit("contract_signing", "10wd", "sign the contract after accepting"),

@@ -447,6 +447,7 @@ PROCESS: Mapping[str, Any] = {
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
+        sla_limit("delivery", "6mo", "deliver while the contract sets no delivery date"),
         sla_limit(
             "response",
             "1wd",
