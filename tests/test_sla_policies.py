@@ -26,6 +26,7 @@ from techsvc_flow import (
     Workflow,
 )
 from techsvc_flow.definition import Goal, Level
+from techsvc_flow.durations import ClockTime, Duration, WorkingHours
 from techsvc_flow.errors import DefinitionError
 from techsvc_flow.sla import SlaClock
 
@@ -433,3 +434,70 @@ def test_four_workers_raise_every_level_exactly_once(
         assert kinds.count("sla.escalation") == len(LADDER_MARKS)
         assert kinds.count("fire") == 1  # the escalate trigger, once
     store.close()
+
+
+# --- properties (the strategies of techsvc_flow.testing) ---------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from techsvc_flow.testing import strategies as tst  # noqa: E402
+
+SEVERITIES = ("low", "high", "critical")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(goals=tst.goals("severity", SEVERITIES), severity=st.sampled_from(SEVERITIES))
+def test_any_goal_list_is_valid_and_the_first_match_wins(
+    goals: tuple[Goal, ...], severity: str
+) -> None:
+    sla = Sla("s", "5wd", start_states="open", stop_states="done", goals=goals)
+    wf = workflow(None, sla)
+    clock = wf.start("desk", data={"severity": severity}).clocks["s"]
+    matching = [
+        g for g in goals
+        if g.when["severity"] == severity
+        or (isinstance(g.when["severity"], tuple) and severity in g.when["severity"])
+    ]  # fmt: skip
+    expected = matching[0] if matching else Goal("default", "5wd", when={"x": 1})
+    assert (clock.goal, clock.duration) == (expected.name, expected.duration)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    ladder=tst.ladders(),
+    limit=tst.durations([ClockTime, WorkingHours], max_time=dt.timedelta(hours=30)),
+    steps=st.lists(st.integers(0, 200), max_size=5),
+)
+def test_any_ladder_raises_every_mark_once_in_time_order(
+    ladder: tuple[Level, ...], limit: Duration, steps: list[int]
+) -> None:
+    sla = Sla("s", limit, start_states="open", stop_states="done", warn_at=(), ladder=ladder)
+    wf = workflow(None, sla)
+    wf.start("desk", case_id="C-1")
+    for hours in sorted(steps):
+        wf.tick(T0 + hours * H)
+    wf.tick(T0 + 2000 * H)
+    raised = [e.payload for e in wf.history("C-1") if e.kind in ("sla.escalation", "sla.breach")]
+    wanted = ["breach"] + [
+        f"level:{lv.name}" + (f"#{k}" if k else "") for lv in ladder for k in range(lv.repeat + 1)
+    ]
+    assert sorted(p["mark"] for p in raised) == sorted(wanted)
+    reached = [dt.datetime.fromisoformat(p["reached_at"]) for p in raised]
+    assert reached == sorted(reached)
+    assert wf.store.due_timers(T0 + 5000 * H, 10) == []
+
+
+def test_the_demo_shows_a_goal_from_severity_and_a_delivery_warning() -> None:
+    import io
+
+    from techsvc_flow.demo import run_demo
+
+    out = io.StringIO()
+    run_demo(lang="en", out=out)
+    lines = out.getvalue().splitlines()
+    assert any("TS-2025-001" in line and "goal Feedback high 5wd" in line for line in lines)
+    warning = next(line for line in lines if "warning Delivery date 75%" in line)
+    deliver = next(line for line in lines if " deliver " in line)
+    assert lines.index(warning) < lines.index(deliver)  # warned before it passed
+    assert "Delivery date 12-05 Fri 18:00" in warning
