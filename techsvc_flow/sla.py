@@ -110,6 +110,42 @@ def _offset(cal: Any, at: dt.datetime, duration: Duration, times: int) -> dt.dat
     return cal.deadline(at, scaled).due  # type: ignore[no-any-return]
 
 
+def _same_measure(offset: Duration | None, working: bool) -> dt.timedelta | None:
+    """``offset`` as an amount of a clock's measure, if it is one (working hours on a
+    working-time clock, clock time on a clock-time one)."""
+    if working and isinstance(offset, WorkingHours):
+        return offset.delta
+    if not working and isinstance(offset, ClockTime):
+        return offset.delta
+    return None
+
+
+def _level_target(
+    level: Any, repeat: int, budget: dt.timedelta, working: bool
+) -> dt.timedelta | None:
+    """How much of the clock's measure has run when ``level``'s ``repeat``-th mark is
+    reached, where that is a fixed amount (``None`` when it must be counted from the
+    due instant in another kind of time)."""
+    base: dt.timedelta
+    if level.share is not None:
+        base = budget * level.share
+    else:
+        before = _same_measure(level.before, working)
+        after = _same_measure(level.after, working)
+        if before is not None:
+            base = budget - before
+        elif after is not None:
+            base = budget + after
+        else:
+            return None
+    if repeat:
+        every = _same_measure(level.every, working)
+        if every is None:
+            return None
+        base += every * repeat
+    return base
+
+
 @attrs.frozen
 class SlaClock:
     """One SLA clock of a case.
@@ -258,58 +294,61 @@ class SlaClock:
         at or after the limit, which are late only strictly after it (a microsecond
         later). Among warnings, the breach and the ``ladder``'s levels (objects with
         ``name``, ``share``, ``before``, ``after``, ``every`` and ``repeat``, see
-        :class:`~techsvc_flow.definition.Level`), the earliest comes first.
+        :class:`~techsvc_flow.definition.Level`), the earliest comes first; on a tie,
+        warnings and the breach, then the ladder's order.
         """
-        first: tuple[str, dt.datetime, dt.datetime] | None = None
+        state = self._run_state(cal)
+        if state is None:
+            return None
+        since, used = state
+        budget = self.budget(cal)
+        # a mark whose instant is a share of the budget is compared by that amount (the
+        # instant grows with it) and only the earliest is turned into an instant
+        best: tuple[dt.timedelta, bool, int, str] | None = None
         for fraction in (*warn_at, 1.0):
             mark = BREACH if fraction == 1.0 else mark_name(fraction)
-            if mark in self.fired:
-                continue
-            at = self.reached_at(cal, fraction)
-            if at is None:
-                return None
-            first = (mark, at, at + US if mark == BREACH else at)
-            break
-        if not ladder:
-            return first
-        if first is None and self.status != "running":
-            return None
-        due: list[dt.datetime] = []  # computed once, when a level needs it
-        for level in ladder:
+            if mark not in self.fired:
+                best = (budget * fraction, mark == BREACH, 0, mark)
+                break
+        others: list[tuple[int, str, Any, int, bool]] = []
+        working = _working_measure(self.duration)
+        for order, level in enumerate(ladder, 1):
             for repeat in range(level.repeat + 1):
                 mark = level_mark(level.name, repeat)
                 if mark in self.fired:
                     continue
-                at, strict = self._level_at(cal, level, repeat, due)
-                if at is None:
-                    return None
-                look = at + US if strict else at
-                if first is None or look < first[2]:
-                    first = (mark, at, look)
+                strict = level.before is None and (level.share is None or level.share >= 1)
+                target = _level_target(level, repeat, budget, working)
+                if target is None:
+                    others.append((order, mark, level, repeat, strict))
+                elif best is None or (target, strict, order) < best[:3]:
+                    best = (target, strict, order, mark)
                 break
-        return first
-
-    def _level_at(
-        self, cal: Any, level: Any, repeat: int, due: list[dt.datetime]
-    ) -> tuple[dt.datetime | None, bool]:
-        """When ``level``'s ``repeat``-th mark is reached, and whether it is late only
-        strictly after that instant."""
-        if level.share is not None:
-            at = self.reached_at(cal, level.share)
-            strict = level.share >= 1
-        else:
-            if not due:
-                limit = self.due(cal)
-                if limit is None:
-                    return None, False
-                due.append(limit)
-            if level.after is not None:
-                at, strict = _offset(cal, due[0], level.after, 1), True
-            else:
-                at, strict = _offset(cal, due[0], level.before, -1), False
-        if at is not None and repeat:
-            at = _offset(cal, at, level.every, repeat)
-        return at, strict
+        found: tuple[str, dt.datetime, dt.datetime, int] | None = None
+        if best is not None:
+            target, strict, order, mark = best
+            at = since if target <= used else self._advance(cal, since, target - used)
+            found = (mark, at, at + US if strict else at, order)
+        # a level after the due instant cannot come before a mark up to the limit
+        late = best is not None and best[0] <= budget
+        others = [o for o in others if not (late and o[2].after is not None)]
+        if others:
+            due = since if budget <= used else self._advance(cal, since, budget - used)
+            for order, mark, level, repeat, strict in others:
+                if level.share is not None:
+                    share = budget * level.share
+                    at = since if share == used else self._advance(cal, since, share - used)
+                elif level.after is not None:
+                    at = _offset(cal, due, level.after, 1)
+                else:
+                    at = _offset(cal, due, level.before, -1)
+                if repeat:
+                    at = _offset(cal, at, level.every, repeat)
+                at = max(at, since)  # reached when it starts running, at the earliest
+                look = at + US if strict else at
+                if found is None or (look, order) < (found[2], found[3]):
+                    found = (mark, at, look, order)
+        return None if found is None else found[:3]
 
     def ran_out_at(self, cal: Any) -> dt.datetime | None:
         """The first instant the budget ran out while the clock was running.
