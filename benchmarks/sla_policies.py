@@ -6,7 +6,8 @@ same with three goals chosen by case data and a four-level ladder (a share, an o
 before the due instant, the limit, and repeating reminders after it). Each fire loads
 the case, plans it, advances the clocks, derives the case's timers (the next mark of
 each running clock) and writes the hash-chained entry, on a ``MemoryStore``. The two
-variants run in alternating rounds; the figure is the median per fire.
+variants run in alternating rounds; the figures are the median per fire and the
+median of the rounds' ratios.
 
 Run: ``python -m benchmarks.sla_policies`` (``--quick`` for a smoke run). Target: the
 policy fire costs at most 1.1 × the fixed one.
@@ -98,21 +99,31 @@ def measure(rounds: int, fires: int, cases: int) -> dict[str, float]:
         for name in order:
             wf, ids = variants[name]
             times[name].append(run(wf, ids, fires, r))
-    return {name: statistics.median(values) * 1e6 for name, values in times.items()}
+    out = {name: statistics.median(values) * 1e6 for name, values in times.items()}
+    # each round's pair ran back to back: the median of their ratios resists a load that
+    # changes between rounds (other processes on the machine)
+    out["paired"] = statistics.median(
+        p / f for p, f in zip(times["policy"], times["fixed"], strict=True)
+    )
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run")
     args = parser.parse_args(argv)
-    rounds, fires, cases = (3, 50, 10) if args.quick else (21, 400, 100)
+    rounds, fires, cases = (3, 50, 10) if args.quick else (41, 300, 100)
     result = measure(rounds, fires, cases)
-    ratio = result["policy"] / result["fixed"]
+    ratio = result["paired"]
     print("| SLA | µs per fire |")
     print("| --- | --- |")
     print(f"| fixed `5wd` | {result['fixed']:.1f} |")
     print(f"| goals + ladder | {result['policy']:.1f} |")
-    print(f"ratio: {ratio:.3f} (target ≤ {TARGET}): {'met' if ratio <= TARGET else 'NOT met'}")
+    print(f"ratio of medians: {result['policy'] / result['fixed']:.3f}")
+    print(
+        f"median paired ratio: {ratio:.3f} (target ≤ {TARGET}): "
+        f"{'met' if ratio <= TARGET else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":
