@@ -633,7 +633,7 @@ def _check_policy(p: ProcessDefinition, sla: Sla, where: str, triggers: set[str]
                         f"{path}.when.{key}", f"{v!r} is not one of the field's choices"
                     )
     if sla.due_field is not None:
-        field = p.fields.get(sla.due_field)
+        field = p.fields.get(sla.due_field) if isinstance(sla.due_field, str) else None
         if field is None or field.type not in ("date", "datetime"):
             raise DefinitionError(
                 f"{where}.due_field", f"{sla.due_field!r} is not a date or datetime field"
@@ -932,6 +932,11 @@ def _from_dict(
         allowed_l = {"name", "share", "before", "after", "notify", "trigger", "every", "repeat"}
         for j, lv in enumerate(_list(s, "ladder", f"{path}.")):
             _take(lv, f"{path}.ladder[{j}]", allowed_l, {"name"})
+            for key in ("before", "after", "every"):
+                try:
+                    _optional_duration(lv.get(key))
+                except DurationError as exc:
+                    raise DefinitionError(f"{path}.ladder[{j}].{key}", str(exc)) from exc
             ladder.append(_build(Level, f"{path}.ladder[{j}]", lv))
         slas.append(_build(Sla, path, {**s, "goals": goals, "ladder": ladder}))
     return cls(

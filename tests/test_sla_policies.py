@@ -363,12 +363,26 @@ def test_policies_survive_the_dict_form() -> None:
     assert back.sla_map["reply"].ladder == LADDER.ladder
 
 
-def test_the_dict_form_names_a_bad_key_in_a_ladder() -> None:
+@pytest.mark.parametrize(
+    ("key", "value", "path"),
+    [
+        ("when", 1, "slas[0].ladder[0].when"),
+        ("every", "often", "slas[0].ladder[0].every"),
+        ("after", "2 days", "slas[0].ladder[0].after"),
+    ],
+)
+def test_the_dict_form_names_a_bad_key_in_a_ladder(key: str, value: object, path: str) -> None:
     data = process(LADDER).to_dict()
-    data["slas"][0]["ladder"][0]["when"] = 1
+    data["slas"][0]["ladder"][0][key] = value
     with pytest.raises(DefinitionError) as caught:
         ProcessDefinition.from_dict(data)
-    assert caught.value.path == "slas[0].ladder[0].when"
+    assert caught.value.path == path
+
+
+def test_a_due_field_that_is_not_a_name_is_refused() -> None:
+    with pytest.raises(DefinitionError) as caught:
+        process(_sla(due_field=["promised"]))  # type: ignore[arg-type]
+    assert caught.value.path == "slas[0].due_field"
 
 
 # --- every level once across workers (PostgreSQL) ---------------------------------------
@@ -501,3 +515,33 @@ def test_the_demo_shows_a_goal_from_severity_and_a_delivery_warning() -> None:
     deliver = next(line for line in lines if " deliver " in line)
     assert lines.index(warning) < lines.index(deliver)  # warned before it passed
     assert "Delivery date 12-05 Fri 18:00" in warning
+
+
+def test_on_time_delivery_reads_the_delivery_clock() -> None:
+    from techsvc_flow.facts import CaseFacts
+    from techsvc_flow.quality.observe import observe
+    from techsvc_flow.sla import ClockEvent
+
+    start = dt.datetime(2025, 11, 3, 9, tzinfo=SHANGHAI)
+    due = dt.datetime(2025, 11, 7, 18, tzinfo=SHANGHAI)  # set in an office calendar
+    delivered = dt.datetime(2025, 11, 7, 20, tzinfo=SHANGHAI)
+    clock = SlaClock(
+        "delivery",
+        ClockTime(due - start),
+        [ClockEvent("start", start), ClockEvent("stop", delivered)],
+        goal="delivery_due",
+    )
+
+    def facts(clocks: dict[str, SlaClock]) -> CaseFacts:
+        return CaseFacts(
+            "E-1", "service_engagement", 1, "delivered", {"delivery_due": dt.date(2025, 11, 7)},
+            {}, start, delivered, {"implementing": start, "delivered": delivered}, clocks,
+        )  # fmt: skip
+
+    def hits(f: CaseFacts) -> list[bool | None]:
+        found = observe([f], calendar=CAL, as_of=delivered + 1000 * H)
+        return [o.hit for o in found if o.indicator == "on_time_delivery_rate"]
+
+    # the clock ran out at 18:00: late, although the day (24:00 in CAL) had not ended
+    assert hits(facts({"delivery": clock})) == [False]
+    assert hits(facts({})) == [True]  # without the clock: the date alone
