@@ -53,6 +53,7 @@ __all__ = ["Field", "Goal", "Level", "ProcessDefinition", "Sla", "State", "Trans
 
 FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_CALENDAR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # e.g. "7x24"
 
 #: the longest SLA a definition may set, in days (ten years); hours and months alike
 MAX_SLA_DAYS = 3660
@@ -188,11 +189,14 @@ class Goal:
         name: the identifier, recorded in the history with the clock's start.
         duration: the limit while this goal applies.
         when: field → value (or a list of values: one of them) that must all hold.
+        calendar: the name of the workflow calendar the limit is counted in
+            (``Workflow(calendars=...)``); ``None``: the workflow's calendar.
     """
 
     name: str
     duration: Duration = attrs.field(converter=_duration)
     when: Mapping[str, Any] = attrs.field(factory=dict, converter=_when)
+    calendar: str | None = None
 
     def matches(self, data: Mapping[str, Any]) -> bool:
         """Whether ``data`` meets every condition."""
@@ -280,6 +284,11 @@ class Sla:
     goals: tuple[Goal, ...] = attrs.field(default=(), converter=_goals)
     due_field: str | None = None
     ladder: tuple[Level, ...] = attrs.field(default=(), converter=_ladder)
+
+    @property
+    def calendars(self) -> frozenset[str]:
+        """The names of the calendars its goals count in."""
+        return frozenset(g.calendar for g in self.goals if g.calendar is not None)
 
     @property
     def reads(self) -> frozenset[str]:
@@ -618,6 +627,10 @@ def _check_policy(p: ProcessDefinition, sla: Sla, where: str, triggers: set[str]
             raise DefinitionError(f"{path}.name", f"{g.name!r} is not a valid, unique goal name")
         names.add(g.name)
         _check_limit(f"{path}.duration", g.duration)
+        if g.calendar is not None and (
+            not isinstance(g.calendar, str) or not _CALENDAR.match(g.calendar)
+        ):
+            raise DefinitionError(f"{path}.calendar", f"{g.calendar!r} is not a calendar name")
         if not isinstance(g.when, Mapping) or not g.when:
             raise DefinitionError(
                 f"{path}.when", "a goal needs a condition (the SLA's duration is the default)"
@@ -822,7 +835,12 @@ def _sla_dict(s: Sla) -> dict[str, Any]:
         out["source"] = s.source
     if s.goals:
         out["goals"] = [
-            {"name": g.name, "duration": str(g.duration), "when": _when_dict(g.when)}
+            {
+                "name": g.name,
+                "duration": str(g.duration),
+                "when": _when_dict(g.when),
+                **({} if g.calendar is None else {"calendar": g.calendar}),
+            }
             for g in s.goals
         ]
     if s.due_field is not None:
@@ -926,7 +944,12 @@ def _from_dict(
         _take(s, path, allowed_s, {"name", "duration"})
         goals = []
         for j, g in enumerate(_list(s, "goals", f"{path}.")):
-            _take(g, f"{path}.goals[{j}]", {"name", "duration", "when"}, {"name", "duration"})
+            _take(
+                g,
+                f"{path}.goals[{j}]",
+                {"name", "duration", "when", "calendar"},
+                {"name", "duration"},
+            )
             goals.append(_build(Goal, f"{path}.goals[{j}]", g))
         ladder = []
         allowed_l = {"name", "share", "before", "after", "notify", "trigger", "every", "repeat"}

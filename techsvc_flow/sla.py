@@ -157,6 +157,8 @@ class SlaClock:
         fired: the marks (warnings, escalation levels, breach) already raised.
         goal: the goal the limit comes from, for an SLA with goals or a due date field
             (``None`` for a fixed limit).
+        calendar: the name of the workflow calendar the goal counts in (``None``: the
+            workflow's calendar).
     """
 
     name: str
@@ -164,6 +166,7 @@ class SlaClock:
     events: tuple[ClockEvent, ...] = attrs.field(default=(), converter=_events)
     fired: tuple[str, ...] = attrs.field(default=(), converter=_marks)
     goal: str | None = None
+    calendar: str | None = None
 
     # --- events -----------------------------------------------------------------------
 

@@ -545,3 +545,40 @@ def test_on_time_delivery_reads_the_delivery_clock() -> None:
     # the clock ran out at 18:00: late, although the day (24:00 in CAL) had not ended
     assert hits(facts({"delivery": clock})) == [False]
     assert hits(facts({})) == [True]  # without the clock: the date alone
+
+
+# --- a goal's calendar -------------------------------------------------------------------
+
+
+def test_a_goal_counts_in_its_named_calendar() -> None:
+    always = WorkCalendar.weekly("1111111", tz="Asia/Shanghai")
+    sla = Sla("response", "2wd", start_states="open", stop_states="done", warn_at=(),
+              goals=[Goal("critical", "24h", when={"severity": "critical"}),
+                     Goal("round_the_clock", "8wh", when={"severity": "high"},
+                          calendar="7x24")])  # fmt: skip
+    wf = Workflow(MemoryStore(), calendar=CAL, clock=SteppedClock(T0),
+                  processes=[process(sla)], calendars={"7x24": always})  # fmt: skip
+    friday = dt.datetime(2025, 11, 7, 20, tzinfo=SHANGHAI)
+    case = wf.start("desk", data={"severity": "high"}, case_id="C-1", at=friday)
+    assert case.clocks["response"].calendar == "7x24"
+    [started] = entries(wf, "C-1", "sla.started")
+    assert started["calendar"] == "7x24"
+    # 8 working hours in a calendar without a weekend: Saturday 04:00, not Monday
+    assert wf.deadlines("C-1", at=friday)[0].due == friday + 8 * H
+    [timer] = wf.store.due_timers(friday + 100 * H, 10)
+    assert timer.due_at == friday + 8 * H + US
+    assert [e.type for e in wf.tick(friday + 8 * H + US)] == ["sla.breach"]
+    assert wf.store.load("C-1").clocks["response"].calendar == "7x24"
+
+
+def test_a_goal_calendar_the_workflow_lacks_is_refused_on_registering() -> None:
+    from techsvc_flow.errors import ConfigurationError
+
+    sla = Sla("response", "2wd", start_states="open", goals=[
+        Goal("x", "8wh", when={"severity": "high"}, calendar="7x24")])  # fmt: skip
+    with pytest.raises(ConfigurationError, match="7x24"):
+        Workflow(MemoryStore(), calendar=CAL, processes=[process(sla)])
+    with pytest.raises(DefinitionError) as caught:
+        process(Sla("r", "2wd", start_states="open", goals=[
+            Goal("x", "8wh", when={"severity": "high"}, calendar="7 x 24")]))  # fmt: skip
+    assert caught.value.path == "slas[0].goals[0].calendar"

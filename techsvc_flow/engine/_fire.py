@@ -8,6 +8,7 @@ the case it has just marked and writes marks and fire in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..calendar import WorkCalendar
@@ -49,10 +50,12 @@ def plan(
     roles: frozenset[str],
     *,
     system: bool = False,
+    calendars: Mapping[str, WorkCalendar] = {},
 ) -> Planned | Refused:
     """What firing ``trigger`` on ``case`` by ``actor_id`` at ``at`` would write.
 
     ``payload`` is taken as it is (the caller's copy). A guard that raises propagates.
+    ``calendars`` are the named calendars SLA goals may count in.
     """
     definition = machine.definition
     candidates = machine.resolve(case.state, trigger)
@@ -98,6 +101,7 @@ def plan(
     )  # fmt: skip
     drafts = [Draft("fire", actor_id, trigger, case.state, dest, payload)]
     drafts += [
-        Draft(f"sla.{kind}", payload=sla_payload(clocks[name], calendar)) for kind, name in changes
+        Draft(f"sla.{kind}", payload=sla_payload(clocks[name], calendar, calendars))
+        for kind, name in changes
     ]
     return Planned(moved, drafts)

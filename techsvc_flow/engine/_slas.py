@@ -20,6 +20,7 @@ __all__ = [
     "SlaState",
     "advance",
     "case_timers",
+    "clock_calendar",
     "limit",
     "sla_payload",
     "sla_states",
@@ -57,27 +58,34 @@ class SlaState:
     fired: tuple[str, ...]
 
 
+def clock_calendar(
+    clock: SlaClock, calendar: WorkCalendar, calendars: Mapping[str, WorkCalendar]
+) -> WorkCalendar:
+    """The calendar ``clock`` counts in: its goal's named one, else ``calendar``."""
+    return calendar if clock.calendar is None else calendars.get(clock.calendar, calendar)
+
+
 def limit(
     sla: Sla, data: Mapping[str, Any], start: dt.datetime, calendar: WorkCalendar
-) -> tuple[str | None, Duration]:
+) -> tuple[str | None, Duration, str | None]:
     """The goal and the limit of ``sla`` for a clock started at ``start`` on ``data``.
 
     A fixed limit has no goal (``None``). With goals, the first whose condition holds,
     else ``"default"`` (the SLA's duration). With a due date field that is set, the
     field's name and the clock time from ``start`` to the due instant (a date: the end
-    of that day in ``calendar``).
+    of that day in ``calendar``). Last, the name of the goal's calendar, if it has one.
     """
     if sla.due_field is not None:
         value = data.get(sla.due_field)
         if isinstance(value, dt.datetime) and value.tzinfo is not None:
-            return sla.due_field, ClockTime(value - start)
+            return sla.due_field, ClockTime(value - start), None
         if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-            return sla.due_field, ClockTime(calendar.end_of_day(value) - start)
-        return "default", sla.duration
+            return sla.due_field, ClockTime(calendar.end_of_day(value) - start), None
+        return "default", sla.duration, None
     for goal in sla.goals:
         if goal.matches(data):
-            return goal.name, goal.duration
-    return ("default" if sla.goals else None), sla.duration
+            return goal.name, goal.duration, goal.calendar
+    return ("default" if sla.goals else None), sla.duration, None
 
 
 def advance(
@@ -115,9 +123,9 @@ def advance(
         ):
             start = clock.started_at
             assert start is not None
-            goal, duration = limit(sla, values, start, calendar)
-            if goal != clock.goal or duration != clock.duration:
-                clock = attrs.evolve(clock, goal=goal, duration=duration)
+            goal, duration, named = limit(sla, values, start, calendar)
+            if goal != clock.goal or duration != clock.duration or named != clock.calendar:
+                clock = attrs.evolve(clock, goal=goal, duration=duration, calendar=named)
                 changes.append(("goal_changed", sla.name))
         status = clock.status if clock is not None else "idle"
         stop_trigger = trigger is not None and trigger in sla.stop_triggers
@@ -136,8 +144,8 @@ def advance(
         if starts and status in ("idle", "stopped") and dest not in sla.stop_states:
             if sla.goals or sla.due_field is not None:
                 assert calendar is not None, "an SLA with goals needs the calendar"
-                goal, duration = limit(sla, values, at, calendar)
-                clock = SlaClock(sla.name, duration, goal=goal).start(at)
+                goal, duration, named = limit(sla, values, at, calendar)
+                clock = SlaClock(sla.name, duration, goal=goal, calendar=named).start(at)
             else:
                 clock = SlaClock(sla.name, sla.duration).start(at)
             changes.append(("started", sla.name))
@@ -149,9 +157,11 @@ def advance(
     return out, changes
 
 
-def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
+def sla_payload(
+    clock: SlaClock, calendar: WorkCalendar, calendars: Mapping[str, WorkCalendar] = {}
+) -> dict[str, Any]:
     """What an ``sla.started`` / ``paused`` / ``resumed`` / ``stopped`` entry records."""
-    due = clock.due(calendar)
+    due = clock.due(clock_calendar(clock, calendar, calendars))
     out = {
         "sla": clock.name,
         "duration": str(clock.duration),
@@ -160,6 +170,8 @@ def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
     }
     if clock.goal is not None:
         out["goal"] = clock.goal
+    if clock.calendar is not None:
+        out["calendar"] = clock.calendar
     return out
 
 
@@ -167,7 +179,12 @@ def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
 INCIDENT = "incident"
 
 
-def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
+def case_timers(
+    case: Case,
+    definition: ProcessDefinition,
+    calendar: WorkCalendar,
+    calendars: Mapping[str, WorkCalendar] = {},
+) -> list[Timer]:
     """The timers a case needs: the next warning or breach of each running SLA clock,
     or the next retry of an open incident on the SLA when that comes first (one timer
     per SLA; a tick handles both).
@@ -180,7 +197,8 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
         sla = definition.sla_map.get(name)
         if sla is None or clock.status != "running":
             continue
-        mark = clock.next_due(calendar, sla.warn_at, sla.ladder)
+        cal = clock_calendar(clock, calendar, calendars)
+        mark = clock.next_due(cal, sla.warn_at, sla.ladder)
         if mark is not None:
             # late strictly after the due instant: the breach is looked at one tick of
             # the clock (a microsecond) after it
@@ -196,7 +214,11 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
 
 
 def sla_states(
-    case: Case, definition: ProcessDefinition, calendar: WorkCalendar, at: dt.datetime
+    case: Case,
+    definition: ProcessDefinition,
+    calendar: WorkCalendar,
+    at: dt.datetime,
+    calendars: Mapping[str, WorkCalendar] = {},
 ) -> list[SlaState]:
     """Where each SLA clock of ``case`` stands at ``at``, in the definition's order."""
     out = []
@@ -208,17 +230,18 @@ def sla_states(
                          None, ())
             )  # fmt: skip
             continue
+        cal = clock_calendar(clock, calendar, calendars)
         out.append(
             SlaState(
                 name=sla.name,
                 status=clock.status,
                 duration=str(clock.duration),
                 started_at=clock.started_at,
-                due=clock.due(calendar),
-                remaining=clock.remaining(calendar, at),
-                breached=clock.breached(calendar, at) or BREACH in clock.fired,
-                provisional=clock.provisional(calendar),
-                next_mark=clock.next_mark(calendar, sla.warn_at, sla.ladder),
+                due=clock.due(cal),
+                remaining=clock.remaining(cal, at),
+                breached=clock.breached(cal, at) or BREACH in clock.fired,
+                provisional=clock.provisional(cal),
+                next_mark=clock.next_mark(cal, sla.warn_at, sla.ladder),
                 fired=clock.fired,
             )
         )

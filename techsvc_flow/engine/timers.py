@@ -30,6 +30,7 @@ from ..notifications import Event
 from ..sla import BREACH, Timer
 from ._fire import Planned, Refused, plan
 from ._machine import CompiledMachine
+from ._slas import clock_calendar
 from ._unit import Draft
 from .incidents import backoff, error_text, incident_payload, timer_event, timer_incident, without
 
@@ -110,8 +111,9 @@ def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
     clock = case.clocks.get(timer.sla)
     sla = definition.sla_map.get(timer.sla)
     marks: list[tuple[str, dt.datetime]] = []
+    cal = wf.calendar if clock is None else clock_calendar(clock, wf.calendar, wf.calendars)
     while clock is not None and sla is not None and clock.status == "running":
-        mark = clock.next_due(wf.calendar, sla.warn_at, sla.ladder)
+        mark = clock.next_due(cal, sla.warn_at, sla.ladder)
         if mark is None or mark[2] > now:
             break  # not due yet (late is strictly after the due instant)
         clock = clock.fire(mark[0])
@@ -119,7 +121,7 @@ def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
     moved = case
     escalations: list[str] = []
     if clock is not None and sla is not None and marks:
-        due = clock.due(wf.calendar)
+        due = clock.due(cal)
         levels = {lv.name: lv for lv in sla.ladder}
         for name, when in marks:
             payload = {
@@ -159,7 +161,16 @@ def _attempt(
 ) -> Planned | Exception:
     try:
         planned = plan(
-            machine, wf.calendar, case, trigger, {}, now, SYSTEM, frozenset(), system=True
+            machine,
+            wf.calendar,
+            case,
+            trigger,
+            {},
+            now,
+            SYSTEM,
+            frozenset(),
+            system=True,
+            calendars=wf.calendars,
         )
     except Exception as exc:  # a guard or hook that raises: an incident, like a refusal
         return exc

@@ -150,6 +150,7 @@ class Workflow:
         retry_cap: dt.timedelta = dt.timedelta(hours=1),
         ids: Callable[[], str] | None = None,
         chain_key: ChainKey | bytes | Sequence[ChainKey] | None = None,
+        calendars: Mapping[str, WorkCalendar] | None = None,
     ) -> None:
         # refuses an unusable dispatch mode, max_attempts or retry setting
         self._outbox = Outbox(
@@ -161,6 +162,8 @@ class Workflow:
             calendar if calendar is not None else WorkCalendar.china(coverage="provisional")
         )
         self.clock: Clock = clock if clock is not None else SystemClock()
+        #: named calendars SLA goals may count in (``Goal(calendar=NAME)``)
+        self.calendars: dict[str, WorkCalendar] = dict(calendars or {})
         self._roles = roles
         self._ids = ids or (lambda: uuid.uuid4().hex)
         self._machines: dict[tuple[str, int], CompiledMachine] = {}
@@ -191,6 +194,14 @@ class Workflow:
                 other content.
         """
         key = (definition.name, definition.version)
+        for i, sla in enumerate(definition.slas):
+            unknown = sorted(sla.calendars - set(self.calendars))
+            if unknown:
+                raise ConfigurationError(
+                    "Workflow.calendars",
+                    f"{definition.name} slas[{i}] ({sla.name}) counts in calendar "
+                    f"{unknown[0]!r}, which the workflow does not have",
+                )
         existing = self._machines.get(key)
         if existing is not None and existing.definition.hash != definition.hash:
             raise DefinitionError(
@@ -301,7 +312,7 @@ class Workflow:
         of its events where the outbox delivers after commit."""
         written = write(
             self.store, self.calendar, definition, before, after, drafts, at,
-            idempotency_key=idempotency_key, key=self.chain_key,
+            idempotency_key=idempotency_key, key=self.chain_key, calendars=self.calendars,
         )  # fmt: skip
         self._outbox.after_commit(self.store, written.events, at)
         return written
@@ -349,7 +360,7 @@ class Workflow:
         )  # fmt: skip
         drafts = [Draft("start", actor_id, dest=initial, payload=data)]
         drafts += [
-            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar))
+            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar, self.calendars))
             for kind, name in changes
         ]
         return self._write(definition, None, case, drafts, at).case
@@ -430,7 +441,10 @@ class Workflow:
             at = case.updated_at
         machine = self._machine(case.process, case.process_version)
         definition = machine.definition
-        planned = plan(machine, self.calendar, case, trigger, payload, at, actor_id, roles)
+        planned = plan(
+            machine, self.calendar, case, trigger, payload, at, actor_id, roles,
+            calendars=self.calendars,
+        )  # fmt: skip
         if isinstance(planned, Refused):
             if planned.record is not None:
                 self._record_refusal(definition, case_id, trigger, actor_id, planned.record, at)
@@ -644,7 +658,7 @@ class Workflow:
         case = self.store.load(case_id)
         at = self._at(at)
         definition = self._machine(case.process, case.process_version).definition
-        return sla_states(case, definition, self.calendar, at)
+        return sla_states(case, definition, self.calendar, at, self.calendars)
 
     # --- timers and delivery --------------------------------------------------------------
 
