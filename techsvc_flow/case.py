@@ -103,6 +103,8 @@ class Case:
                     "duration": str(c.duration),
                     "events": [[e.kind, e.at] for e in c.events],
                     "fired": list(c.fired),
+                    **({} if c.goal is None else {"goal": c.goal}),
+                    **({} if c.calendar is None else {"calendar": c.calendar}),
                 }
                 for name, c in self.clocks.items()
             },
@@ -122,6 +124,8 @@ class Case:
                 c["duration"],
                 [ClockEvent(kind, at) for kind, at in c["events"]],
                 tuple(c["fired"]),
+                c.get("goal"),
+                c.get("calendar"),
             )
             for name, c in data["clocks"].items()
         }

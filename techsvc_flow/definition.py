@@ -49,10 +49,20 @@ from .durations import (
 from .errors import DefinitionError, DurationError, InvalidValue
 from .guards import Guard
 
-__all__ = ["EVIDENCE_FIELDS", "Field", "ProcessDefinition", "Sla", "State", "Transition"]
+__all__ = [
+    "EVIDENCE_FIELDS",
+    "Field",
+    "Goal",
+    "Level",
+    "ProcessDefinition",
+    "Sla",
+    "State",
+    "Transition",
+]
 
 FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_CALENDAR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # e.g. "7x24"
 
 #: the longest SLA a definition may set, in days (ten years); hours and months alike
 MAX_SLA_DAYS = 3660
@@ -185,6 +195,78 @@ def _fractions(value: Iterable[float]) -> tuple[float, ...]:
     return tuple(sorted(float(v) for v in value))
 
 
+def _when(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        return value  # refused by the validation, with its path
+    return {k: tuple(v) if isinstance(v, list | tuple) else v for k, v in value.items()}
+
+
+def _optional_duration(value: Duration | str | None) -> Duration | None:
+    return None if value is None else Duration.parse(value)
+
+
+@attrs.frozen
+class Goal:
+    """A limit an SLA takes when the case data match a condition.
+
+    Attributes:
+        name: the identifier, recorded in the history with the clock's start.
+        duration: the limit while this goal applies.
+        when: field → value (or a list of values: one of them) that must all hold.
+        calendar: the name of the workflow calendar the limit is counted in
+            (``Workflow(calendars=...)``); ``None``: the workflow's calendar.
+    """
+
+    name: str
+    duration: Duration = attrs.field(converter=_duration)
+    when: Mapping[str, Any] = attrs.field(factory=dict, converter=_when)
+    calendar: str | None = None
+
+    def matches(self, data: Mapping[str, Any]) -> bool:
+        """Whether ``data`` meets every condition."""
+        for key, want in self.when.items():
+            value = data.get(key)
+            if value != want and not (isinstance(want, tuple) and value in want):
+                return False
+        return True
+
+
+@attrs.frozen
+class Level:
+    """One level of an SLA's escalation ladder: when it is reached, an
+    ``sla.escalation`` event names it and the roles to notify; it may fire a trigger.
+
+    Exactly one of ``share``, ``before`` and ``after`` sets when it is reached.
+
+    Attributes:
+        name: the identifier (the mark ``level:NAME``).
+        share: a share of the limit (``0.5``; ``1.0`` is the breach; more is after it).
+        before: a duration before the due instant (clock time or working hours).
+        after: a duration after the due instant (the level is late strictly after it).
+        notify: the roles to notify.
+        trigger: a trigger fired automatically (by the system) when reached.
+        every: reminders repeat every this much after the level (while the clock runs).
+        repeat: how many reminders follow the level (marks ``level:NAME#1`` …).
+    """
+
+    name: str
+    share: float | None = None
+    before: Duration | None = attrs.field(default=None, converter=_optional_duration)
+    after: Duration | None = attrs.field(default=None, converter=_optional_duration)
+    notify: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    trigger: str | None = None
+    every: Duration | None = attrs.field(default=None, converter=_optional_duration)
+    repeat: int = 0
+
+
+def _goals(value: Iterable[Goal]) -> tuple[Goal, ...]:
+    return tuple(value)
+
+
+def _ladder(value: Iterable[Level]) -> tuple[Level, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Sla:
     """A service-level clock: how long, what starts, pauses and stops it.
@@ -204,6 +286,12 @@ class Sla:
         breach_trigger: a trigger fired automatically (by the system) on breach.
         label: display names by language.
         source: where the limit comes from.
+        goals: limits chosen by case data, first match wins; ``duration`` is the
+            default goal (``"default"``) when none matches.
+        due_field: a ``date`` or ``datetime`` data field whose value is the due instant
+            (a date: the end of that day in the calendar); ``duration`` applies while
+            the field is not set. Such an SLA has no pause states.
+        ladder: escalation levels (:class:`Level`).
     """
 
     name: str
@@ -217,6 +305,22 @@ class Sla:
     breach_trigger: str | None = None
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
     source: str = ""
+    goals: tuple[Goal, ...] = attrs.field(default=(), converter=_goals)
+    due_field: str | None = None
+    ladder: tuple[Level, ...] = attrs.field(default=(), converter=_ladder)
+
+    @property
+    def calendars(self) -> frozenset[str]:
+        """The names of the calendars its goals count in."""
+        return frozenset(g.calendar for g in self.goals if g.calendar is not None)
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The data fields the limit depends on."""
+        keys = {k for g in self.goals for k in g.when}
+        if self.due_field is not None:
+            keys.add(self.due_field)
+        return frozenset(keys)
 
 
 def _field_map(value: Mapping[str, Field] | Iterable[Field]) -> Mapping[str, Field]:
@@ -526,7 +630,99 @@ def _validate(p: ProcessDefinition) -> None:
         for j, frac in enumerate(sla.warn_at):
             if not 0 < frac < 1:
                 raise DefinitionError(f"{where}.warn_at[{j}]", f"{frac} is not between 0 and 1")
+        _check_policy(p, sla, where, triggers)
     _check_reachability(p)
+
+
+def _check_limit(path: str, d: Duration) -> None:
+    if _negative(d):
+        raise DefinitionError(path, f"{d} is negative")
+    if _days(d) > MAX_SLA_DAYS:
+        raise DefinitionError(path, f"{d} is longer than the longest SLA ({MAX_SLA_DAYS} days)")
+
+
+def _check_policy(p: ProcessDefinition, sla: Sla, where: str, triggers: set[str]) -> None:
+    """Goals, the due date field and the escalation ladder of ``sla``."""
+    names = {"default"}
+    for j, g in enumerate(sla.goals):
+        path = f"{where}.goals[{j}]"
+        if not isinstance(g, Goal):
+            raise DefinitionError(path, f"expected a Goal, got {type(g).__name__}")
+        if not isinstance(g.name, str) or not _NAME.match(g.name) or g.name in names:
+            raise DefinitionError(f"{path}.name", f"{g.name!r} is not a valid, unique goal name")
+        names.add(g.name)
+        _check_limit(f"{path}.duration", g.duration)
+        if g.calendar is not None and (
+            not isinstance(g.calendar, str) or not _CALENDAR.match(g.calendar)
+        ):
+            raise DefinitionError(f"{path}.calendar", f"{g.calendar!r} is not a calendar name")
+        if not isinstance(g.when, Mapping) or not g.when:
+            raise DefinitionError(
+                f"{path}.when", "a goal needs a condition (the SLA's duration is the default)"
+            )
+        for key, want in g.when.items():
+            field = p.fields.get(key)
+            if field is None:
+                raise DefinitionError(f"{path}.when.{key}", f"unknown field {key!r}")
+            values = want if isinstance(want, tuple) else (want,)
+            for v in values:
+                if field.choices is not None and v not in field.choices:
+                    raise DefinitionError(
+                        f"{path}.when.{key}", f"{v!r} is not one of the field's choices"
+                    )
+    if sla.due_field is not None:
+        field = p.fields.get(sla.due_field) if isinstance(sla.due_field, str) else None
+        if field is None or field.type not in ("date", "datetime"):
+            raise DefinitionError(
+                f"{where}.due_field", f"{sla.due_field!r} is not a date or datetime field"
+            )
+        if sla.pause_states:
+            raise DefinitionError(
+                f"{where}.pause_states", "an SLA due at a date field cannot pause"
+            )
+    levels: set[str] = set()
+    for j, lv in enumerate(sla.ladder):
+        path = f"{where}.ladder[{j}]"
+        if not isinstance(lv, Level):
+            raise DefinitionError(path, f"expected a Level, got {type(lv).__name__}")
+        if not isinstance(lv.name, str) or not _NAME.match(lv.name) or lv.name in levels:
+            raise DefinitionError(f"{path}.name", f"{lv.name!r} is not a valid, unique level name")
+        levels.add(lv.name)
+        set_by = [k for k in ("share", "before", "after") if getattr(lv, k) is not None]
+        if len(set_by) != 1:
+            raise DefinitionError(path, "set exactly one of share, before and after")
+        if lv.share is not None and (
+            isinstance(lv.share, bool)
+            or not isinstance(lv.share, int | float)
+            or not 0 < lv.share <= 10
+        ):
+            raise DefinitionError(
+                f"{path}.share", f"{lv.share!r} is not a share above 0, at most 10"
+            )
+        if lv.before is not None and not isinstance(lv.before, ClockTime | WorkingHours):
+            raise DefinitionError(
+                f"{path}.before",
+                f"{lv.before}: use clock time or working hours before the due instant",
+            )
+        for key in ("before", "after", "every"):
+            d = getattr(lv, key)
+            if d is not None:
+                _check_limit(f"{path}.{key}", d)
+        for k, role in enumerate(lv.notify):
+            if not isinstance(role, str) or not role.strip():
+                raise DefinitionError(f"{path}.notify[{k}]", f"{role!r} is not a role name")
+        if lv.trigger is not None and lv.trigger not in triggers:
+            raise DefinitionError(f"{path}.trigger", f"unknown trigger {lv.trigger!r}")
+        if (
+            isinstance(lv.repeat, bool)
+            or not isinstance(lv.repeat, int)
+            or not 0 <= lv.repeat <= 100
+        ):
+            raise DefinitionError(f"{path}.repeat", f"{lv.repeat!r} is not a count from 0 to 100")
+        if (lv.every is None) != (lv.repeat == 0):
+            raise DefinitionError(f"{path}.every", "reminders need both every and repeat")
+        if lv.every is not None and not _days(lv.every) > 0:
+            raise DefinitionError(f"{path}.every", f"{lv.every} is not a positive interval")
 
 
 def _rule(t: Transition) -> str:
@@ -687,6 +883,40 @@ def _sla_dict(s: Sla) -> dict[str, Any]:
         out["label"] = dict(s.label)
     if s.source:
         out["source"] = s.source
+    if s.goals:
+        out["goals"] = [
+            {
+                "name": g.name,
+                "duration": str(g.duration),
+                "when": _when_dict(g.when),
+                **({} if g.calendar is None else {"calendar": g.calendar}),
+            }
+            for g in s.goals
+        ]
+    if s.due_field is not None:
+        out["due_field"] = s.due_field
+    if s.ladder:
+        out["ladder"] = [_level_dict(lv) for lv in s.ladder]
+    return out
+
+
+def _when_dict(when: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in when.items()}
+
+
+def _level_dict(lv: Level) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": lv.name}
+    if lv.share is not None:
+        out["share"] = lv.share
+    for key in ("before", "after", "every"):
+        if getattr(lv, key) is not None:
+            out[key] = str(getattr(lv, key))
+    if lv.notify:
+        out["notify"] = list(lv.notify)
+    if lv.trigger is not None:
+        out["trigger"] = lv.trigger
+    if lv.repeat:
+        out["repeat"] = lv.repeat
     return out
 
 
@@ -757,12 +987,31 @@ def _from_dict(
     allowed_s = {
         "name", "duration", "start_states", "start_triggers", "pause_states", "stop_states",
         "stop_triggers",
-        "warn_at", "breach_trigger", "label", "source",
+        "warn_at", "breach_trigger", "label", "source", "goals", "due_field", "ladder",
     }  # fmt: skip
     for i, s in enumerate(_list(data, "slas", "")):
         path = f"slas[{i}]"
         _take(s, path, allowed_s, {"name", "duration"})
-        slas.append(_build(Sla, path, s))
+        goals = []
+        for j, g in enumerate(_list(s, "goals", f"{path}.")):
+            _take(
+                g,
+                f"{path}.goals[{j}]",
+                {"name", "duration", "when", "calendar"},
+                {"name", "duration"},
+            )
+            goals.append(_build(Goal, f"{path}.goals[{j}]", g))
+        ladder = []
+        allowed_l = {"name", "share", "before", "after", "notify", "trigger", "every", "repeat"}
+        for j, lv in enumerate(_list(s, "ladder", f"{path}.")):
+            _take(lv, f"{path}.ladder[{j}]", allowed_l, {"name"})
+            for key in ("before", "after", "every"):
+                try:
+                    _optional_duration(lv.get(key))
+                except DurationError as exc:
+                    raise DefinitionError(f"{path}.ladder[{j}].{key}", str(exc)) from exc
+            ladder.append(_build(Level, f"{path}.ladder[{j}]", lv))
+        slas.append(_build(Sla, path, {**s, "goals": goals, "ladder": ladder}))
     return cls(
         name=data["name"],
         version=data["version"],

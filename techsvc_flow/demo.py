@@ -41,6 +41,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "title": "techsvc_flow demo: a service engagement and two complaints, in Chinese "
         "working time (National Day 2025)",
         "warning": "warning",
+        "goal": "goal",
+        "escalation": "remind",
         "breach": "BREACH",
         "start": "received",
         "none": "—",
@@ -56,6 +58,8 @@ _TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "title": "techsvc_flow 演示：一次科技服务与两起投诉，按中国工作日计时（2025 年国庆）",
         "warning": "预警",
+        "goal": "目标",
+        "escalation": "提醒",
         "breach": "超时",
         "start": "受理",
         "none": "—",
@@ -69,6 +73,12 @@ _TEXT: dict[str, dict[str, str]] = {
         "escalated": "3. 无人处理的投诉：预警，然后超时升级",
     },
 }  # fmt: skip
+
+
+_SHOWN = frozenset(
+    {"case.started", "case.transition", "sla.warning", "sla.breach", "sla.goal_changed",
+     "sla.escalation"}
+)  # fmt: skip
 
 
 def _when(instant: dt.datetime, lang: str) -> str:
@@ -111,7 +121,7 @@ class _Timeline:
         return next((label for label in labels if label), trigger)
 
     def __call__(self, event: Event) -> None:
-        if event.type not in ("case.started", "case.transition", "sla.warning", "sla.breach"):
+        if event.type not in _SHOWN:
             return
         case = self.wf.get(event.case_id)
         definition = self.wf.process(case.process, case.process_version)
@@ -122,6 +132,14 @@ class _Timeline:
         elif event.type == "case.transition":
             what = self._trigger(definition, str(p["trigger"]))
             state = self._label(definition, str(p["dest"]))
+        elif event.type in ("sla.goal_changed", "sla.escalation"):
+            sla = definition.sla_map[str(p["sla"])]
+            name = sla.label.get(self.lang) or sla.name
+            if event.type == "sla.goal_changed":
+                what = f"{self.text['goal']} {name} {p['goal']} {p['duration']}"
+            else:
+                what = f"{self.text['escalation']} {name} → {', '.join(p['notify'])}"
+            state = self._label(definition, case.state)
         else:
             sla = definition.sla_map[str(p["sla"])]
             mark = str(p["mark"]).replace("warning:", "")
@@ -278,7 +296,7 @@ def _engagement(
          plan_confirmation="DOC-OK-1")  # fmt: skip
     step(_at(10, 20, 15), case, "sign_contract", "manager", contract_no="HT-17",
          contract_document="DOC-HT-17", contract_signed_on=dt.date(2025, 10, 20),
-         delivery_due=dt.date(2025, 12, 31), acceptance_method="expert review",
+         delivery_due=dt.date(2025, 12, 5), acceptance_method="expert review",
          contract_deliverables=["report"], milestones=["M1"],
          contract_clauses=list(CONTRACT_CLAUSE_CODES))  # fmt: skip
     step(
@@ -333,7 +351,8 @@ def _complaints(
              data={"channel": "phone", "description": "the test report came late",
                    "complainant_contact": "138 0000 0000"})  # fmt: skip
     step(_at(10, 1, 10), first, "acknowledge", "handler", acknowledgement_via="phone")
-    step(_at(10, 9, 9, 30), first, "assess", "handler", severity="medium", priority="p2",
+    # its severity sets the feedback limit: high → 5 working days instead of 7
+    step(_at(10, 9, 9, 30), first, "assess", "handler", severity="high", priority="p2",
          category="timeliness")  # fmt: skip
     step(_at(10, 9, 10), first, "start_investigation", "handler", investigator="li")
     step(_at(10, 13, 15), first, "decide_response", "handler", findings="lab backlog",

@@ -64,6 +64,8 @@ EVENT_TYPES = (
     "sla.warning",
     "sla.breach",
     "sla.recomputed",
+    "sla.goal_changed",
+    "sla.escalation",
     "incident.opened",
     "incident.resolved",
 )

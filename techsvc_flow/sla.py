@@ -26,9 +26,10 @@ from typing import Any, Literal
 
 import attrs
 
-from .durations import ClockTime, Duration, WorkingDays, WorkingHours
+from ._time import US
+from .durations import CalendarDays, CalendarMonths, ClockTime, Duration, WorkingDays, WorkingHours
 
-__all__ = ["ClockEvent", "SlaClock", "SlaStatus", "Timer"]
+__all__ = ["ClockEvent", "SlaClock", "SlaStatus", "Timer", "level_mark"]
 
 SlaStatus = Literal["idle", "running", "paused", "stopped"]
 BREACH = "breach"
@@ -86,6 +87,65 @@ def mark_name(fraction: float) -> str:
     return f"warning:{fraction * 100:g}%"
 
 
+def level_mark(level: str, repeat: int = 0) -> str:
+    """The mark name of an escalation level (``"level:lead"``) or of its ``repeat``-th
+    reminder (``"level:director#2"``)."""
+    return f"level:{level}" if not repeat else f"level:{level}#{repeat}"
+
+
+def _offset(cal: Any, at: dt.datetime, duration: Duration, times: int) -> dt.datetime:
+    """``times`` × ``duration`` after ``at`` (before it when ``times`` is negative),
+    counted in the duration's own kind of time."""
+    if isinstance(duration, ClockTime):
+        return (at + duration.delta * times).astimezone(cal.tz)
+    if isinstance(duration, WorkingHours):
+        return cal.add_working_time(at, duration.delta * times)  # type: ignore[no-any-return]
+    if isinstance(duration, WorkingDays):
+        scaled: Duration = WorkingDays(duration.days * times)
+    elif isinstance(duration, CalendarDays):
+        scaled = CalendarDays(duration.days * times)
+    else:
+        assert isinstance(duration, CalendarMonths)
+        scaled = CalendarMonths(duration.months * times)
+    return cal.deadline(at, scaled).due  # type: ignore[no-any-return]
+
+
+def _same_measure(offset: Duration | None, working: bool) -> dt.timedelta | None:
+    """``offset`` as an amount of a clock's measure, if it is one (working hours on a
+    working-time clock, clock time on a clock-time one)."""
+    if working and isinstance(offset, WorkingHours):
+        return offset.delta
+    if not working and isinstance(offset, ClockTime):
+        return offset.delta
+    return None
+
+
+def _level_target(
+    level: Any, repeat: int, budget: dt.timedelta, working: bool
+) -> dt.timedelta | None:
+    """How much of the clock's measure has run when ``level``'s ``repeat``-th mark is
+    reached, where that is a fixed amount (``None`` when it must be counted from the
+    due instant in another kind of time)."""
+    base: dt.timedelta
+    if level.share is not None:
+        base = budget * level.share
+    else:
+        before = _same_measure(level.before, working)
+        after = _same_measure(level.after, working)
+        if before is not None:
+            base = budget - before
+        elif after is not None:
+            base = budget + after
+        else:
+            return None
+    if repeat:
+        every = _same_measure(level.every, working)
+        if every is None:
+            return None
+        base += every * repeat
+    return base
+
+
 @attrs.frozen
 class SlaClock:
     """One SLA clock of a case.
@@ -94,13 +154,19 @@ class SlaClock:
         name: the SLA's name in the definition.
         duration: the limit.
         events: what happened to the clock, in order.
-        fired: the marks (warnings, breach) already raised.
+        fired: the marks (warnings, escalation levels, breach) already raised.
+        goal: the goal the limit comes from, for an SLA with goals or a due date field
+            (``None`` for a fixed limit).
+        calendar: the name of the workflow calendar the goal counts in (``None``: the
+            workflow's calendar).
     """
 
     name: str
     duration: Duration = attrs.field(converter=_duration)
     events: tuple[ClockEvent, ...] = attrs.field(default=(), converter=_events)
     fired: tuple[str, ...] = attrs.field(default=(), converter=_marks)
+    goal: str | None = None
+    calendar: str | None = None
 
     # --- events -----------------------------------------------------------------------
 
@@ -215,15 +281,77 @@ class SlaClock:
         """Budget left at ``now`` (negative once breached); frozen while paused."""
         return self.budget(cal) - self.consumed(cal, now)
 
-    def next_mark(self, cal: Any, warn_at: tuple[float, ...]) -> tuple[str, dt.datetime] | None:
+    def next_mark(
+        self, cal: Any, warn_at: tuple[float, ...], ladder: tuple[Any, ...] = ()
+    ) -> tuple[str, dt.datetime] | None:
         """The next mark not yet raised and when it falls due, while running."""
+        due = self.next_due(cal, warn_at, ladder)
+        return None if due is None else (due[0], due[1])
+
+    def next_due(
+        self, cal: Any, warn_at: tuple[float, ...], ladder: tuple[Any, ...] = ()
+    ) -> tuple[str, dt.datetime, dt.datetime] | None:
+        """The next mark not yet raised while running: ``(mark, reached at, looked at)``.
+
+        A mark is looked at the instant it is reached, except the breach and the levels
+        at or after the limit, which are late only strictly after it (a microsecond
+        later). Among warnings, the breach and the ``ladder``'s levels (objects with
+        ``name``, ``share``, ``before``, ``after``, ``every`` and ``repeat``, see
+        :class:`~techsvc_flow.definition.Level`), the earliest comes first; on a tie,
+        warnings and the breach, then the ladder's order.
+        """
+        state = self._run_state(cal)
+        if state is None:
+            return None
+        since, used = state
+        budget = self.budget(cal)
+        # a mark whose instant is a share of the budget is compared by that amount (the
+        # instant grows with it) and only the earliest is turned into an instant
+        best: tuple[dt.timedelta, bool, int, str] | None = None
         for fraction in (*warn_at, 1.0):
             mark = BREACH if fraction == 1.0 else mark_name(fraction)
-            if mark in self.fired:
-                continue
-            at = self.reached_at(cal, fraction)
-            return None if at is None else (mark, at)
-        return None
+            if mark not in self.fired:
+                best = (budget * fraction, mark == BREACH, 0, mark)
+                break
+        others: list[tuple[int, str, Any, int, bool]] = []
+        working = _working_measure(self.duration)
+        for order, level in enumerate(ladder, 1):
+            for repeat in range(level.repeat + 1):
+                mark = level_mark(level.name, repeat)
+                if mark in self.fired:
+                    continue
+                strict = level.before is None and (level.share is None or level.share >= 1)
+                target = _level_target(level, repeat, budget, working)
+                if target is None:
+                    others.append((order, mark, level, repeat, strict))
+                elif best is None or (target, strict, order) < best[:3]:
+                    best = (target, strict, order, mark)
+                break
+        found: tuple[str, dt.datetime, dt.datetime, int] | None = None
+        if best is not None:
+            target, strict, order, mark = best
+            at = since if target <= used else self._advance(cal, since, target - used)
+            found = (mark, at, at + US if strict else at, order)
+        # a level after the due instant cannot come before a mark up to the limit
+        late = best is not None and best[0] <= budget
+        others = [o for o in others if not (late and o[2].after is not None)]
+        if others:
+            due = since if budget <= used else self._advance(cal, since, budget - used)
+            for order, mark, level, repeat, strict in others:
+                if level.share is not None:
+                    share = budget * level.share
+                    at = since if share == used else self._advance(cal, since, share - used)
+                elif level.after is not None:
+                    at = _offset(cal, due, level.after, 1)
+                else:
+                    at = _offset(cal, due, level.before, -1)
+                if repeat:
+                    at = _offset(cal, at, level.every, repeat)
+                at = max(at, since)  # reached when it starts running, at the earliest
+                look = at + US if strict else at
+                if found is None or (look, order) < (found[2], found[3]):
+                    found = (mark, at, look, order)
+        return None if found is None else found[:3]
 
     def ran_out_at(self, cal: Any) -> dt.datetime | None:
         """The first instant the budget ran out while the clock was running.

@@ -306,8 +306,9 @@ class WorkflowMachine(RuleBasedStateMachine):
         now = self.clock.now()
         for name, clock in self.case.clocks.items():
             if clock.status == "running":  # every mark due by now has been raised
-                mark = clock.next_mark(CAL, PROCESS.sla_map[name].warn_at)
-                assert mark is None or mark[1] > now, (name, mark, now)
+                # (the breach is due strictly after its instant)
+                mark = clock.next_due(CAL, PROCESS.sla_map[name].warn_at)
+                assert mark is None or mark[2] > now, (name, mark, now)
 
     # --- invariants -------------------------------------------------------------------
 

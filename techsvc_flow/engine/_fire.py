@@ -8,6 +8,7 @@ the case it has just marked and writes marks and fire in one transaction.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from ..calendar import WorkCalendar
@@ -69,11 +70,13 @@ def plan(
     *,
     system: bool = False,
     fired_by: FiredBy | None = None,
+    calendars: Mapping[str, WorkCalendar] = {},
 ) -> Planned | Refused:
     """What firing ``trigger`` on ``case`` by ``actor_id`` at ``at`` would write.
 
     ``payload`` is taken as it is (the caller's copy). A guard that raises propagates.
     ``fired_by`` tells who fired each trigger (read only for a step with ``not_by``).
+    ``calendars`` are the named calendars SLA goals may count in.
     """
     definition = machine.definition
     candidates = machine.resolve(case.state, trigger)
@@ -108,15 +111,18 @@ def plan(
             error = GuardFailed(case.id, trigger, refused)
         return Refused(error, record)
     dest = chosen.dest
-    clocks, changes = advance(definition, case.clocks, dest, trigger, at)
+    data = {**case.data, **payload}
+    changed = frozenset(k for k, v in payload.items() if k not in case.data or case.data[k] != v)
+    clocks, changes = advance(definition, case.clocks, dest, trigger, at, data, calendar, changed)
     moved = Case(
-        case.id, case.process, case.process_version, dest, {**case.data, **payload},
+        case.id, case.process, case.process_version, dest, data,
         case.version + 1, case.seq, case.head, case.created_at, at,
         at if dest != case.state else case.entered_at,
         {**case.counts, trigger: case.counts.get(trigger, 0) + 1}, clocks, case.incidents,
     )  # fmt: skip
     drafts = [Draft("fire", actor_id, trigger, case.state, dest, payload)]
     drafts += [
-        Draft(f"sla.{kind}", payload=sla_payload(clocks[name], calendar)) for kind, name in changes
+        Draft(f"sla.{kind}", payload=sla_payload(clocks[name], calendar, calendars))
+        for kind, name in changes
     ]
     return Planned(moved, drafts)

@@ -9,14 +9,22 @@ from typing import Any
 
 import attrs
 
-from .._time import US
 from ..calendar import WorkCalendar
 from ..case import Case
-from ..definition import ProcessDefinition
-from ..durations import TimeLeft
+from ..definition import ProcessDefinition, Sla
+from ..durations import ClockTime, Duration, TimeLeft
 from ..sla import BREACH, SlaClock, Timer
 
-__all__ = ["INCIDENT", "SlaState", "advance", "case_timers", "sla_payload", "sla_states"]
+__all__ = [
+    "INCIDENT",
+    "SlaState",
+    "advance",
+    "case_timers",
+    "clock_calendar",
+    "limit",
+    "sla_payload",
+    "sla_states",
+]
 
 
 @attrs.frozen
@@ -63,24 +71,75 @@ class SlaState:
         )
 
 
+def clock_calendar(
+    clock: SlaClock, calendar: WorkCalendar, calendars: Mapping[str, WorkCalendar]
+) -> WorkCalendar:
+    """The calendar ``clock`` counts in: its goal's named one, else ``calendar``."""
+    return calendar if clock.calendar is None else calendars.get(clock.calendar, calendar)
+
+
+def limit(
+    sla: Sla, data: Mapping[str, Any], start: dt.datetime, calendar: WorkCalendar
+) -> tuple[str | None, Duration, str | None]:
+    """The goal and the limit of ``sla`` for a clock started at ``start`` on ``data``.
+
+    A fixed limit has no goal (``None``). With goals, the first whose condition holds,
+    else ``"default"`` (the SLA's duration). With a due date field that is set, the
+    field's name and the clock time from ``start`` to the due instant (a date: the end
+    of that day in ``calendar``). Last, the name of the goal's calendar, if it has one.
+    """
+    if sla.due_field is not None:
+        value = data.get(sla.due_field)
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return sla.due_field, ClockTime(value - start), None
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return sla.due_field, ClockTime(calendar.end_of_day(value) - start), None
+        return "default", sla.duration, None
+    for goal in sla.goals:
+        if goal.matches(data):
+            return goal.name, goal.duration, goal.calendar
+    return ("default" if sla.goals else None), sla.duration, None
+
+
 def advance(
     definition: ProcessDefinition,
     clocks: Mapping[str, SlaClock],
     dest: str,
     trigger: str | None,
     at: dt.datetime,
+    data: Mapping[str, Any] | None = None,
+    calendar: WorkCalendar | None = None,
+    changed: frozenset[str] = frozenset(),
 ) -> tuple[Mapping[str, SlaClock], list[tuple[str, str]]]:
     """Advance the SLA clocks for entering ``dest`` (by ``trigger``, ``None`` on start).
 
+    ``data`` is the case data after the step, ``changed`` the fields it changed: an
+    open clock whose limit reads one of them takes its goal afresh (the time already
+    consumed carries over; the new limit applies).
+
     Returns the clocks and the changes made, as ``[(kind, sla)]`` with kind one of
-    ``started``, ``paused``, ``resumed``, ``stopped``.
+    ``started``, ``paused``, ``resumed``, ``stopped``, ``goal_changed``.
     """
     if not definition.slas:
         return clocks, []
     out = dict(clocks)
     changes: list[tuple[str, str]] = []
+    values = data if data is not None else {}
     for sla in definition.slas:
         clock = out.get(sla.name)
+        if (
+            clock is not None
+            and changed
+            and calendar is not None
+            and clock.status in ("running", "paused")
+            and not changed.isdisjoint(sla.reads)
+        ):
+            start = clock.started_at
+            assert start is not None
+            goal, duration, named = limit(sla, values, start, calendar)
+            if goal != clock.goal or duration != clock.duration or named != clock.calendar:
+                clock = attrs.evolve(clock, goal=goal, duration=duration, calendar=named)
+                changes.append(("goal_changed", sla.name))
         status = clock.status if clock is not None else "idle"
         stop_trigger = trigger is not None and trigger in sla.stop_triggers
         if clock is not None and status in ("running", "paused"):
@@ -96,7 +155,12 @@ def advance(
         starts = dest in sla.start_states or (trigger is not None and trigger in sla.start_triggers)
         status = clock.status if clock is not None else "idle"
         if starts and status in ("idle", "stopped") and dest not in sla.stop_states:
-            clock = SlaClock(sla.name, sla.duration).start(at)
+            if sla.goals or sla.due_field is not None:
+                assert calendar is not None, "an SLA with goals needs the calendar"
+                goal, duration, named = limit(sla, values, at, calendar)
+                clock = SlaClock(sla.name, duration, goal=goal, calendar=named).start(at)
+            else:
+                clock = SlaClock(sla.name, sla.duration).start(at)
             changes.append(("started", sla.name))
             if dest in sla.pause_states:
                 clock = clock.pause(at)
@@ -106,25 +170,38 @@ def advance(
     return out, changes
 
 
-def sla_payload(clock: SlaClock, calendar: WorkCalendar) -> dict[str, Any]:
+def sla_payload(
+    clock: SlaClock, calendar: WorkCalendar, calendars: Mapping[str, WorkCalendar] = {}
+) -> dict[str, Any]:
     """What an ``sla.started`` / ``paused`` / ``resumed`` / ``stopped`` entry records."""
-    due = clock.due(calendar)
+    cal = clock_calendar(clock, calendar, calendars)
+    due = clock.due(cal)
     start = clock.started_at
-    return {
+    out = {
         "sla": clock.name,
         "duration": str(clock.duration),
         "status": clock.status,
         "due": due.isoformat() if due else None,
         # the digest of the calendar the deadline was computed with (its years)
-        "calendar": calendar.digest_between(start, due) if due and start else None,
+        "calendar": cal.digest_between(start, due) if due and start else None,
     }
+    if clock.goal is not None:
+        out["goal"] = clock.goal
+    if clock.calendar is not None:  # a goal's named calendar
+        out["calendar_name"] = clock.calendar
+    return out
 
 
 #: the mark of a timer that retries an open incident of the case
 INCIDENT = "incident"
 
 
-def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalendar) -> list[Timer]:
+def case_timers(
+    case: Case,
+    definition: ProcessDefinition,
+    calendar: WorkCalendar,
+    calendars: Mapping[str, WorkCalendar] = {},
+) -> list[Timer]:
     """The timers a case needs: the next warning or breach of each running SLA clock,
     or the next retry of an open incident on the SLA when that comes first (one timer
     per SLA; a tick handles both).
@@ -137,12 +214,12 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
         sla = definition.sla_map.get(name)
         if sla is None or clock.status != "running":
             continue
-        mark = clock.next_mark(calendar, sla.warn_at)
+        cal = clock_calendar(clock, calendar, calendars)
+        mark = clock.next_due(cal, sla.warn_at, sla.ladder)
         if mark is not None:
             # late strictly after the due instant: the breach is looked at one tick of
             # the clock (a microsecond) after it
-            due_at = mark[1] + US if mark[0] == BREACH else mark[1]
-            timers[name] = Timer(case.id, name, mark[0], due_at)
+            timers[name] = Timer(case.id, name, mark[0], mark[2])
     for incident in case.incidents:
         retry, owed = incident.next_attempt_at, incident.sla
         if retry is None or owed is None:
@@ -154,7 +231,11 @@ def case_timers(case: Case, definition: ProcessDefinition, calendar: WorkCalenda
 
 
 def sla_states(
-    case: Case, definition: ProcessDefinition, calendar: WorkCalendar, at: dt.datetime
+    case: Case,
+    definition: ProcessDefinition,
+    calendar: WorkCalendar,
+    at: dt.datetime,
+    calendars: Mapping[str, WorkCalendar] = {},
 ) -> list[SlaState]:
     """Where each SLA clock of ``case`` stands at ``at``, in the definition's order."""
     out = []
@@ -166,17 +247,18 @@ def sla_states(
                          None, ())
             )  # fmt: skip
             continue
+        cal = clock_calendar(clock, calendar, calendars)
         out.append(
             SlaState(
                 name=sla.name,
                 status=clock.status,
                 duration=str(clock.duration),
                 started_at=clock.started_at,
-                due=clock.due(calendar),
-                remaining=clock.remaining(calendar, at),
-                breached=clock.breached(calendar, at) or BREACH in clock.fired,
-                provisional=clock.provisional(calendar),
-                next_mark=clock.next_mark(calendar, sla.warn_at),
+                due=clock.due(cal),
+                remaining=clock.remaining(cal, at),
+                breached=clock.breached(cal, at) or BREACH in clock.fired,
+                provisional=clock.provisional(cal),
+                next_mark=clock.next_mark(cal, sla.warn_at, sla.ladder),
                 fired=clock.fired,
                 workday=_workday(calendar) if str(clock.duration).endswith("wd") else None,
             )

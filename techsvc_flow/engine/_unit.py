@@ -61,6 +61,7 @@ def write(
     *,
     idempotency_key: str | None = None,
     key: ChainKey | None = None,
+    calendars: Mapping[str, WorkCalendar] = {},
 ) -> Written:
     """Append ``drafts`` to the case and store it as ``after``, in one transaction.
 
@@ -112,7 +113,7 @@ def write(
         object.__setattr__(after, "updated_at", at)
         case = after
     events = events_of(definition, case, entries)
-    timers = case_timers(case, definition, calendar)
+    timers = case_timers(case, definition, calendar, calendars)
     if before is None:
         store.create(case, entries, timers, events)
     else:

@@ -30,6 +30,7 @@ from ..notifications import Event
 from ..sla import BREACH, Timer
 from ._fire import Planned, Refused, plan
 from ._machine import CompiledMachine
+from ._slas import clock_calendar
 from ._unit import Draft
 from .incidents import backoff, error_text, incident_payload, timer_event, timer_incident, without
 
@@ -41,12 +42,16 @@ __all__ = ["ATTEMPTS", "Ticked", "tick"]
 #: how often a write that lost an optimistic race is tried again here
 ATTEMPTS = 5
 
+#: the events a tick returns
+_RAISED = ("sla.warning", "sla.breach", "sla.escalation")
+
 #: the actor of the engine's own actions
 SYSTEM = "system"
 
 
 class Ticked(list[Event]):
-    """The ``sla.warning`` / ``sla.breach`` events a tick raised (a list), and whether
+    """The ``sla.warning`` / ``sla.breach`` / ``sla.escalation`` events a tick raised (a
+    list), and whether
     it stopped at its ``limit`` with due timers left (:attr:`more`)."""
 
     more: bool
@@ -86,7 +91,7 @@ def _run(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
             continue
         except CaseNotFound:  # deleted with its timers
             return []
-        return [e for e in events if e.type in ("sla.warning", "sla.breach")]
+        return [e for e in events if e.type in _RAISED]
     return []  # pragma: no cover
 
 
@@ -106,34 +111,46 @@ def _process(wf: Workflow, timer: Timer, now: dt.datetime) -> list[Event]:
     clock = case.clocks.get(timer.sla)
     sla = definition.sla_map.get(timer.sla)
     marks: list[tuple[str, dt.datetime]] = []
+    cal = wf.calendar if clock is None else clock_calendar(clock, wf.calendar, wf.calendars)
     while clock is not None and sla is not None and clock.status == "running":
-        mark = clock.next_mark(wf.calendar, sla.warn_at)
-        if mark is None or mark[1] > now or (mark[0] == BREACH and mark[1] == now):
+        mark = clock.next_due(cal, sla.warn_at, sla.ladder)
+        if mark is None or mark[2] > now:
             break  # not due yet (late is strictly after the due instant)
         clock = clock.fire(mark[0])
-        marks.append(mark)
+        marks.append((mark[0], mark[1]))
     moved = case
+    escalations: list[str] = []
     if clock is not None and sla is not None and marks:
-        due = clock.due(wf.calendar)
-        drafts += [
-            Draft(
-                "sla.breach" if name == BREACH else "sla.warning",
-                payload={
-                    "sla": sla.name,
-                    "mark": name,
-                    "reached_at": when.isoformat(),
-                    "due": due.isoformat() if due else None,
-                },
-            )
-            for name, when in marks
-        ]
+        due = clock.due(cal)
+        levels = {lv.name: lv for lv in sla.ladder}
+        for name, when in marks:
+            payload = {
+                "sla": sla.name,
+                "mark": name,
+                "reached_at": when.isoformat(),
+                "due": due.isoformat() if due else None,
+            }
+            if name == BREACH:
+                drafts.append(Draft("sla.breach", payload=payload))
+                if sla.breach_trigger:
+                    escalations.append(sla.breach_trigger)
+            elif name.startswith("level:"):
+                level_name, _, repeat = name[len("level:") :].partition("#")
+                level = levels[level_name]
+                payload.update(level=level.name, notify=list(level.notify), repeat=int(repeat or 0))
+                drafts.append(Draft("sla.escalation", payload=payload))
+                if level.trigger and not repeat:
+                    escalations.append(level.trigger)
+            else:
+                drafts.append(Draft("sla.warning", payload=payload))
         moved = attrs.evolve(case, clocks={**case.clocks, sla.name: clock})
     for incident in case.incidents:
         retry = incident.next_attempt_at
         if incident.sla == timer.sla and retry is not None and retry <= now:
             moved = _retry(wf, machine, moved, incident, drafts, at)
-    if sla is not None and sla.breach_trigger and any(name == BREACH for name, _ in marks):
-        moved = _escalate(wf, machine, moved, sla.name, sla.breach_trigger, drafts, at)
+    for trigger in escalations:  # in the order their marks were reached
+        assert sla is not None
+        moved = _escalate(wf, machine, moved, sla.name, trigger, drafts, at)
     # also when nothing was due (e.g. the calendar got a newly published schedule): the
     # write sets the case's timers afresh, or this one stays due forever
     return wf._write(definition, case, moved, drafts, at).events
@@ -144,7 +161,16 @@ def _attempt(
 ) -> Planned | Exception:
     try:
         planned = plan(
-            machine, wf.calendar, case, trigger, {}, now, SYSTEM, frozenset(), system=True
+            machine,
+            wf.calendar,
+            case,
+            trigger,
+            {},
+            now,
+            SYSTEM,
+            frozenset(),
+            system=True,
+            calendars=wf.calendars,
         )
     except Exception as exc:  # a guard or hook that raises: an incident, like a refusal
         return exc

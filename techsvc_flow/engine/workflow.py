@@ -151,6 +151,7 @@ class Workflow:
         retry_cap: dt.timedelta = dt.timedelta(hours=1),
         ids: Callable[[], str] | None = None,
         chain_key: ChainKey | bytes | Sequence[ChainKey] | None = None,
+        calendars: Mapping[str, WorkCalendar] | None = None,
     ) -> None:
         # refuses an unusable dispatch mode, max_attempts or retry setting
         self._outbox = Outbox(
@@ -162,6 +163,8 @@ class Workflow:
             calendar if calendar is not None else WorkCalendar.china(coverage="provisional")
         )
         self.clock: Clock = clock if clock is not None else SystemClock()
+        #: named calendars SLA goals may count in (``Goal(calendar=NAME)``)
+        self.calendars: dict[str, WorkCalendar] = dict(calendars or {})
         self._roles = roles
         self._ids = ids or (lambda: uuid.uuid4().hex)
         self._machines: dict[tuple[str, int], CompiledMachine] = {}
@@ -192,6 +195,14 @@ class Workflow:
                 other content.
         """
         key = (definition.name, definition.version)
+        for i, sla in enumerate(definition.slas):
+            unknown = sorted(sla.calendars - set(self.calendars))
+            if unknown:
+                raise ConfigurationError(
+                    "Workflow.calendars",
+                    f"{definition.name} slas[{i}] ({sla.name}) counts in calendar "
+                    f"{unknown[0]!r}, which the workflow does not have",
+                )
         existing = self._machines.get(key)
         if existing is not None and existing.definition.hash != definition.hash:
             raise DefinitionError(
@@ -324,7 +335,7 @@ class Workflow:
         of its events where the outbox delivers after commit."""
         written = write(
             self.store, self.calendar, definition, before, after, drafts, at,
-            idempotency_key=idempotency_key, key=self.chain_key,
+            idempotency_key=idempotency_key, key=self.chain_key, calendars=self.calendars,
         )  # fmt: skip
         self._outbox.after_commit(self.store, written.events, at)
         return written
@@ -364,7 +375,7 @@ class Workflow:
         if refused:
             raise GuardFailed(case_id, "start", refused)
         initial = definition.initial
-        clocks, changes = advance(definition, {}, initial, None, at)
+        clocks, changes = advance(definition, {}, initial, None, at, data, self.calendar)
         case = Case(
             id=case_id, process=definition.name, process_version=definition.version,
             state=initial, data=data, version=1, seq=0, head=GENESIS, created_at=at,
@@ -372,7 +383,7 @@ class Workflow:
         )  # fmt: skip
         drafts = [Draft("start", actor_id, dest=initial, payload=data)]
         drafts += [
-            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar))
+            Draft(f"sla.{kind}", payload=sla_payload(clocks[name], self.calendar, self.calendars))
             for kind, name in changes
         ]
         return self._write(definition, None, case, drafts, at).case
@@ -456,6 +467,7 @@ class Workflow:
         planned = plan(
             machine, self.calendar, case, trigger, payload, at, actor_id, roles,
             fired_by=self._fired_by(case),
+            calendars=self.calendars,
         )  # fmt: skip
         if isinstance(planned, Refused):
             if planned.record is not None:
@@ -680,7 +692,7 @@ class Workflow:
         case = self.store.load(case_id)
         at = self._at(at)
         definition = self._machine(case.process, case.process_version).definition
-        states = sla_states(case, definition, self.calendar, at)
+        states = sla_states(case, definition, self.calendar, at, self.calendars)
         return [s for s in states if s.status == "running"] if running else states
 
     # --- timers and delivery --------------------------------------------------------------

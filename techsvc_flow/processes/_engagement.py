@@ -277,6 +277,20 @@ REQUEST_PLAN_REVISION: dict[str, Any] = {
     "source_clause": OURS,
 }
 
+#: the contract's delivery date as a clock: due at the end of ``delivery_due`` (a moved
+#: date moves it), warned before it passes; the on-time delivery indicator reads it
+DELIVERY_SLA: dict[str, Any] = {
+    "name": "delivery",
+    "duration": "6mo",
+    "due_field": "delivery_due",
+    "start_triggers": ["sign_contract"],
+    "stop_states": ["delivered", "terminated"],
+    "warn_at": [0.75],
+    "ladder": [{"name": "due_soon", "before": "72h", "notify": ["project_manager", "manager"]}],
+    "label": label("约定交付日期", "Delivery date"),
+    "source": f"{CONTRACT}「履行期限」; the duration applies only while no date is set",
+}
+
 SIGN_CONTRACT: dict[str, Any] = {
     "trigger": "sign_contract",
     "roles": ["project_manager", "manager"],

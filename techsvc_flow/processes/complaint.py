@@ -553,8 +553,15 @@ PROCESS: Mapping[str, Any] = {
             "stop_states": ["decision_communicated", "closed", "withdrawn"],
             "warn_at": [0.5, 0.75],
             "breach_trigger": "escalate_overdue",
+            "goals": [
+                {"name": "critical", "duration": "3wd", "when": {"severity": "critical"}},
+                {"name": "high", "duration": "5wd", "when": {"severity": "high"}},
+            ],
             "label": label("处理反馈时限", "Feedback"),
-            "source": f"{TSO} 三(二)3「7 个工作日内处理反馈」 (no pause; pause_feedback: {OURS})",
+            "source": (
+                f"{TSO} 三(二)3「7 个工作日内处理反馈」 (no pause; pause_feedback: {OURS}); "
+                "shorter goals by severity (set on assessment): our default"
+            ),
         },
         {
             "name": "review_feedback",

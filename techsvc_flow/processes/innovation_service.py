@@ -30,6 +30,7 @@ from ._engagement import (
     COORDINATE_THIRD_PARTY,
     DECLINE,
     DELIVER,
+    DELIVERY_SLA,
     FIELDS,
     FORM_WORK_GROUP,
     KEEP_CURRENT_PLAN,
@@ -338,6 +339,7 @@ PROCESS: Mapping[str, Any] = {
         {**ARCHIVE_T, "source": ["evaluated", "terminated"]},
     ],
     "slas": [
+        DELIVERY_SLA,
         {
             "name": "response",
             "duration": "1wd",
@@ -433,6 +435,7 @@ PROCESS: Mapping[str, Any] = {
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
+        sla_limit("delivery", "6mo", "deliver while the contract sets no delivery date"),
         sla_limit("response", "1wd", "respond to a commission"),
         sla_limit("feasibility", "5wd", "accept or decline after responding"),
         sla_limit("contract_signing", "10wd", "sign the contract after accepting"),

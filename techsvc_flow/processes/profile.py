@@ -36,6 +36,8 @@ class QualityProfile:
         delivered: the state entered on delivery (``None``: the template has no
             delivery date to keep, so no on-time delivery is counted).
         delivery_due_field: the data field with the contract's delivery date.
+        delivery_sla: the SLA due at that date (``due_field``); where the case has its
+            clock, on-time delivery is read from it (``None``: from the date alone).
         accepted: states entered when the delivery is accepted (or settled); empty:
             no first-pass acceptance is counted.
         objection: the trigger that raises an objection; ``None`` when the template has
@@ -57,6 +59,7 @@ class QualityProfile:
     response_sla: str | None = "response"
     delivered: str | None = "delivered"
     delivery_due_field: str | None = "delivery_due"
+    delivery_sla: str | None = "delivery"
     accepted: tuple[str, ...] = attrs.field(default=("after_sales",), converter=as_names)
     objection: str | None = "raise_objection"
     rework: tuple[str, ...] = attrs.field(default=("raise_objection",), converter=as_names)
@@ -79,6 +82,12 @@ class QualityProfile:
         spoiled = (self.objection, *self.rework, *self.disputes)
         return not any(counts.get(t, 0) for t in spoiled if t is not None)
 
+    @property
+    def _delivery_sla(self) -> str | None:
+        """The delivery SLA where on-time delivery is counted at all."""
+        counted = self.delivered is not None and self.delivery_due_field is not None
+        return self.delivery_sla if counted else None
+
     def names(self) -> dict[str, set[str]]:
         """Every template name the profile gives, by kind: ``states``, ``triggers``,
         ``fields`` and ``slas`` (what a test checks against the template)."""
@@ -98,5 +107,7 @@ class QualityProfile:
                 if t is not None
             },
             "fields": {f for f in (self.delivery_due_field, self.visit_field) if f is not None},
-            "slas": {s for s in (self.response_sla, self.visit_sla) if s is not None},
+            "slas": {
+                s for s in (self.response_sla, self.visit_sla, self._delivery_sla) if s is not None
+            },
         }

@@ -34,6 +34,7 @@ from ._engagement import (
     COORDINATE_THIRD_PARTY,
     DECLINE,
     DELIVER,
+    DELIVERY_SLA,
     FIELDS,
     FORM_WORK_GROUP,
     KEEP_CURRENT_PLAN,
@@ -423,6 +424,7 @@ PROCESS: Mapping[str, Any] = {
         },
     ],
     "slas": [
+        DELIVERY_SLA,
         {
             "name": "response",
             "duration": "1wd",
@@ -509,6 +511,7 @@ PROCESS: Mapping[str, Any] = {
 LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
+        sla_limit("delivery", "6mo", "deliver while the contract sets no delivery date"),
         sla_limit(
             "response",
             "1wd",

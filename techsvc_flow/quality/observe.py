@@ -279,7 +279,27 @@ def _engagement(
             )
     terminated = f.entered.get(p.terminated)
     delivered = f.entered.get(p.delivered) if p.delivered is not None else None
-    if p.delivered is not None and p.delivery_due_field is not None:
+    clock = f.clocks.get(p.delivery_sla) if p.delivery_sla is not None else None
+    if (
+        p.delivered is not None
+        and p.delivery_due_field is not None
+        and clock is not None
+        and clock.goal == p.delivery_due_field
+    ):
+        # the delivery clock, due at the end of the (last agreed) delivery date; counted
+        # in the period of that date, and a delivery is seen only once made (before
+        # as_of): a period's figures do not change when it is re-run later
+        ran_out, _ = _dues(clock, calc)
+        due_day = _date(f.data.get(p.delivery_due_field))
+        day = None if due_day is None else dt.datetime.combine(due_day, dt.time(), tzinfo=calc.tz)
+        if delivered is not None and delivered < as_of:
+            on_time = ran_out is None or not ran_out < delivered
+            yield Observation("on_time_delivery_rate", f.id, f.process, day or delivered, on_time)
+        elif ran_out is not None and ran_out < (
+            as_of if terminated is None else min(terminated, as_of)
+        ):
+            yield Observation("on_time_delivery_rate", f.id, f.process, day or ran_out, False)
+    elif p.delivered is not None and p.delivery_due_field is not None:
         due_day = _date(f.data.get(p.delivery_due_field))
         if due_day is not None:
             # counted in the period of the due date, and a delivery is seen only once made

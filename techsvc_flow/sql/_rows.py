@@ -196,7 +196,9 @@ def _facts_from(row: Any, entered: dict[str, dt.datetime]) -> CaseFacts:
         if duration is None:
             duration = _DURATIONS[c["duration"]] = Duration.parse(c["duration"])
         events = tuple([ClockEvent(kind, at) for kind, at in c["events"]])
-        clocks[name] = SlaClock(name, duration, events, tuple(c["fired"]))
+        clocks[name] = SlaClock(
+            name, duration, events, tuple(c["fired"]), c.get("goal"), c.get("calendar")
+        )
     return CaseFacts(
         id=row[0],
         process=row[1],

@@ -32,6 +32,7 @@ from hypothesis.strategies import SearchStrategy
 from .._time import EPOCH as _EPOCH
 from .._time import US as _US
 from ..calendar import BusinessHours, Coverage, Overlay, Shift, WorkCalendar
+from ..definition import Goal, Level
 from ..durations import (
     CalendarDays,
     CalendarMonths,
@@ -49,7 +50,9 @@ __all__ = [
     "dates",
     "duration_texts",
     "durations",
+    "goals",
     "instants",
+    "ladders",
     "overlays",
 ]
 
@@ -469,3 +472,80 @@ def duration_texts(
     return durations(kinds, max_days=max_days, max_months=max_months, max_time=max_time).flatmap(
         _spaced
     )
+
+
+# --- SLA policies ------------------------------------------------------------------------
+
+
+_LIMIT_KINDS = (ClockTime, WorkingHours, WorkingDays)
+
+
+def goals(
+    field: str, values: Iterable[object], *, max_size: int = 4
+) -> SearchStrategy[tuple[Goal, ...]]:
+    """Valid, non-empty goal lists for an SLA whose conditions read ``field`` (one of
+    ``values``).
+
+    Names are unique (never ``"default"``), each limit is clock time, working hours or
+    working days; a condition is one value or a list of them.
+
+    >>> from hypothesis.strategies import SearchStrategy
+    >>> isinstance(goals("severity", ["low", "high"]), SearchStrategy)
+    True
+    """
+    choices = list(values)
+    if not choices:
+        raise InvalidArgument("values must not be empty")
+    condition = st.one_of(
+        st.sampled_from(choices), st.lists(st.sampled_from(choices), min_size=1, max_size=3)
+    )
+    goal = st.tuples(durations(_LIMIT_KINDS, max_days=20), condition)
+    return st.lists(goal, min_size=1, max_size=max_size).map(
+        lambda drawn: tuple(
+            Goal(f"g{i}", d, when={field: tuple(c) if isinstance(c, list) else c})
+            for i, (d, c) in enumerate(drawn)
+        )
+    )
+
+
+@st.composite
+def _level(draw: st.DrawFn, index: int, triggers: tuple[str, ...]) -> Level:
+    hours = dt.timedelta(hours=48)
+    way = draw(st.sampled_from(["share", "before", "after"]))
+    when: dict[str, object] = {}
+    if way == "share":
+        when["share"] = draw(st.sampled_from([0.25, 0.5, 0.75, 0.9, 1.0, 1.5, 2.0]))
+    elif way == "before":
+        when["before"] = draw(durations([ClockTime, WorkingHours], max_time=hours))
+    else:
+        when["after"] = draw(durations(_LIMIT_KINDS, max_days=3, max_time=hours))
+    repeat = draw(st.integers(0, 3))
+    every = None
+    if repeat:
+        seconds = draw(st.integers(60, int(hours.total_seconds())))
+        kind = draw(st.sampled_from([ClockTime, WorkingHours]))
+        every = kind(dt.timedelta(seconds=seconds))
+    return Level(
+        f"l{index}",
+        notify=draw(st.lists(st.sampled_from(["handler", "lead", "director"]), max_size=2)),
+        trigger=draw(st.sampled_from((None, *triggers))),
+        every=every,
+        repeat=repeat,
+        **when,  # type: ignore[arg-type]
+    )
+
+
+@st.composite
+def ladders(
+    draw: st.DrawFn, *, max_size: int = 4, triggers: Iterable[str] = ()
+) -> tuple[Level, ...]:
+    """Valid escalation ladders: levels at a share of the limit or before or after the
+    due instant, some repeating, some firing one of ``triggers``.
+
+    >>> from hypothesis.strategies import SearchStrategy
+    >>> isinstance(ladders(), SearchStrategy)
+    True
+    """
+    names = tuple(triggers)
+    size = draw(st.integers(0, max_size))
+    return tuple(draw(_level(i, names)) for i in range(size))
