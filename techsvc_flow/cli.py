@@ -408,7 +408,12 @@ def build_parser() -> argparse.ArgumentParser:
     _database_options(report)
     report.add_argument("--period", required=True, help="2025, 2025-H2, 2025-Q4, 2025-10 or A..B")
     report.add_argument("--format", choices=("text", "json", "csv", "html"), default="text")
-    report.add_argument("--lang", choices=("en", "zh"), default="en")
+    report.add_argument(
+        "--lang",
+        choices=("en", "zh", "both"),
+        default="en",
+        help="English, 中文, or (html only) both side by side",
+    )
     report.add_argument("--output", help="write to FILE instead of stdout")
     report.add_argument("--as-of", default=None, help="evaluate as of this instant (default now)")
     report.add_argument(
