@@ -85,7 +85,7 @@ def _diagram(args: argparse.Namespace) -> int:
         raise _UsageError(f"unknown process {args.process!r}; built-in: {known}")
     process = processes.builtin(args.process)
     if args.format == "mermaid":
-        print(to_mermaid(process, lang=args.lang))
+        print(to_mermaid(process, lang=args.lang, short=args.short))
         return 0
     dot = to_dot(process, lang=args.lang)
     print(dot if args.format == "dot" else to_svg(dot), end="" if args.format == "svg" else "\n")
@@ -106,7 +106,8 @@ def _case_diagram(args: argparse.Namespace) -> int:
     try:
         wf = Workflow(store, calendar=cal, dispatch="manual",
                       processes=[processes.builtin(name) for name in processes.ALL])  # fmt: skip
-        text = wf.diagram(args.case, format=args.format, lang=args.lang, at=_now(args, cal))
+        text = wf.diagram(args.case, format=args.format, lang=args.lang, at=_now(args, cal),
+                          short=args.short)  # fmt: skip
     finally:
         store.close()
     print(text, end="" if args.format == "svg" else "\n")
@@ -385,6 +386,11 @@ def build_parser() -> argparse.ArgumentParser:
     diagram.add_argument("--case", default=None, metavar="ID", help="draw this case live")
     diagram.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     diagram.add_argument("--lang", choices=("en", "zh"), default="en")
+    diagram.add_argument(
+        "--short",
+        action="store_true",
+        help="Mermaid: edges labelled with their trigger only, SLA notes with their limit",
+    )
     diagram.add_argument(
         "--as-of", default=None, help="with --case: time left as of this instant (default now)"
     )

@@ -211,13 +211,16 @@ def _edge_text(t: Transition, lang: str) -> str:
     return text
 
 
-def _sla_text(sla: Sla, lang: str) -> str:
-    """One line describing an SLA: limit, start triggers, pause and stop states, marks."""
+def _sla_text(sla: Sla, lang: str, short: bool = False) -> str:
+    """One line describing an SLA: limit, start triggers, pause and stop states, marks
+    (``short``: its name and limit only)."""
     w = _words(lang)
     name = sla.name
     label = sla.label.get(lang)
     if label and label != sla.name:
         name += f"{w['open']}{label}{w['close']}"
+    if short:
+        return f"SLA {name}{w['colon']}{sla.duration}"
     parts = [str(sla.duration)]
     if sla.start_triggers:
         parts.append(w["starts"].format("/".join(sla.start_triggers)))
@@ -232,7 +235,7 @@ def _sla_text(sla: Sla, lang: str) -> str:
     return f"SLA {name}{w['colon']}{w['comma'].join(parts)}"
 
 
-def _sla_notes(process: ProcessDefinition, lang: str) -> dict[str, list[str]]:
+def _sla_notes(process: ProcessDefinition, lang: str, short: bool = False) -> dict[str, list[str]]:
     """The SLA lines to show on each state, keyed by state, in state order.
 
     A clock is shown where it starts: on its start states, and on the destinations of
@@ -245,7 +248,7 @@ def _sla_notes(process: ProcessDefinition, lang: str) -> dict[str, list[str]]:
             if t.trigger in sla.start_triggers:
                 where[t.dest] = None
         for state in where or (process.initial,):
-            notes.setdefault(state, []).append(_sla_text(sla, lang))
+            notes.setdefault(state, []).append(_sla_text(sla, lang, short))
     order = {s.name: i for i, s in enumerate(process.states)}
     return {k: notes[k] for k in sorted(notes, key=order.__getitem__)}
 
@@ -291,7 +294,12 @@ def _mermaid_text(text: str, specials: str = "") -> str:
 
 
 def to_mermaid(
-    process: ProcessDefinition, /, *, lang: str = "en", case: CaseView | None = None
+    process: ProcessDefinition,
+    /,
+    *,
+    lang: str = "en",
+    case: CaseView | None = None,
+    short: bool = False,
 ) -> str:
     """The process as a Mermaid ``stateDiagram-v2``.
 
@@ -303,6 +311,9 @@ def to_mermaid(
             the states it passed shaded (class ``visited``), the edges it took
             numbered (``step 1``), and its running clocks in a note on the current
             state instead of the SLA rules.
+        short: a shorter layout: each edge labelled with its trigger only (no
+            labels, roles or guards), parallel edges (the same source, trigger and
+            destination) drawn once, and each SLA note with its name and limit only.
 
     Returns:
         The diagram text (no trailing newline); paste it into a ```` ```mermaid ````
@@ -321,15 +332,19 @@ def to_mermaid(
         lines.append(f'    state "{label}" as {ids[s.name]}')
     lines.append(f"    [*] --> {ids[process.initial]}")
     taken = case.numbers() if case is not None else {}
+    drawn: set[tuple[str, str, str]] = set()
     for src, t in process.edges:
-        label = _edge_text(t, lang)
+        if short and (src, t.trigger, t.dest) in drawn:
+            continue
+        drawn.add((src, t.trigger, t.dest))
+        label = t.trigger if short else _edge_text(t, lang)
         numbers = taken.pop((src, t.trigger, t.dest), None)
         if numbers:
             label += f" · {_step_text(numbers, lang)}"
         text = _mermaid_text(label, '":;<>')
         lines.append(f"    {ids[src]} --> {ids[t.dest]}: {text}")
     lines.extend(f"    {ids[s.name]} --> [*]" for s in process.states if s.final)
-    notes_by_state = _sla_notes(process, lang)
+    notes_by_state = _sla_notes(process, lang, short)
     if case is not None:
         notes_by_state = {case.state: case.clock_lines(process, lang)} if case.clocks else {}
         lines.append("    classDef visited fill:#dbeafe,stroke:#1d4ed8")

@@ -573,3 +573,22 @@ def test_live_svg_and_bad_format(live: Workflow) -> None:
         live.diagram("C-1", format="png")
     with pytest.raises(CaseNotFound):
         live.diagram("nope")
+
+
+def test_short_mermaid_labels_edges_with_the_trigger_only() -> None:
+    p = processes.builtin("complaint")
+    full, short = read_mermaid(to_mermaid(p)), read_mermaid(to_mermaid(p, short=True))
+    assert short.states == full.states
+    assert {text for _, _, text in short.edges} <= {t.trigger for _, t in p.edges} | {""}
+    # the two review_escalation edges (L2, L3) are one arrow
+    review = [e for e in short.edges if e[2] == "review_escalation"]
+    assert review == [("escalated", "investigating", "review_escalation")]
+    assert short.notes["received"] == ["SLA acknowledge (Acknowledgement): 24h",
+                                       "SLA feedback (Feedback): 7wd"]  # fmt: skip
+    assert len(to_mermaid(p, short=True)) < 0.6 * len(to_mermaid(p))
+
+
+def test_short_live_diagram_keeps_the_steps(live: Workflow) -> None:
+    m = read_mermaid(live.diagram("C-1", short=True))
+    assert ("waiting", "investigating", "reply · step 3") in m.edges
+    assert ("received", "investigating", "acknowledge · step 1") in m.edges

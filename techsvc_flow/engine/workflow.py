@@ -661,6 +661,7 @@ class Workflow:
         format: str = "mermaid",
         lang: str = "en",
         at: dt.datetime | None = None,
+        short: bool = False,
     ) -> str:
         """The case drawn live on its process's diagram (see :mod:`techsvc_flow.diagrams`).
 
@@ -674,6 +675,7 @@ class Workflow:
             format: ``"mermaid"``, ``"dot"`` or ``"svg"`` (needs Graphviz's ``dot``).
             lang: ``"en"`` or ``"zh"``.
             at: the instant the time left is read at.
+            short: Mermaid only: edges labelled with their trigger only.
 
         Raises:
             CaseNotFound: no such case.
@@ -696,7 +698,7 @@ class Workflow:
         ]
         view = CaseView(case_id, case.state, steps, clocks)
         if format == "mermaid":
-            return to_mermaid(definition, lang=lang, case=view)
+            return to_mermaid(definition, lang=lang, case=view, short=short)
         dot = to_dot(definition, lang=lang, case=view)
         return dot if format == "dot" else to_svg(dot)
 
