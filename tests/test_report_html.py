@@ -332,6 +332,9 @@ def test_html_in_one_language_or_both(q4: QualityReport) -> None:
     assert "<td>Service response timeliness</td>" in en and "<td>服务响应及时率" not in en
     assert '<html lang="zh-CN">' in zh and "未达标" in zh and "FAIL" not in zh
     assert "<td>服务响应及时率</td>" in zh and "Service response timeliness" not in zh
+    assert "our default" not in zh and "standard text" not in zh and "<td>默认值</td>" not in zh
+    assert '<td class="note">默认值</td>' in zh and "标准原文：《" in zh
+    assert "三(二)3「24 小时内受理响应、7 个工作日内处理反馈」）" in zh  # the quote kept as is
     assert "未达标 FAIL" in both and "Service response timeliness" in both
     with pytest.raises(ValueError, match="html only"):
         render(q4, "text", lang="both")

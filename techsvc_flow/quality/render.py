@@ -127,6 +127,26 @@ def _pad(text: str, width: int, align: str = "<") -> str:
     return text + fill if align == "<" else fill + text
 
 
+#: the English words of ``Indicator.threshold_source``, in Chinese
+_SOURCE_ZH = (
+    ("our default (the limits ", "默认值（时限 "),
+    (" working days are standard text: ", " 个工作日出自标准原文："),
+    ("standard text: ", "标准原文："),
+    ("our default", "默认值"),
+)
+
+
+def _source(text: str, lang: Lang) -> str:
+    """Where a threshold comes from, in ``lang`` (the quoted standard stays as it is)."""
+    if lang != "zh":
+        return text
+    for en, zh in _SOURCE_ZH:
+        text = text.replace(en, zh)
+    if text.startswith("默认值（") and text.endswith(")"):
+        text = text[:-1] + "）"
+    return text
+
+
 def _check_lang(lang: str, *, both: bool = False) -> None:
     allowed = ("en", "zh", "both") if both else ("en", "zh")
     if lang not in allowed:
@@ -302,7 +322,9 @@ h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8p
 .sub { color: #555; font-size: 13px; margin-bottom: 16px; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: left; }
-th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+th { background: #f2f2f2; } td.num { text-align: right; font-variant-numeric: tabular-nums;
+                                     white-space: nowrap; }
+#indicators td:first-child { white-space: nowrap; }
 .badge { display: inline-block; padding: 1px 8px; border-radius: 3px; color: #fff;
          font-weight: bold; font-size: 12px; white-space: nowrap; }
 .badge.pass { background: #1a7f37; } .badge.fail { background: #cf222e; }
@@ -506,7 +528,7 @@ def render_html(report: QualityReport, *, max_late: int = 500, lang: Lang = "bot
             f'<td class="num">{r.numerator} / {r.denominator}</td>'
             f'<td><span class="badge {cls}">{_e(_status(lang, r.status))}</span></td>'
             f'<td class="note measures">{measures}</td>'
-            f'<td class="note">{_e(r.indicator.threshold_source)}</td></tr>'
+            f'<td class="note">{_e(_source(r.indicator.threshold_source, lang))}</td></tr>'
         )
     out.append("</tbody></table>")
     out.append(f"<h2>{_e(_words(lang, 'trend'))}</h2>")
