@@ -34,7 +34,7 @@ from techsvc_flow import (
     processes,
 )
 from techsvc_flow.diagrams import to_dot, to_mermaid
-from techsvc_flow.errors import CaseNotFound, InvalidValue
+from techsvc_flow.errors import CaseNotFound, ConfigurationError, InvalidValue
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUOTED_LABEL = '已受理 "new": 1; #2 <b>'
@@ -592,3 +592,11 @@ def test_short_live_diagram_keeps_the_steps(live: Workflow) -> None:
     m = read_mermaid(live.diagram("C-1", short=True))
     assert ("waiting", "investigating", "reply · step 3") in m.edges
     assert ("received", "investigating", "acknowledge · step 1") in m.edges
+
+
+def test_svg_without_graphviz_is_a_configuration_error(
+    live: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ConfigurationError, match="Graphviz"):
+        live.diagram("C-1", format="svg")
