@@ -73,28 +73,44 @@ def _deadline(args: argparse.Namespace) -> int:
 
 
 def _diagram(args: argparse.Namespace) -> int:
-    import shutil
-    import subprocess
-
     from . import processes
-    from .diagrams import to_dot, to_mermaid
+    from .diagrams import to_dot, to_mermaid, to_svg
 
+    if args.case is not None:
+        return _case_diagram(args)
+    if args.process is None:
+        raise _UsageError("name a built-in process, or a case with --case ID --db URL")
     if args.process not in processes.ALL:
         known = ", ".join(processes.ALL)
         raise _UsageError(f"unknown process {args.process!r}; built-in: {known}")
     process = processes.builtin(args.process)
     if args.format == "mermaid":
-        print(to_mermaid(process, lang=args.lang))
+        print(to_mermaid(process, lang=args.lang, short=args.short))
         return 0
     dot = to_dot(process, lang=args.lang)
-    if args.format == "dot":
-        print(dot)
-        return 0
-    binary = shutil.which("dot")
-    if binary is None:
-        raise _UsageError("--format svg needs Graphviz's 'dot' (apt-get install graphviz)")
-    svg = subprocess.run([binary, "-Tsvg"], input=dot, capture_output=True, text=True, check=True)
-    print(svg.stdout, end="")
+    print(dot if args.format == "dot" else to_svg(dot), end="" if args.format == "svg" else "\n")
+    return 0
+
+
+def _case_diagram(args: argparse.Namespace) -> int:
+    """``diagram --case ID --db URL``: one case drawn live (``Workflow.diagram``)."""
+    from . import processes
+    from .engine import Workflow
+
+    if args.process is not None:
+        raise _UsageError("give a process name or --case ID, not both")
+    if args.db is None:
+        raise _UsageError("--case needs --db URL (the database that holds the case)")
+    cal = _calendar(args)
+    store = _database(args)
+    try:
+        wf = Workflow(store, calendar=cal, dispatch="manual",
+                      processes=[processes.builtin(name) for name in processes.ALL])  # fmt: skip
+        text = wf.diagram(args.case, format=args.format, lang=args.lang, at=_now(args, cal),
+                          short=args.short)  # fmt: skip
+    finally:
+        store.close()
+    print(text, end="" if args.format == "svg" else "\n")
     return 0
 
 
@@ -471,14 +487,31 @@ def build_parser() -> argparse.ArgumentParser:
     diagram = _command(
         commands,
         "diagram",
-        "draw a built-in process",
+        "draw a built-in process, or one case live",
         "Prints a built-in process as a Mermaid state diagram, Graphviz DOT, or SVG "
-        "(SVG needs Graphviz's dot).",
-        ["diagram complaint", "diagram service_engagement --format svg --lang zh > se.svg"],
+        "(SVG needs Graphviz's dot). With --case ID and --db, draws that case live: its "
+        "current state highlighted, the steps it took numbered, its running clocks with "
+        "their due instants (local time) and the time left.",
+        [
+            "diagram complaint",
+            "diagram service_engagement --format svg --lang zh > se.svg",
+            "diagram --db flow.db --case TS-2025-002 --format svg > case.svg",
+        ],
     )
-    diagram.add_argument("process", help="e.g. complaint, service_engagement")
+    diagram.add_argument("process", nargs="?", help="e.g. complaint, service_engagement")
+    diagram.add_argument("--case", default=None, metavar="ID", help="draw this case live")
     diagram.add_argument("--format", choices=("mermaid", "dot", "svg"), default="mermaid")
     diagram.add_argument("--lang", choices=("en", "zh"), default="en")
+    diagram.add_argument(
+        "--short",
+        action="store_true",
+        help="Mermaid: edges labelled with their trigger only, SLA notes with their limit",
+    )
+    diagram.add_argument(
+        "--as-of", default=None, help="with --case: time left as of this instant (default now)"
+    )
+    _database_options(diagram, required=False)
+    _calendar_options(diagram, coverage="provisional")
     diagram.set_defaults(run=_diagram)
 
     report = _command(
@@ -497,7 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
     _database_options(report)
     report.add_argument("--period", required=True, help="2025, 2025-H2, 2025-Q4, 2025-10 or A..B")
     report.add_argument("--format", choices=("text", "json", "csv", "html"), default="text")
-    report.add_argument("--lang", choices=("en", "zh"), default="en")
+    report.add_argument(
+        "--lang",
+        choices=("en", "zh", "both"),
+        default="en",
+        help="English, 中文, or (html only) both side by side",
+    )
     report.add_argument("--output", help="write to FILE instead of stdout")
     report.add_argument("--as-of", default=None, help="evaluate as of this instant (default now)")
     report.add_argument(

@@ -52,13 +52,20 @@ digraph "ticket" {
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
-from collections.abc import Mapping
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+
+import attrs
 
 from .definition import ProcessDefinition, Sla, Transition
+from .durations import TimeLeft
+from .errors import ConfigurationError
 
-__all__ = ["to_dot", "to_mermaid"]
+__all__ = ["CaseView", "to_dot", "to_mermaid", "to_svg"]
 
 # The fixed words of the annotations, by language (others fall back to English).
 _WORDS: Mapping[str, Mapping[str, str]] = {
@@ -73,6 +80,13 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "stops": "stops at {}",
         "warns": "warns at {}",
         "breach": "breach fires {}",
+        "step": "step {}",
+        "steps": "steps {}",
+        "case": "case {}",
+        "due": "due {}",
+        "left": "{} left",
+        "clocks": "running clocks",
+        "none": "no clock running",
     },
     "zh": {
         "colon": "：",
@@ -85,6 +99,13 @@ _WORDS: Mapping[str, Mapping[str, str]] = {
         "stops": "{} 停止",
         "warns": "预警 {}",
         "breach": "超时触发 {}",
+        "step": "第 {} 步",
+        "steps": "第 {} 步",
+        "case": "案件 {}",
+        "due": "{} 到期",
+        "left": "剩余 {}",
+        "clocks": "计时中的时限",
+        "none": "无计时中的时限",
     },
 }
 
@@ -119,6 +140,57 @@ def _words(lang: str) -> Mapping[str, str]:
     return _WORDS.get(lang, _WORDS["en"])
 
 
+@attrs.frozen
+class CaseView:
+    """What a live case diagram shows on top of its process (see ``Workflow.diagram``).
+
+    Attributes:
+        case_id: the case.
+        state: its current state (highlighted).
+        steps: the transitions it took, oldest first, as ``(source, trigger, dest)``;
+            their edges are drawn bold and numbered, the states they passed shaded.
+        clocks: the running SLA clocks as ``(sla, due, time left)``, the due instant
+            in the zone it is to be shown in; shown in a note on the current state
+            (Mermaid) or in the legend (DOT) instead of the process's SLA rules.
+    """
+
+    case_id: str
+    state: str
+    steps: Sequence[tuple[str, str, str]] = ()
+    clocks: Sequence[tuple[str, dt.datetime | None, TimeLeft | None]] = ()
+
+    def numbers(self) -> dict[tuple[str, str, str], list[int]]:
+        """The step numbers (from 1) of each edge taken."""
+        out: dict[tuple[str, str, str], list[int]] = {}
+        for n, step in enumerate(self.steps, 1):
+            out.setdefault(step, []).append(n)
+        return out
+
+    def visited(self) -> set[str]:
+        """The states the case has been in, the current one included."""
+        return {self.state} | {s for step in self.steps for s in (step[0], step[2])}
+
+    def clock_lines(self, process: ProcessDefinition, lang: str) -> list[str]:
+        """One line per running clock, e.g. ``SLA reply: due 2025-10-16 18:00, 3h left``."""
+        w = _words(lang)
+        labels = {sla.name: sla.label.get(lang) or sla.name for sla in process.slas}
+        lines = []
+        for name, due, left in self.clocks:
+            parts = []
+            if due is not None:
+                parts.append(w["due"].format(due.strftime("%Y-%m-%d %H:%M")))
+            if left is not None:
+                text = left.text(lang)
+                parts.append(text if left.overdue else w["left"].format(text))
+            lines.append(f"SLA {labels.get(name, name)}{w['colon']}{w['comma'].join(parts)}")
+        return lines
+
+
+def _step_text(numbers: Sequence[int], lang: str) -> str:
+    w = _words(lang)
+    return w["step" if len(numbers) == 1 else "steps"].format(", ".join(map(str, numbers)))
+
+
 def _title(process: ProcessDefinition, lang: str) -> str:
     name = process.title.get(lang) or process.title.get("en") or process.name
     return f"{name} v{process.version}"
@@ -139,13 +211,16 @@ def _edge_text(t: Transition, lang: str) -> str:
     return text
 
 
-def _sla_text(sla: Sla, lang: str) -> str:
-    """One line describing an SLA: limit, start triggers, pause and stop states, marks."""
+def _sla_text(sla: Sla, lang: str, short: bool = False) -> str:
+    """One line describing an SLA: limit, start triggers, pause and stop states, marks
+    (``short``: its name and limit only)."""
     w = _words(lang)
     name = sla.name
     label = sla.label.get(lang)
     if label and label != sla.name:
         name += f"{w['open']}{label}{w['close']}"
+    if short:
+        return f"SLA {name}{w['colon']}{sla.duration}"
     parts = [str(sla.duration)]
     if sla.start_triggers:
         parts.append(w["starts"].format("/".join(sla.start_triggers)))
@@ -160,7 +235,7 @@ def _sla_text(sla: Sla, lang: str) -> str:
     return f"SLA {name}{w['colon']}{w['comma'].join(parts)}"
 
 
-def _sla_notes(process: ProcessDefinition, lang: str) -> dict[str, list[str]]:
+def _sla_notes(process: ProcessDefinition, lang: str, short: bool = False) -> dict[str, list[str]]:
     """The SLA lines to show on each state, keyed by state, in state order.
 
     A clock is shown where it starts: on its start states, and on the destinations of
@@ -173,7 +248,7 @@ def _sla_notes(process: ProcessDefinition, lang: str) -> dict[str, list[str]]:
             if t.trigger in sla.start_triggers:
                 where[t.dest] = None
         for state in where or (process.initial,):
-            notes.setdefault(state, []).append(_sla_text(sla, lang))
+            notes.setdefault(state, []).append(_sla_text(sla, lang, short))
     order = {s.name: i for i, s in enumerate(process.states)}
     return {k: notes[k] for k in sorted(notes, key=order.__getitem__)}
 
@@ -218,13 +293,27 @@ def _mermaid_text(text: str, specials: str = "") -> str:
     return "".join(out)
 
 
-def to_mermaid(process: ProcessDefinition, /, *, lang: str = "en") -> str:
+def to_mermaid(
+    process: ProcessDefinition,
+    /,
+    *,
+    lang: str = "en",
+    case: CaseView | None = None,
+    short: bool = False,
+) -> str:
     """The process as a Mermaid ``stateDiagram-v2``.
 
     Args:
         process: any process definition.
         lang: the language of the state labels and of the annotations (``"en"``,
             ``"zh"``; labels fall back to English, then to the state name).
+        case: draw one case live: its current state highlighted (class ``current``),
+            the states it passed shaded (class ``visited``), the edges it took
+            numbered (``step 1``), and its running clocks in a note on the current
+            state instead of the SLA rules.
+        short: a shorter layout: each edge labelled with its trigger only (no
+            labels, roles or guards), parallel edges (the same source, trigger and
+            destination) drawn once, and each SLA note with its name and limit only.
 
     Returns:
         The diagram text (no trailing newline); paste it into a ```` ```mermaid ````
@@ -233,17 +322,38 @@ def to_mermaid(process: ProcessDefinition, /, *, lang: str = "en") -> str:
         where its clock starts.
     """
     ids = _mermaid_ids(process)
-    title = json.dumps(_title(process, lang), ensure_ascii=False)
+    title_text = _title(process, lang)
+    if case is not None:
+        title_text += " · " + _words(lang)["case"].format(case.case_id)
+    title = json.dumps(title_text, ensure_ascii=False)
     lines = ["---", f"title: {title}", "---", "stateDiagram-v2"]
     for s in process.states:
         label = _mermaid_text(s.title(lang), '"<>')
         lines.append(f'    state "{label}" as {ids[s.name]}')
     lines.append(f"    [*] --> {ids[process.initial]}")
+    taken = case.numbers() if case is not None else {}
+    drawn: set[tuple[str, str, str]] = set()
     for src, t in process.edges:
-        text = _mermaid_text(_edge_text(t, lang), '":;<>')
+        if short and (src, t.trigger, t.dest) in drawn:
+            continue
+        drawn.add((src, t.trigger, t.dest))
+        label = t.trigger if short else _edge_text(t, lang)
+        numbers = taken.pop((src, t.trigger, t.dest), None)
+        if numbers:
+            label += f" · {_step_text(numbers, lang)}"
+        text = _mermaid_text(label, '":;<>')
         lines.append(f"    {ids[src]} --> {ids[t.dest]}: {text}")
     lines.extend(f"    {ids[s.name]} --> [*]" for s in process.states if s.final)
-    for state, notes in _sla_notes(process, lang).items():
+    notes_by_state = _sla_notes(process, lang, short)
+    if case is not None:
+        notes_by_state = {case.state: case.clock_lines(process, lang)} if case.clocks else {}
+        lines.append("    classDef visited fill:#dbeafe,stroke:#1d4ed8")
+        lines.append("    classDef current fill:#fde047,stroke:#b45309,stroke-width:3px")
+        passed = [ids[s.name] for s in process.states if s.name in case.visited() - {case.state}]
+        if passed:
+            lines.append(f"    class {','.join(passed)} visited")
+        lines.append(f"    class {ids[case.state]} current")
+    for state, notes in notes_by_state.items():
         lines.append(f"    note right of {ids[state]}")
         for note in notes:
             # "end note" would close the note early: hide the space from the lexer
@@ -270,12 +380,15 @@ def _dot_attrs(**values: str) -> str:
     return "[" + ", ".join(f"{k}={_dot_quote(v)}" for k, v in values.items()) + "]"
 
 
-def to_dot(process: ProcessDefinition, /, *, lang: str = "en") -> str:
+def to_dot(process: ProcessDefinition, /, *, lang: str = "en", case: CaseView | None = None) -> str:
     """The process as a Graphviz DOT ``digraph``.
 
     Args:
         process: any process definition.
         lang: the language of the state labels and of the annotations.
+        case: draw one case live: its current state filled yellow with a thick border,
+            the states it passed filled blue, the edges it took bold blue and numbered
+            (``step 1``), and its running clocks in the legend instead of the SLA rules.
 
     Returns:
         The graph text (no trailing newline), e.g. for ``dot -Tsvg``, top to bottom. A
@@ -286,7 +399,10 @@ def to_dot(process: ProcessDefinition, /, *, lang: str = "en") -> str:
         string, so any name or text is safe.
     """
     q = _dot_quote
-    graph = _dot_attrs(label=_title(process, lang), labelloc="t", rankdir="TB",
+    title = _title(process, lang)
+    if case is not None:
+        title += " · " + _words(lang)["case"].format(case.case_id)
+    graph = _dot_attrs(label=title, labelloc="t", rankdir="TB",
                        nodesep="0.25", ranksep="0.35", fontsize="12")  # fmt: skip
     lines = [
         f"digraph {q(process.name)} {{",
@@ -301,20 +417,42 @@ def to_dot(process: ProcessDefinition, /, *, lang: str = "en") -> str:
         + ";",
     ]
     clocks = _sla_notes(process, lang)
+    visited = case.visited() if case is not None else set()
     for s in process.states:
         extra = {"peripheries": "2"} if s.final else {}
         if s.name in clocks:
             extra["tooltip"] = "; ".join(clocks[s.name])
+        if case is not None and s.name == case.state:
+            extra.update(style="rounded,filled,bold", fillcolor="#fde047", penwidth="3")
+        elif s.name in visited:
+            extra.update(style="rounded,filled", fillcolor="#dbeafe")
         lines.append(f"    {q(s.name)} " + _dot_attrs(label=s.title(lang), **extra) + ";")
     lines.append(f"    {q('(start)')} -> {q(process.initial)};")
+    taken = case.numbers() if case is not None else {}
     for src, t in process.edges:
         # a short label keeps the layout on a screen; the rest shows on hover
         full = _edge_text(t, lang)
-        lines.append(
-            f"    {q(src)} -> {q(t.dest)} " + _dot_attrs(label=t.trigger, tooltip=full) + ";"
-        )
+        numbers = taken.pop((src, t.trigger, t.dest), None)
+        if numbers:
+            label = f"{t.trigger} ({_step_text(numbers, lang)})"
+            attrs_ = _dot_attrs(label=label, tooltip=full, color="#1d4ed8", fontcolor="#1d4ed8",
+                                penwidth="2.5")  # fmt: skip
+        else:
+            attrs_ = _dot_attrs(label=t.trigger, tooltip=full)
+        lines.append(f"    {q(src)} -> {q(t.dest)} {attrs_};")
     lines.extend(f"    {q(s.name)} -> {q('(end)')};" for s in process.states if s.final)
     notes = _sla_notes(process, lang)
+    if case is not None:
+        w = _words(lang)
+        running = case.clock_lines(process, lang) or [w["none"]]
+        text = (
+            _dot_escape(w["clocks"] + w["colon"].strip())
+            + "\\l"
+            + "".join(_dot_escape(line) + "\\l" for line in running)
+        )
+        lines.append(f'    {q("(legend)")} [shape={q("note")}, label="{text}"];')
+        lines.append(f"    {q('(end)')} -> {q('(legend)')} " + _dot_attrs(style="invis") + ";")
+        notes = {}
     if notes:
         # one legend below the end (notes beside the states would double the width);
         # a state's tooltip names its clocks
@@ -328,3 +466,18 @@ def to_dot(process: ProcessDefinition, /, *, lang: str = "en") -> str:
         lines.append(f"    {q('(end)')} -> {q('(legend)')} " + _dot_attrs(style="invis") + ";")
     lines.append("}")
     return "\n".join(lines)
+
+
+def to_svg(dot: str, /) -> str:
+    """``dot`` (a DOT graph, e.g. from :func:`to_dot`) laid out as SVG by Graphviz.
+
+    Raises:
+        ConfigurationError: Graphviz's ``dot`` program is not installed.
+    """
+    binary = shutil.which("dot")
+    if binary is None:
+        raise ConfigurationError(
+            "graphviz", "SVG needs Graphviz's 'dot' program (e.g. apt-get install graphviz)"
+        )
+    done = subprocess.run([binary, "-Tsvg"], input=dot, capture_output=True, text=True, check=True)
+    return done.stdout

@@ -248,3 +248,24 @@ def test_version_and_every_help_has_a_description_and_an_example(
         _usage, description, *_ = text.split("\n\n")
         assert len(description.split()) >= 8, command
         assert f"examples:\n  techsvc-flow {command}" in text, command
+
+
+def test_diagram_of_one_case_live(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(tmp_path / "demo.db")
+    assert main(["demo", "--db", path]) == 0
+    capsys.readouterr()
+    args = ["diagram", "--db", path, "--case", "TS-2025-002", "--as-of", "2025-10-30T10:00"]
+    code, out, _ = run(capsys, *args, "--hours", "09:00-12:00,13:30-18:00")
+    assert code == 0
+    assert "    class investigating current" in out
+    start = "start_investigation (Start investigation) [handler, quality_manager]"
+    assert f"{start} (guards#58; investigator_conflict) · step 3" in out
+    note = out.split("note right of investigating\n")[1].splitlines()[0].strip()
+    assert note == "SLA Feedback: due 2025-10-29 18:00, overdue by 1h working"
+    code, out, _ = run(capsys, *args, "--format", "dot", "--lang", "zh")
+    assert code == 0 and '"investigating" [label="调查中"' in out and "第 3 步" in out
+    assert run(capsys, "diagram", "--case", "TS-2025-002")[:1] == (2,)
+    code, _, err = run(capsys, "diagram", "complaint", "--case", "X", "--db", path)
+    assert code == 2 and "not both" in err
+    code, _, err = run(capsys, "diagram", "--db", path, "--case", "NOPE")
+    assert (code, err) == (2, "techsvc-flow: error: no case with id 'NOPE'\n")

@@ -7,6 +7,7 @@ is installed the DOT text is also laid out by it.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import itertools
 import json
@@ -14,13 +15,28 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
 
-from techsvc_flow import Field, Guard, ProcessDefinition, Sla, State, Transition, processes
+from techsvc_flow import (
+    Actor,
+    Field,
+    Guard,
+    ProcessDefinition,
+    Sla,
+    State,
+    SteppedClock,
+    Transition,
+    WorkCalendar,
+    Workflow,
+    processes,
+)
 from techsvc_flow.diagrams import to_dot, to_mermaid
+from techsvc_flow.errors import CaseNotFound, ConfigurationError, InvalidValue
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 QUOTED_LABEL = '已受理 "new": 1; #2 <b>'
 
 
@@ -87,6 +103,7 @@ class Mermaid:
     states: dict[str, str]  # id -> label (entities decoded)
     edges: list[tuple[str, str, str]]  # (source id, dest id, text decoded)
     notes: dict[str, list[str]]
+    classes: dict[str, str] = attrs.field(factory=dict)  # state id -> class (live diagrams)
 
 
 _M_STATE = re.compile(r'^    state "(?P<label>[^"]*)" as (?P<id>[A-Za-z][A-Za-z0-9_]*)$')
@@ -95,6 +112,10 @@ _M_EDGE = re.compile(
     r"(?:: (?P<text>(?:[^:;#\n]|#\w+;)+))?$"
 )
 _M_NOTE = re.compile(r"^    note right of (?P<id>[A-Za-z][A-Za-z0-9_]*)$")
+_M_CLASSDEF = re.compile(r"^    classDef (?P<name>\w+) [\w#:,.-]+$")
+_M_CLASS = re.compile(
+    r"^    class (?P<ids>[A-Za-z][A-Za-z0-9_]*(?:,[A-Za-z][A-Za-z0-9_]*)*) (?P<name>\w+)$"
+)
 
 
 def _entities(text: str) -> str:
@@ -116,8 +137,19 @@ def read_mermaid(text: str) -> Mermaid:
     states: dict[str, str] = {}
     edges: list[tuple[str, str, str]] = []
     notes: dict[str, list[str]] = {}
+    defined: set[str] = set()
+    classes: dict[str, str] = {}
     rest: Iterator[str] = iter(lines[4:])
     for line in rest:
+        if m := _M_CLASSDEF.match(line):
+            defined.add(m["name"])
+            continue
+        if m := _M_CLASS.match(line):
+            assert m["name"] in defined, f"class {m['name']} used before classDef"
+            for state_id in m["ids"].split(","):
+                assert state_id in states and state_id not in classes, line
+                classes[state_id] = m["name"]
+            continue
         if m := _M_STATE.match(line):
             assert m["id"] not in states, f"state id {m['id']} declared twice"
             states[m["id"]] = _entities(m["label"])
@@ -138,7 +170,7 @@ def read_mermaid(text: str) -> Mermaid:
             notes[m["id"]] = body
         else:
             raise AssertionError(f"not a line of the Mermaid subset: {line!r}")
-    return Mermaid(title, states, edges, notes)
+    return Mermaid(title, states, edges, notes, classes)
 
 
 # --- a reader for the DOT subset ------------------------------------------------------
@@ -461,3 +493,110 @@ def test_the_svg_fits_a_screen(name: str) -> None:
     assert m is not None
     width, height = int(m[1]), int(m[2])
     assert width / height <= 2.0 and width <= 2000, (width, height)
+
+
+# --- live case diagrams ---------------------------------------------------------------
+
+
+@pytest.fixture
+def live() -> Workflow:
+    """A complaint case started at 09:00 on Monday 2025-10-20, acknowledged, asked for
+    more, answered back; diagrams read at 10:00 on Wednesday the 22nd."""
+    clock = SteppedClock(dt.datetime(2025, 10, 20, 9, 0, tzinfo=SHANGHAI))
+    wf = Workflow(calendar=WorkCalendar.china(coverage="provisional"), clock=clock,
+                  processes=[complaint()])  # fmt: skip
+    wf.start("complaint", case_id="C-1")
+    clock.advance(dt.timedelta(hours=1))
+    wf.fire("C-1", "acknowledge", actor=Actor("ann", {"agent"}))
+    wf.fire("C-1", "ask", actor=Actor("ann", {"agent"}))
+    clock.advance(dt.timedelta(hours=2))
+    wf.fire("C-1", "reply")
+    clock.advance(dt.timedelta(days=2, hours=-2))
+    return wf
+
+
+def test_live_mermaid_highlights_the_state_and_numbers_the_path(live: Workflow) -> None:
+    m = read_mermaid(live.diagram("C-1"))
+    assert m.title == "Complaint v3 · case C-1"
+    assert m.classes == {
+        "received": "visited",
+        "waiting": "visited",
+        "investigating": "current",
+    }
+    steps = {(a, b): text.split(" · ")[-1] for a, b, text in m.edges if "step" in text}
+    assert steps == {
+        ("received", "investigating"): "step 1",
+        ("investigating", "waiting"): "step 2",
+        ("waiting", "investigating"): "step 3",
+    }
+    # the running clock: 7 working days from Monday the 20th (the whole day is working
+    # time here), 2 hours paused in waiting, read on Wednesday the 22nd at 10:00
+    assert m.notes == {"investigating": ["SLA feedback: due 2025-10-30 02:00, 5 wd 16h left"]}
+
+
+def test_live_diagram_in_chinese_and_dot(live: Workflow) -> None:
+    m = read_mermaid(live.diagram("C-1", lang="zh"))
+    assert m.title == "投诉处理 v3 · 案件 C-1"
+    assert m.notes == {
+        "investigating": ["SLA feedback：2025-10-30 02:00 到期，剩余 5个工作日16小时"]
+    }
+    d = read_dot(live.diagram("C-1", format="dot"))
+    assert d.graph["label"] == "Complaint v3 · case C-1"
+    assert d.nodes["investigating"]["fillcolor"] == "#fde047"
+    assert d.nodes["received"]["fillcolor"] == "#dbeafe"
+    assert "fillcolor" not in d.nodes["answered"]
+    bold = {(a, b): e["label"] for a, b, e in d.edges if e.get("penwidth") == "2.5"}
+    assert bold == {
+        ("received", "investigating"): "acknowledge (step 1)",
+        ("investigating", "waiting"): "ask (step 2)",
+        ("waiting", "investigating"): "reply (step 3)",
+    }
+    legend = dot_label(d.nodes["(legend)"]["label"]).splitlines()
+    assert legend == ["running clocks:", "SLA feedback: due 2025-10-30 02:00, 5 wd 16h left"]
+
+
+def test_live_diagram_numbers_a_repeated_edge_with_each_step(live: Workflow) -> None:
+    live.fire("C-1", "ask", actor=Actor("ann", {"agent"}))
+    m = read_mermaid(live.diagram("C-1"))
+    ask = [text for a, b, text in m.edges if (a, b) == ("investigating", "waiting")]
+    assert ask == ["ask [agent] · steps 2, 4"]
+    assert m.classes["waiting"] == "current"
+    assert m.notes == {}  # the feedback clock is paused: nothing runs
+
+
+def test_live_svg_and_bad_format(live: Workflow) -> None:
+    if shutil.which("dot") is None:
+        pytest.skip("Graphviz's dot is missing")
+    svg = live.diagram("C-1", format="svg")
+    assert svg.startswith("<?xml") and 'fill="#fde047"' in svg and "step 3" in svg
+    with pytest.raises(InvalidValue, match="format"):
+        live.diagram("C-1", format="png")
+    with pytest.raises(CaseNotFound):
+        live.diagram("nope")
+
+
+def test_short_mermaid_labels_edges_with_the_trigger_only() -> None:
+    p = processes.builtin("complaint")
+    full, short = read_mermaid(to_mermaid(p)), read_mermaid(to_mermaid(p, short=True))
+    assert short.states == full.states
+    assert {text for _, _, text in short.edges} <= {t.trigger for _, t in p.edges} | {""}
+    # the two review_escalation edges (L2, L3) are one arrow
+    review = [e for e in short.edges if e[2] == "review_escalation"]
+    assert review == [("escalated", "investigating", "review_escalation")]
+    assert short.notes["received"] == ["SLA acknowledge (Acknowledgement): 24h",
+                                       "SLA feedback (Feedback): 7wd"]  # fmt: skip
+    assert len(to_mermaid(p, short=True)) < 0.6 * len(to_mermaid(p))
+
+
+def test_short_live_diagram_keeps_the_steps(live: Workflow) -> None:
+    m = read_mermaid(live.diagram("C-1", short=True))
+    assert ("waiting", "investigating", "reply · step 3") in m.edges
+    assert ("received", "investigating", "acknowledge · step 1") in m.edges
+
+
+def test_svg_without_graphviz_is_a_configuration_error(
+    live: Workflow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ConfigurationError, match="Graphviz"):
+        live.diagram("C-1", format="svg")

@@ -12,20 +12,24 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
+import unicodedata
 import zlib
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
+import attrs
 import pytest
 import quality_scenario as qs
 from quality_scenario import SH
 
 from techsvc_flow import MemoryStore, WorkCalendar
 from techsvc_flow.quality import DEFAULT_CONFIG, INDICATORS, Period, QualityReport, report
-from techsvc_flow.quality.render import CSV_HEAD, render
+from techsvc_flow.quality.render import CSV_HEAD, CSV_HEAD_ZH, render
 
 Q4 = Period.parse("2025-Q4", tz=SH)
 # two indicators pass at these thresholds, five fail
@@ -124,7 +128,7 @@ def dom_of(tmp: Path, html: str) -> _Dom:
 def test_the_page_shows_the_seven_indicators_against_their_thresholds(
     tmp_path: Path, q4: QualityReport
 ) -> None:
-    dom = dom_of(tmp_path, render(q4, "html"))
+    dom = dom_of(tmp_path, render(q4, "html", lang="both"))
     text = " ".join(dom.text)
     for ind in INDICATORS:
         assert ind.zh in text and ind.en in text
@@ -153,7 +157,7 @@ def test_the_page_shows_the_seven_indicators_against_their_thresholds(
 
 
 def test_the_page_needs_nothing_from_elsewhere(q4: QualityReport) -> None:
-    html = render(q4, "html")
+    html = render(q4, "html", lang="both")
     assert "<script" not in html and "<link" not in html and "<img" not in html
     assert "url(" not in html and "src=" not in html and "@import" not in html
     assert html.replace('xmlns="http://www.w3.org/2000/svg"', "").count("http") == 0
@@ -212,7 +216,7 @@ def _count(rows: list[bytes], bpp: int, colour: tuple[int, int, int]) -> int:
 
 def test_a_screenshot_shows_red_and_green_bars(tmp_path: Path, q4: QualityReport) -> None:
     page = tmp_path / "report.html"
-    page.write_text(render(q4, "html"), encoding="utf-8")
+    page.write_text(render(q4, "html", lang="both"), encoding="utf-8")
     shot = tmp_path / "report.png"
     chromium(tmp_path, page, "--window-size=960,420", f"--screenshot={shot}")
     width, height, rows, bpp = _png(shot.read_bytes())
@@ -224,7 +228,7 @@ def test_a_screenshot_shows_red_and_green_bars(tmp_path: Path, q4: QualityReport
 
 
 def test_a_quarter_without_data_is_grey(tmp_path: Path, empty: QualityReport) -> None:
-    dom = dom_of(tmp_path, render(empty, "html"))
+    dom = dom_of(tmp_path, render(empty, "html", lang="both"))
     text = " ".join(dom.text)
     assert text.count("无数据 NO DATA") == 7
     assert "none" in text
@@ -249,7 +253,7 @@ def test_text(q4: QualityReport) -> None:
         "8/9",
         "FAIL",
     ]
-    assert "acknowledged_on_time 83.33%, fed_back_on_time 83.33%" in text
+    assert "acknowledged on time 83.33%, fed back on time 83.33%" in text
     assert "  Return-visit rate: E03 (service_engagement, 2025-11-17 09:00)" in text
     zh = render(q4, lang="zh")
     assert "服务响应及时率" in zh and "未达标" in zh and "逐月趋势" in zh
@@ -288,3 +292,141 @@ def test_csv(q4: QualityReport) -> None:
 def test_unknown_format(q4: QualityReport) -> None:
     with pytest.raises(ValueError, match="text, json, csv, html"):
         render(q4, "pdf")  # type: ignore[arg-type]
+
+
+# --- Chinese, and --lang everywhere -----------------------------------------------------------
+
+
+def _columns(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def test_chinese_text_lines_up_by_display_width(q4: QualityReport) -> None:
+    lines = render(q4, lang="zh").splitlines()
+    head = next(i for i, line in enumerate(lines) if line.startswith("指标"))
+    block = lines[head : lines.index("", head)]
+    rows = [line for line in block if not line.startswith(" ")]
+    assert len(rows) == 8, rows
+    # the result column (结论 / 达标 / 未达标) starts at the same display column on every row
+    starts = {_columns(line.rsplit(" ", 1)[0]) for line in rows}
+    assert len(starts) == 1, rows
+    # and the value column ends at the same display column
+    ends = {_columns(line[: line.index("%") + 1]) for line in rows[1:] if "%" in line}
+    assert len(ends) == 1, rows
+
+
+def test_further_figures_are_words_in_every_language(tmp_path: Path, q4: QualityReport) -> None:
+    zh = render(q4, lang="zh")
+    assert "按时受理 83.33%，按时反馈 83.33%" in zh
+    for lang in ("en", "zh", "both"):
+        page = render(q4, "html", lang=lang)
+        measures = re.findall(r'<td class="note measures">(.*?)</td>', page)
+        assert any(measures) and not any("_" in m for m in measures), measures
+    assert "_on_time" not in render(q4) + zh
+    assert "按时受理 83.33%" in render(q4, "html", lang="zh")
+
+
+def test_html_in_one_language_or_both(q4: QualityReport) -> None:
+    en, zh, both = (render(q4, "html", lang=lang) for lang in ("en", "zh", "both"))
+    assert '<html lang="en">' in en and "FAIL" in en and "未达标" not in en
+    assert "<td>Service response timeliness</td>" in en and "<td>服务响应及时率" not in en
+    assert '<html lang="zh-CN">' in zh and "未达标" in zh and "FAIL" not in zh
+    assert "<td>服务响应及时率</td>" in zh and "Service response timeliness" not in zh
+    assert "our default" not in zh and "standard text" not in zh and "<td>默认值</td>" not in zh
+    assert '<td class="note">默认值</td>' in zh and "标准原文：《" in zh
+    assert "三(二)3「24 小时内受理响应、7 个工作日内处理反馈」）" in zh  # the quote kept as is
+    assert "未达标 FAIL" in both and "Service response timeliness" in both
+    with pytest.raises(ValueError, match="html only"):
+        render(q4, "text", lang="both")
+
+
+def test_csv_and_json_honour_lang(q4: QualityReport) -> None:
+    table = list(csv.reader(io.StringIO(render(q4, "csv", lang="zh"))))
+    assert tuple(table[0]) == CSV_HEAD_ZH and len(CSV_HEAD_ZH) == len(CSV_HEAD)
+    row = dict(zip(CSV_HEAD_ZH, table[3], strict=True))
+    assert (row["指标代码"], row["结论"], row["数值"]) == (
+        "complaint_timeliness",
+        "未达标",
+        "72.22",
+    )
+    data = json.loads(render(q4, "json", lang="zh"))
+    assert data["lang"] == "zh"
+    third = data["indicators"][2]
+    assert (third["code"], third["name"], third["result"]) == (
+        "complaint_timeliness",
+        "投诉处理及时率",
+        "未达标",
+    )
+    assert third["measure_labels"] == {
+        "acknowledged_on_time": "按时受理",
+        "fed_back_on_time": "按时反馈",
+    }
+    assert third["measures"]["acknowledged_on_time"] == "83.33"  # keys and codes stay
+    assert json.loads(render(q4, "json"))["indicators"][2]["result"] == "FAIL"
+
+
+# --- the chart --------------------------------------------------------------------------------
+
+
+def _attr(tag: str, name: str) -> str:
+    m = re.search(rf'\b{name}="([^"]*)"', tag)
+    assert m is not None, (tag, name)
+    return m[1]
+
+
+def _chart(page: str) -> dict[str, dict[str, str]]:
+    """Per indicator code: its bar, threshold line and value label tags."""
+    out: dict[str, dict[str, str]] = {}
+    for kind, pattern in (
+        ("bar", r'<rect class="bar [^>]*>'),
+        ("threshold", r'<line class="threshold" [^>]*>'),
+        ("value", r'<text class="value" [^>]*>'),
+    ):
+        for tag in re.findall(pattern, page):
+            out.setdefault(_attr(tag, "data-code"), {})[kind] = tag
+    return out
+
+
+def test_threshold_lines_never_cross_the_value_labels(q4: QualityReport) -> None:
+    chart = _chart(render(q4, "html"))
+    assert len(chart) == 7
+    for code, tags in chart.items():
+        label_y = float(_attr(tags["value"], "y"))
+        line_y = float(_attr(tags["threshold"], "y1"))
+        bar_y = float(_attr(tags["bar"], "y"))
+        # the label's glyphs reach about 3 px below its baseline and 12 above it
+        assert label_y + 3 < line_y and label_y + 3 < bar_y, (code, label_y, line_y, bar_y)
+        assert label_y - 12 >= 0, code
+
+
+def test_a_failing_zero_percent_shows_red(tmp_path: Path, q4: QualityReport) -> None:
+    first = q4.results[1]
+    zero = attrs.evolve(first, numerator=0, value=Decimal("0.00"), passed=False)
+    page = render(attrs.evolve(q4, results=(zero, *q4.results[2:])), "html")
+    bar = _chart(page)[zero.code]["bar"]
+    assert float(_attr(bar, "height")) >= 3 and _attr(bar, "fill") == "#cf222e"
+    assert _attr(_chart(page)[zero.code]["value"], "fill") == "#cf222e"
+    # and a browser paints it: a screenshot of that one bar has red pixels
+    shot = tmp_path / "zero.png"
+    (tmp_path / "zero.html").write_text(page, encoding="utf-8")
+    chromium(tmp_path, tmp_path / "zero.html", "--window-size=1280,400", f"--screenshot={shot}")
+    _, _, rows, bpp = _png(shot.read_bytes())
+    assert _count(rows, bpp, RED) > 30 * 3
+
+
+def test_no_data_badges_do_not_wrap(empty: QualityReport) -> None:
+    page = render(empty, "html")
+    rule = re.search(r"\.badge \{[^}]*\}", page)
+    assert rule is not None and "white-space: nowrap" in rule[0]
+
+
+def test_one_period_is_words_not_a_single_dot(q4: QualityReport) -> None:
+    from techsvc_flow.quality.render import _sparkline
+
+    assert _sparkline([None, Decimal(50), None], "en") == (
+        '<span class="note one-period">one period</span>'
+    )
+    assert "仅一期" in _sparkline([Decimal(50)], "zh")
+    assert _sparkline([Decimal(50), Decimal(60)], "en").startswith("<svg")
+    for spark in re.findall(r'<svg class="sparkline".*?</svg>', render(q4, "html")):
+        assert spark.count("<circle") >= 2

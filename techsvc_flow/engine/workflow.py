@@ -44,6 +44,7 @@ from ..calendar import CalendarLayer, WorkCalendar
 from ..case import GENESIS, Actor, Case, ChainCheck, ChainKey, HistoryEntry, verify_chain
 from ..clock import Clock, SystemClock
 from ..definition import ProcessDefinition
+from ..diagrams import CaseView, to_dot, to_mermaid, to_svg
 from ..errors import (
     CaseNotFound,
     ConcurrentUpdate,
@@ -51,6 +52,7 @@ from ..errors import (
     DefinitionError,
     GuardFailed,
     IdempotencyConflict,
+    InvalidValue,
     NaiveDatetimeError,
     OutOfOrder,
     ProcessNotFound,
@@ -694,6 +696,55 @@ class Workflow:
         definition = self._machine(case.process, case.process_version).definition
         states = sla_states(case, definition, self.calendar, at, self.calendars)
         return [s for s in states if s.status == "running"] if running else states
+
+    def diagram(
+        self,
+        case_id: str,
+        /,
+        *,
+        format: str = "mermaid",
+        lang: str = "en",
+        at: dt.datetime | None = None,
+        short: bool = False,
+    ) -> str:
+        """The case drawn live on its process's diagram (see :mod:`techsvc_flow.diagrams`).
+
+        Its current state is highlighted, the states it passed shaded, the edges it took
+        (from its history) bold and numbered ``step 1``, ``step 2``…, and its running
+        SLA clocks listed with their due instants in the calendar's local time and the
+        time left at ``at`` (default: now).
+
+        Args:
+            case_id: the case.
+            format: ``"mermaid"``, ``"dot"`` or ``"svg"`` (needs Graphviz's ``dot``).
+            lang: ``"en"`` or ``"zh"``.
+            at: the instant the time left is read at.
+            short: Mermaid only: edges labelled with their trigger only.
+
+        Raises:
+            CaseNotFound: no such case.
+            InvalidValue: an unknown ``format``.
+            ConfigurationError: ``"svg"`` without Graphviz installed.
+        """
+        if format not in ("mermaid", "dot", "svg"):
+            raise InvalidValue("format", f"{format!r} is not one of mermaid, dot, svg")
+        case = self.store.load(case_id)
+        definition = self._machine(case.process, case.process_version).definition
+        steps = [
+            (e.source, e.trigger, e.dest)
+            for e in self.history(case_id)
+            if e.kind == "fire" and e.source and e.trigger and e.dest
+        ]
+        tz = self.calendar.tz
+        clocks = [
+            (s.name, s.due.astimezone(tz) if s.due else None, s.left)
+            for s in self.deadlines(case_id, at=at, running=True)
+        ]
+        view = CaseView(case_id, case.state, steps, clocks)
+        if format == "mermaid":
+            return to_mermaid(definition, lang=lang, case=view, short=short)
+        dot = to_dot(definition, lang=lang, case=view)
+        return dot if format == "dot" else to_svg(dot)
 
     # --- timers and delivery --------------------------------------------------------------
 
