@@ -1,7 +1,7 @@
 """The SQL store's tables: :func:`flow_tables` defines them on a ``MetaData``.
 
-Five tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
-``<prefix>outbox``, ``<prefix>idempotency``), three the quality-indicator observations
+Six tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
+``<prefix>outbox``, ``<prefix>idempotency``, ``<prefix>work``), three the quality-indicator observations
 (``<prefix>quality_obs``, ``<prefix>quality_seen``, ``<prefix>quality_meta``). The
 shipped migrations (``sql/migrations/``) create the same schema; a test checks that
 they agree.
@@ -71,6 +71,7 @@ class SqlTables:
             they were made with (:class:`~techsvc_flow.sql.ObservationIndex`).
         processes: the content hash of each process version that ran here (a version
             number stands for one content: :meth:`SqlStore.record_process`).
+        work: who may act on each case, for worklists (revision 0006).
         prefix, schema: how they are named.
     """
 
@@ -84,6 +85,7 @@ class SqlTables:
     quality_seen: sa.Table
     quality_meta: sa.Table
     processes: sa.Table
+    work: sa.Table
     prefix: str
     schema: str | None
 
@@ -106,7 +108,7 @@ def flow_tables(
     >>> sorted(tables.metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
     ['crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency', 'crm_flow_outbox',
      'crm_flow_processes', 'crm_flow_quality_meta', 'crm_flow_quality_obs',
-     'crm_flow_quality_seen', 'crm_flow_timers']
+     'crm_flow_quality_seen', 'crm_flow_timers', 'crm_flow_work']
     """
     metadata = metadata if metadata is not None else sa.MetaData()
     if not prefix.replace("_", "").isalnum() or not prefix[:1].isalpha():
@@ -129,6 +131,7 @@ def flow_tables(
             existing("quality_seen"),
             existing("quality_meta"),
             existing("processes"),
+            existing("work"),
             prefix,
             schema,
         )
@@ -153,8 +156,16 @@ def flow_tables(
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
+        # copied out of the body for worklists and queries (revision 0006): the
+        # assignee, the earliest due instant of the running clocks (NEVER when none
+        # runs, so that it sorts last), whether a clock is paused (1) or not (0)
+        sa.Column("assignee", sa.String(MAX_KEY), nullable=True),
+        sa.Column("due_at", UtcDateTime, nullable=True),
+        sa.Column("paused", sa.SmallInteger, nullable=True),
         sa.PrimaryKeyConstraint("id", name=f"pk_{p}cases"),
         sa.Index(f"ix_{p}cases_process_state", "process", "state"),
+        sa.Index(f"ix_{p}cases_due_at", "due_at", "id"),
+        sa.Index(f"ix_{p}cases_updated_at", "updated_at", "id"),
         # one process's cases in id order (``facts``); a commit never changes either
         sa.Index(f"ix_{p}cases_process_id", "process", "id"),
         schema=schema,
@@ -295,6 +306,19 @@ def flow_tables(
         sa.PrimaryKeyConstraint("key", name=f"pk_{p}quality_meta"),
         schema=schema,
     )
+    # who may act on a case (revision 0006): ``u:<id>`` for its assignee and delegate,
+    # ``r:<role>`` for each candidate role while unclaimed, with the case's due instant
+    work = sa.Table(
+        f"{p}work",
+        metadata,
+        sa.Column("case_id", sa.String(MAX_KEY)),
+        sa.Column("who", sa.String(MAX_KEY + 2)),
+        sa.Column("due_at", UtcDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("case_id", "who", name=f"pk_{p}work"),
+        case_fk("work"),
+        sa.Index(f"ix_{p}work_who_due", "who", "due_at", "case_id"),
+        schema=schema,
+    )
     processes = sa.Table(
         f"{p}processes",
         metadata,
@@ -315,6 +339,7 @@ def flow_tables(
         quality_seen,
         quality_meta,
         processes,
+        work,
         prefix,
         schema,
     )
