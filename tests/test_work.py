@@ -438,11 +438,9 @@ def postgres() -> Iterator[tuple[str, str]]:
 
 
 def _claim_worker(n: int, url: str, schema: str, out: Path, barrier: Any) -> None:
-    import pg
-
     from techsvc_flow.sql import SqlStore
 
-    store = SqlStore(pg.engine(url), schema=schema, migrate=False)
+    store = SqlStore(url, schema=schema, migrate=False)  # its own connections
     wf = make_wf(store)
     barrier.wait(30)
     try:
@@ -457,12 +455,10 @@ def _claim_worker(n: int, url: str, schema: str, out: Path, barrier: Any) -> Non
 def test_concurrent_claims_from_several_processes_one_wins(
     postgres: tuple[str, str], tmp_path: Path
 ) -> None:
-    import pg
-
     from techsvc_flow.sql import SqlStore
 
     url, schema = postgres
-    store = SqlStore(pg.engine(url), schema=schema)
+    store = SqlStore(url, schema=schema)
     wf = make_wf(store)
     wf.start("ticket", case_id="T-1")
     barrier = FORK.Barrier(6)
@@ -475,6 +471,9 @@ def test_concurrent_claims_from_several_processes_one_wins(
     deadline = time.monotonic() + 120
     for worker in workers:
         worker.join(max(0.0, deadline - time.monotonic()))
+    for worker in workers:
+        if worker.is_alive():
+            worker.kill()
     assert [w.exitcode for w in workers] == [0] * 6
     results = [json.loads(tmp_path.joinpath(f"{n}.json").read_text()) for n in range(6)]
     assert results.count("won") == 1
