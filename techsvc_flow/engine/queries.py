@@ -20,7 +20,6 @@ from ..case import Case
 from ..durations import Duration
 from ..errors import DurationError, InvalidValue
 from ..query import CaseQuery, Page, decode_cursor, encode_cursor, sort_key
-from ._slas import SlaState, sla_states
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -40,8 +39,7 @@ class WorkItem:
         mine: True: assigned or delegated to the person; False: theirs to claim.
         due_at: the earliest due instant of the running clocks (``None``: none runs).
         remaining: the working time left to ``due_at`` (negative once late).
-        breached: a running clock is late.
-        clocks: where each SLA clock stands.
+        breached: a running clock is late (see :meth:`Workflow.deadlines` for each).
     """
 
     case: Case
@@ -49,7 +47,6 @@ class WorkItem:
     due_at: dt.datetime | None
     remaining: dt.timedelta | None
     breached: bool
-    clocks: tuple[SlaState, ...]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary (instants as ISO text, the remaining time in seconds)."""
@@ -99,18 +96,15 @@ def query(wf: Workflow, q: CaseQuery, limit: int, after: str | None) -> Page[Cas
 
 
 def _item(wf: Workflow, case: Case, mine: bool, at: dt.datetime) -> WorkItem:
-    definition = wf._machine(case.process, case.process_version).definition
-    states = tuple(sla_states(case, definition, wf.calendar, at))
-    running = [s for s in states if s.status == "running" and s.due is not None]
-    first = min(running, key=lambda s: s.due or at, default=None)
-    return WorkItem(
-        case=case,
-        mine=mine,
-        due_at=case.due_at,
-        remaining=None if first is None else first.remaining,
-        breached=any(s.breached for s in running),
-        clocks=states,
-    )
+    due = case.due_at
+    remaining = None
+    if due is not None:  # the clock that is due first
+        first = min(
+            (c for c in case.clocks.values() if c.status == "running"),
+            key=lambda c: c.due(wf.calendar) or due,
+        )
+        remaining = first.remaining(wf.calendar, at)
+    return WorkItem(case, mine, due, remaining, due is not None and due < at)
 
 
 def worklist(
