@@ -223,9 +223,9 @@ def main(argv: list[str] | None = None) -> int:
                     targets.append(("postgres", lambda n=n: _pg_store(server, n)))
                 for kind, make in targets:
                     store = make()
-                    start = time.perf_counter()
+                    began = time.perf_counter()
                     fill(store, n)
-                    built = time.perf_counter() - start
+                    built = time.perf_counter() - began
                     print(f"| {kind} | {n:,} | (bulk insert) | {built * 1000:,.0f} |")
                     for what, ms in measure(store, n, args.repeat, args.baseline_max):
                         print(f"| {kind} | {n:,} | {what} | {ms:,.2f} |", flush=True)

@@ -24,7 +24,16 @@ from ._codec import canonical
 from .incident import Incident
 from .sla import SlaClock
 
-__all__ = ["Actor", "Assignment", "Case", "ChainCheck", "ChainKey", "HistoryEntry", "seal", "verify_chain"]
+__all__ = [
+    "Actor",
+    "Assignment",
+    "Case",
+    "ChainCheck",
+    "ChainKey",
+    "HistoryEntry",
+    "seal",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 
@@ -93,7 +102,8 @@ class Case:
         counts: how many times each trigger has been fired.
         clocks: the SLA clocks, by SLA name.
         incidents: the open incidents of the case (automatic triggers owed).
-        assignment: who is to act now (``None``: nobody named; see :mod:`work <techsvc_flow.engine.assignment>`).
+        assignment: who is to act now (``None``: nobody is named; see
+            :mod:`techsvc_flow.engine.assignment`).
         due_at: the earliest due instant of the running SLA clocks (``None``: none
             runs); set by the engine with each write, for worklists and queries.
     """

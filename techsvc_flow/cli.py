@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -219,7 +219,7 @@ def _work_workflow(store: SqlStore, cal: WorkCalendar) -> Workflow:
                     processes=[processes.builtin(name) for name in processes.ALL])  # fmt: skip
 
 
-def _work_lines(rows: list[dict[str, object]], cursor: str | None, fmt: str) -> str:
+def _work_lines(rows: Sequence[Mapping[str, object]], cursor: str | None, fmt: str) -> str:
     """Work items or cases as text (one line each) or JSON (``items`` and ``next``)."""
     import json
 

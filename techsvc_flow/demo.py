@@ -217,7 +217,7 @@ def _work(wf: Workflow, out: TextIO, lang: str, people: dict[str, Actor]) -> Non
     print("\n" + ("处理人的待办：" if zh else "Worklist of a complaint handler:"), file=out)
     for item in wf.worklist(people["handler"], at=now, limit=10):
         who = item.case.assignment.assignee if item.case.assignment else None
-        whose = (who or ("待认领" if zh else "to claim"))
+        whose = who or ("待认领" if zh else "to claim")
         print(f"  {item.case.id}  {item.case.state}  {whose}  "
               f"{'' if item.due_at is None else _when(item.due_at, lang)}"
               f"{('  超期' if zh else '  late') if item.breached else ''}".rstrip(),

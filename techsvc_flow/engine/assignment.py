@@ -206,8 +206,9 @@ def perform(
     """Do a work operation (see :meth:`Workflow.claim` and its siblings); returns the case.
 
     An ``explicit`` instant before the case's last entry raises ``OutOfOrder``; the
-    clock's "now" lagging it takes that entry's instant. Retries a write that lost an optimistic race against a fresh read, so that of two
-    concurrent claims one wins and the other is refused (``already_claimed``).
+    clock's "now" lagging it takes that entry's instant. A write that lost an
+    optimistic race is tried again on a fresh read, so that of two concurrent claims
+    one wins and the other is refused (``already_claimed``).
     """
     actor_id, roles = wf._actor(actor)
     for attempt in range(_ATTEMPTS):

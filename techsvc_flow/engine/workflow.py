@@ -68,8 +68,8 @@ from ._slas import SlaState, advance, sla_payload, sla_states
 from ._unit import Draft, Written, due_instant, write
 from .assignment import Assigner, on_entry, perform, work_reasons
 from .incidents import list_incidents, resolve_incident
-from .queries import WorkItem, counts, due_by, query, worklist
 from .outbox import Dispatched, Outbox
+from .queries import WorkItem, counts, due_by, query, worklist
 from .timers import Ticked
 
 __all__ = ["ActorLike", "Workflow"]

@@ -1,7 +1,8 @@
 """The SQL store's tables: :func:`flow_tables` defines them on a ``MetaData``.
 
 Six tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
-``<prefix>outbox``, ``<prefix>idempotency``, ``<prefix>work``), three the quality-indicator observations
+``<prefix>outbox``, ``<prefix>idempotency``, ``<prefix>work``), three the
+quality-indicator observations
 (``<prefix>quality_obs``, ``<prefix>quality_seen``, ``<prefix>quality_meta``). The
 shipped migrations (``sql/migrations/``) create the same schema; a test checks that
 they agree.

@@ -9,6 +9,8 @@ Revises: 0005
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 import sqlalchemy as sa
 from alembic import op
@@ -86,7 +88,7 @@ def upgrade(prefix: str = "flow_", schema: str | None = None) -> None:
         ),
         schema=schema,
     )
-    columns = [sa.column(n) for n in (*_CASE_COLUMNS, "body")]
+    columns: list[sa.ColumnClause[Any]] = [sa.column(n) for n in (*_CASE_COLUMNS, "body")]
     cases = sa.table(table, *columns, sa.column("assignee"), sa.column("due_at", UtcDateTime),
                      sa.column("paused"), schema=schema)  # fmt: skip
     work = sa.table(f"{p}work", sa.column("case_id"), sa.column("who"),
