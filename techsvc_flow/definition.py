@@ -620,6 +620,12 @@ def _check_assign(a: Assign, path: str, p: ProcessDefinition) -> None:
                 raise DefinitionError(f"{path}.{key}[{j}]", f"{role!r} is not a role name")
     if a.field is not None and a.field not in p.fields:
         raise DefinitionError(f"{path}.field", f"unknown field {a.field!r}")
+    if a.field is not None and p.fields[a.field].confidential:
+        raise DefinitionError(
+            f"{path}.field",
+            f"{a.field!r} is confidential: the assignee is recorded in the history and "
+            "its events; name the person with a field that is not",
+        )
     if a.call is not None and (not isinstance(a.call, str) or not _NAME.match(a.call)):
         raise DefinitionError(f"{path}.call", f"{a.call!r} is not a valid function name")
     if not (a.roles or a.field or a.call):

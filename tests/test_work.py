@@ -132,6 +132,8 @@ def test_a_rule_naming_nobody_or_an_unknown_field_is_refused() -> None:
         attrs.evolve(TICKET, states=[State("open", initial=True, assign=Assign())])
     with pytest.raises(DefinitionError, match="unknown field 'boss'"):
         attrs.evolve(TICKET, states=[State("open", initial=True, assign=Assign(field="boss"))])
+    with pytest.raises(DefinitionError, match="'owner' is confidential"):
+        attrs.evolve(TICKET, fields=[Field("owner", "str", confidential=True), Field("note")])
 
 
 def test_the_rule_is_part_of_the_definition_and_its_dict_form() -> None:

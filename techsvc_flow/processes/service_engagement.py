@@ -501,7 +501,7 @@ PROFILE = QualityProfile()
 _PM = {"field": "project_manager", "roles": ["project_manager"], "managers": ["manager"]}
 _GROUP = {"field": "project_manager", "roles": ["consultant", "project_manager"],
           "managers": ["manager", "project_manager"]}  # fmt: skip
-_CLIENT = {"field": "client_contact", "roles": ["client"], "managers": ["project_manager"]}
+_CLIENT = {"field": "client_user", "roles": ["client"], "managers": ["project_manager"]}
 assign(
     PROCESS,
     {
@@ -521,7 +521,11 @@ assign(
         "after_sales": _PM,
         "return_visited": _PM,
     },
-    [field("project_manager", "str", "项目负责人", "Project manager")],
+    [
+        field("project_manager", "str", "项目负责人", "Project manager"),
+        # not the (confidential) contact details: the id of the client's user who acts
+        field("client_user", "str", "客户经办人", "The client's user who acts for the client"),
+    ],
 )
 
 
