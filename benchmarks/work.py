@@ -186,6 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000,1000000", help="open cases")
     parser.add_argument("--postgres", action="store_true", help="also on PostgreSQL")
+    parser.add_argument("--no-sqlite", action="store_true", help="leave SQLite out")
+    parser.add_argument("--no-fires", action="store_true", help="leave the fire ratio out")
     parser.add_argument("--repeat", type=int, default=5, help="best of N runs")
     parser.add_argument("--baseline-max", type=int, default=100_000,
                         help="run the load-and-filter baseline up to this many cases")  # fmt: skip
@@ -219,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                     ("sqlite", lambda n=n: SqlStore(f"sqlite:///{tmp}/w{n}.db",
                                                     engine_options={"synchronous": "OFF"}))
                 ]  # fmt: skip
+                if args.no_sqlite:
+                    targets = []
                 if server is not None:
                     targets.append(("postgres", lambda n=n: _pg_store(server, n)))
                 for kind, make in targets:
@@ -232,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                     store.close()
             from techsvc_flow import MemoryStore
 
+            if args.no_fires:
+                return 0
             print("\n| store | fire, with an assignment rule (µs) | without (µs) | ratio |")
             print("| --- | ---: | ---: | ---: |")
             for kind, store in (

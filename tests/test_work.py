@@ -484,3 +484,20 @@ def test_concurrent_claims_from_several_processes_one_wins(
     assert [e.kind for e in store.history("T-1")].count("work.claim") == 1
     assert wf.verify_history("T-1")
     store.close()
+
+
+def test_a_store_on_older_tables_still_writes_and_answers_by_reading(tmp_path: Path) -> None:
+    from techsvc_flow.sql import SqlStore, upgrade
+    from techsvc_flow.sql.schema import SCHEMA_REVISION
+
+    url = f"sqlite:///{tmp_path}/older.db"
+    upgrade(url, revision=[r for r in _revisions() if r != SCHEMA_REVISION][-1])
+    store = SqlStore(url, migrate=False)
+    wf = make_wf(store)
+    wf.start("ticket", case_id="T-1")
+    wf.claim("T-1", actor=ANN)
+    wf.start("ticket", case_id="T-2")
+    assert [c.id for c in wf.query(assignee="ann")] == ["T-1"]
+    assert [(i.case.id, i.mine) for i in wf.worklist(ANN)] == [("T-1", True), ("T-2", False)]
+    assert wf.counts("assignee") == {"ann": 1, None: 1}
+    store.close()

@@ -37,8 +37,10 @@ _CASE_COLUMNS = ("id", "process", "process_version", "state", "version", "seq", 
 # what a commit rewrites: a case never changes its id, process or creation (and leaving
 # ``process`` out of the SET spares SQLite the (process, state) index when the state
 # does not change)
+#: the case row's columns for worklists and queries (revision 0006), last in ``_UPDATED``
+_WORK_COLUMNS = ("assignee", "due_at", "paused")
 _UPDATED = ("process_version", "state", "version", "seq", "head", "updated_at", "body",
-            "assignee", "due_at", "paused")  # fmt: skip
+            *_WORK_COLUMNS)  # fmt: skip
 
 
 def _aware(value: dt.datetime, what: str) -> dt.datetime:

@@ -65,6 +65,7 @@ from ._facts import _facts_query, _facts_rows
 from ._rows import (
     _CASE_COLUMNS,
     _UPDATED,
+    _WORK_COLUMNS,
     _case_from,
     _delivery_from,
     _entry_from,
@@ -193,6 +194,7 @@ class SqlStore(Store):
             SchemaTooNew: a newer version of this library migrated the database.
         """
         self.__dict__.pop("_defers_known", None)
+        self.__dict__.pop("_works_known", None)
         with self.engine.connect() as conn:
             revision = current_revision(conn, self.tables)
         if revision == SCHEMA_REVISION:
@@ -263,20 +265,17 @@ class SqlStore(Store):
             self._ins_case_new = (
                 insert(c).on_conflict_do_nothing(index_elements=[c.c.id]).returning(c.c.id)
             )
-        self._upd_case = (
-            sa.update(c)
-            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"), c.c.head == bp("b_head"))
-            .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
-        )
+        self._upd_case = self._update_case(_UPDATED)
+        # on tables before revision 0006 (a store made with ``migrate=False``)
+        self._upd_case_0005 = self._update_case(_UPDATED[: -len(_WORK_COLUMNS)])
         # whether the case has timers to replace, learnt in the same statement (saves a
         # DELETE per commit for the many cases without a running SLA clock)
         self._returning = self.dialect in ("sqlite", "postgresql")
         if self._returning:
-            has_timers = sa.exists().where(tm.c.case_id == bp("b_id"))
-            has_work = sa.exists().where(t.work.c.case_id == bp("b_id"))
-            self._upd_case = self._upd_case.returning(
-                has_timers.label("has_timers"), has_work.label("has_work")
-            )
+            has_timers = sa.exists().where(tm.c.case_id == bp("b_id")).label("has_timers")
+            has_work = sa.exists().where(t.work.c.case_id == bp("b_id")).label("has_work")
+            self._upd_case = self._upd_case.returning(has_timers, has_work)
+            self._upd_case_0005 = self._upd_case_0005.returning(has_timers)
         self._del_work = sa.delete(t.work).where(t.work.c.case_id == bp("b_id"))
         self._ins_work = sa.insert(t.work)
         self._ins_history = sa.insert(h)
@@ -302,6 +301,27 @@ class SqlStore(Store):
         else:
             self._ins_outbox = sa.insert(o)
 
+    def _update_case(self, names: Sequence[str]) -> Any:
+        c, bp = self.tables.cases, sa.bindparam
+        return (
+            sa.update(c)
+            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"), c.c.head == bp("b_head"))
+            .values({name: bp(name, type_=c.c[name].type) for name in names})
+        )
+
+    @property
+    def _works(self) -> bool:
+        """Whether the tables keep who acts next (revision 0006; a store made with
+        ``migrate=False`` may run on older tables: it then writes without, and answers
+        queries by reading every case)."""
+        known: bool | None = self.__dict__.get("_works_known")
+        if known is None:
+            c = self.tables.cases
+            with self.reading() as conn:
+                columns = sa.inspect(conn).get_columns(c.name, schema=c.schema)
+            known = self.__dict__["_works_known"] = any(x["name"] == "assignee" for x in columns)
+        return known
+
     # --- writing -------------------------------------------------------------------------
 
     def _prepare(
@@ -313,7 +333,12 @@ class SqlStore(Store):
         idempotency_key: str | None,
     ) -> _Writes:
         """The rows a create or commit of ``case`` writes, checked and serialised."""
-        return _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+        writes = _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+        if not self._works:
+            for name in _WORK_COLUMNS:
+                del writes.case[name]
+            writes.work.clear()
+        return writes
 
     def _write_children(
         self, conn: Connection, writes: _Writes, *, old_timers: bool, old_work: bool = False
@@ -379,20 +404,21 @@ class SqlStore(Store):
     ) -> None:
         writes = self._prepare(case, entries, timers, events, idempotency_key)
         broken = _broken(case, expected_seq, entries, None)
-        params = {name: writes.case[name] for name in _UPDATED}
+        works = self._works
+        params = {name: writes.case[name] for name in _UPDATED if name in writes.case}
         params["b_id"] = case.id
         params["b_seq"] = expected_seq
         params["b_head"] = entries[0].prev if entries else case.head
         with self.writing() as conn:
             if broken is not None:
                 self._refuse(conn, case.id, expected_seq, broken)
-            result = conn.execute(self._upd_case, params)
+            result = conn.execute(self._upd_case if works else self._upd_case_0005, params)
             if self._returning:
                 row = result.first()
                 updated, old_timers = row is not None, bool(row and row.has_timers)
-                old_work = bool(row and row.has_work)
+                old_work = works and bool(row and row.has_work)
             else:
-                updated, old_timers, old_work = result.rowcount == 1, True, True
+                updated, old_timers, old_work = result.rowcount == 1, True, works
             if not updated:
                 self._refuse(conn, case.id, expected_seq, broken_head(case.id, expected_seq))
             self._write_children(conn, writes, old_timers=old_timers, old_work=old_work)
@@ -493,6 +519,8 @@ class SqlStore(Store):
         ``due_at`` or ``updated_at`` with the id for the order and the keyset, the
         ``work`` table for an assignee or candidate roles (one range per role,
         merged)."""
+        if not self._works:  # tables before revision 0006
+            return super().query(query, limit, after)
         if len(query.roles) > 1:  # one index range per role, merged by the sort key
             merged: dict[str, tuple[Any, Case]] = {}
             for role in query.roles:
@@ -525,6 +553,8 @@ class SqlStore(Store):
     def count(self, query: CaseQuery, by: str) -> dict[str | None, int]:
         """How many cases match ``query``, by group (see :meth:`Store.count`), in one
         grouped statement."""
+        if not self._works:  # tables before revision 0006
+            return super().count(query, by)
         c, w = self.tables.cases, self.tables.work
         columns = {"state": c.c.state, "process": c.c.process, "assignee": c.c.assignee}
         if by == "role":
