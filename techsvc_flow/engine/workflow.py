@@ -65,7 +65,7 @@ from ._checks import closest, reasons, replay_differs
 from ._fire import Refused, plan
 from ._machine import CompiledMachine
 from ._slas import SlaState, advance, sla_payload, sla_states
-from ._unit import Draft, Written, due_instant, write
+from ._unit import Draft, Written, write
 from .assignment import Assigner, on_entry, perform, work_reasons
 from .incidents import list_incidents, resolve_incident
 from .outbox import Dispatched, Outbox
@@ -613,9 +613,6 @@ class Workflow:
             machine = self._machines.get((case.process, case.process_version))
             known = None if machine is None else machine.definition.hash
             problems += case_problems(case, stored.entries, known)
-            due = due_instant(case, self.calendar)
-            if case.due_at != due:  # what worklists and queries order and filter by
-                problems.append(f"case row: due_at is {case.due_at!r}, its clocks say {due!r}")
             if machine is None:
                 problems.append(
                     f"case row: process {case.process!r} version {case.process_version} is "
