@@ -411,7 +411,10 @@ def fill_sqlite(path: Path, n: int, *, batch: int = 10_000) -> Any:
     raw = sqlite3.connect(path, isolation_level=None)
     raw.execute("PRAGMA synchronous=OFF")
     raw.execute("PRAGMA cache_size=-1000000")  # 1 GB: the random-order index inserts
-    put_case = f"INSERT INTO {t.cases.name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    put_case = (
+        f"INSERT INTO {t.cases.name} (id, process, process_version, state, version, seq, "
+        "head, created_at, updated_at, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
     put_entry = f"INSERT INTO {t.history.name} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
     pending: dict[str, list[tuple[Any, ...]]] = {}  # history rows by their instant's day
 

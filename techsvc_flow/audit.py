@@ -4,8 +4,8 @@ The hash chain (:mod:`techsvc_flow.case`) proves that the entries were not edite
 one. Two more checks make it hold at the edges:
 
 - :func:`case_problems`: the case as stored (its state, version, data, counts, SLA clocks,
-  creation and last change, the process version it runs on) must be what its history
-  says, so that a report reading the case reads what the chain covers.
+  assignment, creation and last change, the process version it runs on) must be what
+  its history says, so that a report reading the case reads what the chain covers.
 - :func:`make_checkpoint` / :func:`checkpoint_problems`: the heads of all cases, exported
   and sealed (with the chain key when there is one), so that a history cut below or
   rewritten at or below a checkpointed entry is found later, even when the whole chain
@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .case import Case, ChainKey, HistoryEntry
+from .case import Assignment, Case, ChainKey, HistoryEntry
 from .errors import InvalidValue
 
 __all__ = [
@@ -74,6 +74,7 @@ def case_problems(
             counts[e.trigger] = counts.get(e.trigger, 0) + 1
     check("data", dict(case.data), data)
     check("counts", dict(case.counts), counts)
+    check("assignment", case.assignment, _assignment(entries))
     for name, clock in case.clocks.items():
         events: list[tuple[str, dt.datetime]] = []
         fired: list[str] = []
@@ -97,6 +98,18 @@ def case_problems(
                 )
                 break
     return problems
+
+
+def _assignment(entries: Sequence[HistoryEntry]) -> Assignment | None:
+    """Who is to act, as the history says: a move to another state clears it, a
+    ``work.*`` entry that records an ``assignment`` sets it."""
+    found: Assignment | None = None
+    for e in entries:
+        if e.dest is not None and e.dest != e.source:
+            found = None
+        elif e.kind.startswith("work.") and "assignment" in e.payload:
+            found = Assignment.from_dict(e.payload["assignment"])
+    return found
 
 
 def _checkpoint_text(at: str, key_id: str | None, cases: Mapping[str, Any]) -> bytes:

@@ -24,7 +24,16 @@ from ._codec import canonical
 from .incident import Incident
 from .sla import SlaClock
 
-__all__ = ["Actor", "Case", "ChainCheck", "ChainKey", "HistoryEntry", "seal", "verify_chain"]
+__all__ = [
+    "Actor",
+    "Assignment",
+    "Case",
+    "ChainCheck",
+    "ChainKey",
+    "HistoryEntry",
+    "seal",
+    "verify_chain",
+]
 
 GENESIS = "0" * 64
 
@@ -47,6 +56,34 @@ class Actor:
 
 
 @attrs.frozen
+class Assignment:
+    """Who is to act on a case now (not a state: claims and hand-overs change it).
+
+    Attributes:
+        assignee: the person who is to act (``None``: unclaimed).
+        roles: the candidate roles: a holder of one may claim the case while unclaimed.
+        delegate: acts on the assignee's behalf (委托); the assignee stays accountable.
+    """
+
+    assignee: str | None = None
+    roles: tuple[str, ...] = ()
+    delegate: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict (``roles`` as a list)."""
+        return {"assignee": self.assignee, "roles": list(self.roles), "delegate": self.delegate}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Assignment | None:
+        """Read back :meth:`to_dict` (``None`` for nobody: no assignee, role or delegate)."""
+        found = cls(data.get("assignee"), tuple(data.get("roles") or ()), data.get("delegate"))
+        return found if found != _NOBODY else None
+
+
+_NOBODY = Assignment()
+
+
+@attrs.frozen
 class Case:
     """One running (or finished) process instance.
 
@@ -65,6 +102,10 @@ class Case:
         counts: how many times each trigger has been fired.
         clocks: the SLA clocks, by SLA name.
         incidents: the open incidents of the case (automatic triggers owed).
+        assignment: who is to act now (``None``: nobody is named; see
+            :mod:`techsvc_flow.engine.assignment`).
+        due_at: the earliest due instant of the running SLA clocks (``None``: none
+            runs); set by the engine with each write, for worklists and queries.
     """
 
     id: str
@@ -81,10 +122,13 @@ class Case:
     counts: Mapping[str, int] = attrs.field(factory=dict)
     clocks: Mapping[str, SlaClock] = attrs.field(factory=dict)
     incidents: tuple[Incident, ...] = ()
+    assignment: Assignment | None = None
+    due_at: dt.datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A plain dict of the case (instants and decimals kept as objects); the key
-        ``incidents`` only when there are open incidents."""
+        ``incidents`` only when there are open incidents, ``assignment`` and ``due_at``
+        only when set."""
         out: dict[str, Any] = {
             "id": self.id,
             "process": self.process,
@@ -111,6 +155,10 @@ class Case:
         }
         if self.incidents:
             out["incidents"] = [i.to_dict() for i in self.incidents]
+        if self.assignment is not None:
+            out["assignment"] = self.assignment.to_dict()
+        if self.due_at is not None:
+            out["due_at"] = self.due_at
         return out
 
     @classmethod
@@ -144,6 +192,8 @@ class Case:
             counts=dict(data["counts"]),
             clocks=clocks,
             incidents=tuple(Incident.from_dict(i) for i in data.get("incidents", ())),
+            assignment=Assignment.from_dict(data["assignment"]) if "assignment" in data else None,
+            due_at=data.get("due_at"),
         )
 
 

@@ -23,7 +23,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +32,7 @@ from .calendar import WorkCalendar
 from .errors import CalendarCoverageError, FlowError, ProvisionalWarning
 
 if TYPE_CHECKING:
+    from .engine import Workflow
     from .sql import SqlStore
 
 __all__ = ["main"]
@@ -250,6 +251,81 @@ def _recompute(args: argparse.Namespace) -> int:
         with _progress("recomputing open deadlines"):
             done = recompute_deadlines(wf, published, at=_now(args, cal), source=args.schedule)
         print(done.to_text(tz=cal.tz), end="")
+    finally:
+        store.close()
+    return 0
+
+
+def _work_workflow(store: SqlStore, cal: WorkCalendar) -> Workflow:
+    from . import processes
+    from .engine import Workflow
+
+    return Workflow(store, calendar=cal, dispatch="manual",
+                    processes=[processes.builtin(name) for name in processes.ALL])  # fmt: skip
+
+
+def _work_lines(rows: Sequence[Mapping[str, object]], cursor: str | None, fmt: str) -> str:
+    """Work items or cases as text (one line each) or JSON (``items`` and ``next``)."""
+    import json
+
+    if fmt == "json":
+        return json.dumps({"items": rows, "next": cursor}, ensure_ascii=False, indent=2)
+    lines = [
+        "  ".join(str(row.get(k) if row.get(k) is not None else "-")
+                  for k in ("case", "process", "state", "assignee", "due_at", "late"))
+        for row in rows
+    ]  # fmt: skip
+    if cursor:
+        lines.append(f"(more: --after {cursor})")
+    return "\n".join(lines) if lines else "(none)"
+
+
+def _worklist(args: argparse.Namespace) -> int:
+    from .case import Actor
+
+    cal = WorkCalendar.china(coverage="provisional")
+    store = _store(args.db)
+    try:
+        wf = _work_workflow(store, cal)
+        now = _now(args, cal)
+        page = wf.worklist(Actor(args.actor, args.role or ()), limit=args.limit,
+                           after=args.after, at=now)  # fmt: skip
+        rows = []
+        for item in page:
+            row: dict[str, object] = item.to_dict()
+            row["late"] = "late" if item.breached else ("mine" if item.mine else "claimable")
+            rows.append(row)
+        _write(args, _work_lines(rows, page.next, args.format))
+    finally:
+        store.close()
+    return 0
+
+
+def _cases(args: argparse.Namespace) -> int:
+    cal = WorkCalendar.china(coverage="provisional")
+    store = _store(args.db)
+    try:
+        wf = _work_workflow(store, cal)
+        now = _now(args, cal)
+        filters: dict[str, object] = {}
+        if args.process:
+            filters["process"] = args.process
+        if args.state:
+            filters["states"] = tuple(args.state)
+        if args.assignee:
+            filters["assignee"] = args.assignee
+        page = wf.query(overdue=args.overdue, due_within=args.due_within, limit=args.limit,
+                        after=args.after, at=now, **filters)  # fmt: skip
+        rows = []
+        for case in page:
+            a = case.assignment
+            rows.append({
+                "case": case.id, "process": case.process, "state": case.state,
+                "assignee": None if a is None else a.assignee,
+                "due_at": None if case.due_at is None else case.due_at.isoformat(),
+                "late": case.due_at is not None and case.due_at < now,
+            })  # fmt: skip
+        _write(args, _work_lines(rows, page.next, args.format))
     finally:
         store.close()
     return 0
@@ -590,6 +666,28 @@ def build_parser() -> argparse.ArgumentParser:
     recompute.set_defaults(run=_recompute)
 
     _add_calendar_commands(commands)
+    for name, helptext in (
+        ("worklist", "an actor's worklist: their cases, then the ones their roles may claim"),
+        ("cases", "cases across the store: overdue, due soon, by state or assignee"),
+    ):
+        work = commands.add_parser(name, help=helptext)
+        work.add_argument("--db", required=True, help="the SQL store's URL")
+        if name == "worklist":
+            work.add_argument("--actor", required=True, help="the person's id")
+            work.add_argument("--role", action="append", help="a role they hold (repeatable)")
+            work.set_defaults(run=_worklist)
+        else:
+            work.add_argument("--overdue", action="store_true", help="only overdue cases")
+            work.add_argument("--due-within", help="only cases due within, e.g. 4wh")
+            work.add_argument("--process", help="only cases of this process")
+            work.add_argument("--state", action="append", help="only in this state (repeatable)")
+            work.add_argument("--assignee", help="only cases assigned to this person")
+            work.set_defaults(run=_cases)
+        work.add_argument("--limit", type=int, default=50, help="page size (default 50)")
+        work.add_argument("--after", help="the cursor a previous page printed")
+        work.add_argument("--as-of", help="'now' as an ISO instant (default: now)")
+        work.add_argument("--format", choices=("text", "json"), default="text")
+        work.add_argument("--output", help="write to this file")
 
     db = commands.add_parser("db", help="manage the SQL store's schema")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="ACTION")

@@ -51,6 +51,7 @@ from .guards import Guard
 
 __all__ = [
     "EVIDENCE_FIELDS",
+    "Assign",
     "Field",
     "Goal",
     "Level",
@@ -103,6 +104,28 @@ def _slas(value: Iterable[Sla]) -> tuple[Sla, ...]:
 
 
 @attrs.frozen
+class Assign:
+    """Who should act in a state (an assignment rule; see ``docs/work.md``).
+
+    On entering the state the case is assigned: to the person named by the case data
+    field ``field`` if set, else to the person the host's function ``call`` picks
+    (registered with :meth:`Workflow.assigner`), else to nobody; holders of ``roles``
+    may claim it while nobody has. ``managers`` may assign and reassign it to anyone.
+
+    Attributes:
+        roles: the candidate roles.
+        field: a case data field naming the assignee (e.g. ``"handler"``).
+        call: the name of a registered assigner function (e.g. round robin).
+        managers: roles that may assign, reassign and unclaim for others.
+    """
+
+    roles: tuple[str, ...] = attrs.field(default=(), converter=_names)
+    field: str | None = None
+    call: str | None = None
+    managers: tuple[str, ...] = attrs.field(default=(), converter=_names)
+
+
+@attrs.frozen
 class State:
     """A state of a process.
 
@@ -113,6 +136,7 @@ class State:
         label: display names by language, e.g. ``{"en": "Received", "zh": "已受理"}``.
         description: what happens in this state.
         source: where the state comes from (a standard's clause, or "our reading").
+        assign: who should act in the state (``None``: nobody is assigned).
     """
 
     name: str
@@ -121,6 +145,7 @@ class State:
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
     description: str = ""
     source: str = ""
+    assign: Assign | None = None
 
     def title(self, lang: str = "en") -> str:
         """The label in ``lang``, falling back to English, then to the name."""
@@ -529,6 +554,8 @@ def _validate(p: ProcessDefinition) -> None:
         if s.name in names:
             raise DefinitionError(f"states[{i}].name", f"duplicate state {s.name!r}")
         names.add(s.name)
+        if s.assign is not None:
+            _check_assign(s.assign, f"states[{i}].assign", p)
     initial = [s.name for s in p.states if s.initial]
     if len(initial) != 1:
         raise DefinitionError(
@@ -818,6 +845,27 @@ def _check_reachability(p: ProcessDefinition) -> None:
             )
 
 
+def _check_assign(a: Assign, path: str, p: ProcessDefinition) -> None:
+    if not isinstance(a, Assign):
+        raise DefinitionError(path, f"expected an Assign, got {type(a).__name__}")
+    for key in ("roles", "managers"):
+        for j, role in enumerate(getattr(a, key)):
+            if not isinstance(role, str) or not role.strip():
+                raise DefinitionError(f"{path}.{key}[{j}]", f"{role!r} is not a role name")
+    if a.field is not None and a.field not in p.fields:
+        raise DefinitionError(f"{path}.field", f"unknown field {a.field!r}")
+    if a.field is not None and p.fields[a.field].confidential:
+        raise DefinitionError(
+            f"{path}.field",
+            f"{a.field!r} is confidential: the assignee is recorded in the history and "
+            "its events; name the person with a field that is not",
+        )
+    if a.call is not None and (not isinstance(a.call, str) or not _NAME.match(a.call)):
+        raise DefinitionError(f"{path}.call", f"{a.call!r} is not a valid function name")
+    if not (a.roles or a.field or a.call):
+        raise DefinitionError(path, "names nobody: give roles, a field or a call")
+
+
 # --- dict form ------------------------------------------------------------------------
 
 
@@ -833,6 +881,8 @@ def _state_dict(s: State) -> dict[str, Any]:
         out["description"] = s.description
     if s.source:
         out["source"] = s.source
+    if s.assign is not None:
+        out["assign"] = {k: v for k, v in attrs.asdict(s.assign).items() if v}
     return out
 
 
@@ -968,7 +1018,13 @@ def _from_dict(
     states = []
     for i, s in enumerate(_list(data, "states", "")):
         path = f"states[{i}]"
-        _take(s, path, {"name", "initial", "final", "label", "description", "source"}, {"name"})
+        _take(
+            s, path, {"name", "initial", "final", "label", "description", "source", "assign"},
+            {"name"},
+        )  # fmt: skip
+        if "assign" in s:
+            _take(s["assign"], f"{path}.assign", {"roles", "field", "call", "managers"}, set())
+            s = {**s, "assign": _build(Assign, f"{path}.assign", s["assign"])}
         states.append(_build(State, path, s))
     transitions = []
     allowed_t = {

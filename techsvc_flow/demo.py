@@ -240,6 +240,7 @@ def run_demo(
     _engagement(wf, clock, step, people, ids[0])
     _complaints(wf, clock, step, people, lambda key: timeline.heading(text[key]), ids[1:],
                 catch_up)  # fmt: skip
+    _work(wf, out, lang, people)
     total = sum(len(wf.history(case_id)) for case_id in ids)
     intact = all(wf.verify_history(case_id) for case_id in ids)
     print(
@@ -247,6 +248,24 @@ def run_demo(
         file=out,
     )
     return wf
+
+
+def _work(wf: Workflow, out: TextIO, lang: str, people: dict[str, Actor]) -> None:
+    """Who acts next: a handler's worklist and the overdue cases, at the end."""
+    zh = lang == "zh"
+    now = wf.clock.now()
+    print("\n" + ("处理人的待办：" if zh else "Worklist of a complaint handler:"), file=out)
+    for item in wf.worklist(people["handler"], at=now, limit=10):
+        who = item.case.assignment.assignee if item.case.assignment else None
+        whose = who or ("待认领" if zh else "to claim")
+        print(f"  {item.case.id}  {item.case.state}  {whose}  "
+              f"{'' if item.due_at is None else _when(item.due_at, lang)}"
+              f"{('  超期' if zh else '  late') if item.breached else ''}".rstrip(),
+              file=out)  # fmt: skip
+    print(("超期案件：" if zh else "Overdue cases:"), file=out)
+    for case in wf.query(overdue=True, at=now, limit=10):
+        due = _when(case.due_at, lang) if case.due_at else ""
+        print(f"  {case.id}  {case.state}  {due}", file=out)
 
 
 #: the demo's cases: one service engagement, two complaints

@@ -68,6 +68,13 @@ EVENT_TYPES = (
     "sla.escalation",
     "incident.opened",
     "incident.resolved",
+    "work.assign",
+    "work.claim",
+    "work.unclaim",
+    "work.reassign",
+    "work.delegate",
+    "work.urge",
+    "work.comment",
 )
 
 DeliveryStatus = Literal["pending", "delivered", "dead"]

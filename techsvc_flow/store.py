@@ -22,6 +22,7 @@ from .case import GENESIS, Case, HistoryEntry
 from .errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from .facts import CaseFacts, case_facts
 from .notifications import Delivery, Event
+from .query import CaseQuery, matches, sort_key
 from .sla import Timer
 
 if TYPE_CHECKING:
@@ -280,6 +281,38 @@ class Store(abc.ABC):
     def incident_cases(self) -> Iterator[Case]:
         """The cases with open incidents (optional; the default reads every case)."""
         return (case for case in self.cases() if case.incidents)
+
+    def query(
+        self, query: CaseQuery, limit: int, after: tuple[dt.datetime, str] | None = None
+    ) -> list[Case]:
+        """Up to ``limit`` cases matching ``query``, in its order, after the position
+        ``after`` (a sort key: the due instant or last change, and the case id) (optional).
+
+        The default reads every case (:meth:`cases`) and applies
+        :func:`~techsvc_flow.query.matches` and :func:`~techsvc_flow.query.sort_key`,
+        the meaning a store that asks its indexes must answer exactly.
+        """
+        found = []
+        for case in self.cases(process=query.process):
+            if matches(case, query):
+                key = sort_key(case, query.order)
+                if after is None or key > after:
+                    found.append((key, case))
+        best = heapq.nsmallest(limit, found, key=lambda kc: kc[0])
+        return [case for _, case in best]
+
+    def count(self, query: CaseQuery, by: str) -> dict[str | None, int]:
+        """How many cases match ``query``, by ``state``, ``process``, ``assignee`` (``None``:
+        nobody) or ``role`` (the unclaimed cases by candidate role, a case with two
+        roles counting for each; ``None``: claimed or without roles) (optional; the
+        default reads every case)."""
+        out: dict[str | None, int] = {}
+        for case in self.cases(process=query.process):
+            if not matches(case, query):
+                continue
+            for key in _groups(case, by):
+                out[key] = out.get(key, 0) + 1
+        return out
 
     def stored_history(self, case_id: str) -> StoredHistory:
         """The case's history as stored, for verification (optional).
@@ -554,6 +587,20 @@ class MemoryStore(Store):
 
     def __len__(self) -> int:
         return len(self._slots)
+
+
+def _groups(case: Case, by: str) -> tuple[str | None, ...]:
+    """The groups ``case`` counts in for :meth:`Store.count`."""
+    a = case.assignment
+    if by == "state":
+        return (case.state,)
+    if by == "process":
+        return (case.process,)
+    if by == "assignee":
+        return (None if a is None else a.assignee,)
+    if by == "role":
+        return (None,) if a is None or a.assignee is not None or not a.roles else a.roles
+    raise InvalidValue("by", f"is {by!r}: use state, process, assignee or role")
 
 
 def _delivery(row: Delivery | Event) -> Delivery:

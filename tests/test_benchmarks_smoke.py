@@ -73,3 +73,20 @@ def test_receivers_benchmark_quick_run() -> None:
         assert f"| {store} | none |" in result.stdout
         assert f"| {store} | hanging webhook |" in result.stdout
         assert f"| {store} | ratio of medians (hanging / none) |" in result.stdout
+
+
+def test_work_benchmark_quick_run() -> None:
+    """``benchmarks/work.py``: worklist and overdue pages beside load-and-filter (which
+    gives the same page), and the fire ratio, on SQLite."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.work", "--quick"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    for what in ("worklist page", "overdue page", "due within 4wh page", "baseline"):
+        assert f"| sqlite | 2,000 | {what}" in result.stdout
+    assert "| memory |" in result.stdout and "x |" in result.stdout

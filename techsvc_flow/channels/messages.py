@@ -81,6 +81,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "sla.recomputed": "时限“{sla}”已重算",
         "sla.goal_changed": "时限“{sla}”改按目标“{goal}”计算",
         "sla.escalation": "时限“{sla}”升级：{level}，通知 {notify}",
+        "work.assign": "已指派给 {assignee}",
+        "work.claim": "{actor} 已认领",
+        "work.unclaim": "{actor} 已放弃认领",
+        "work.reassign": "已转办给 {assignee}（原办理人 {previous}）",
+        "work.delegate": "已委托 {delegate} 代办",
+        "work.urge": "催办：{text}",
+        "work.comment": "{actor} 添加了备注",
         "incident.opened": "自动处理出错：{error}",
         "incident.resolved": "自动处理已恢复",
         "notify.test": "测试消息：通知渠道已接通",
@@ -110,6 +117,13 @@ _WORDS: dict[str, dict[str, str]] = {
         "sla.recomputed": "Limit {sla} recomputed",
         "sla.goal_changed": "Limit {sla} now counts goal {goal}",
         "sla.escalation": "Limit {sla} escalated: {level}, notify {notify}",
+        "work.assign": "Assigned to {assignee}",
+        "work.claim": "Claimed by {actor}",
+        "work.unclaim": "Unclaimed by {actor}",
+        "work.reassign": "Reassigned to {assignee} (was {previous})",
+        "work.delegate": "Delegated to {delegate}",
+        "work.urge": "Urged: {text}",
+        "work.comment": "{actor} added a comment",
         "incident.opened": "Automatic step failed: {error}",
         "incident.resolved": "Automatic step recovered",
         "notify.test": "Test message: the channel works",
@@ -252,6 +266,7 @@ class Messages:
     def _happened(self, event: Event) -> str:
         p = event.payload
         mark = str(p.get("mark", ""))
+        a = p.get("assignment") if isinstance(p.get("assignment"), dict) else {}
         facts = {
             "trigger": self._trigger(event.process, p.get("trigger")),
             "source": self._label(event.process, p.get("source")),
@@ -261,6 +276,14 @@ class Messages:
             "level": str(p.get("level") or mark.removeprefix("warning:")),
             "goal": str(p.get("goal", "")),
             "notify": self._words["sep"].join(str(r) for r in p.get("notify") or ()),
+            # who acts next (work.* events); a comment's text is not shown, an urge's is
+            "actor": str(p.get("actor") or ""),
+            "assignee": self._words["sep"].join(
+                str(w) for w in ([a.get("assignee")] if a.get("assignee") else a.get("roles") or ())
+            ),
+            "delegate": str(a.get("delegate") or ""),
+            "previous": str(p.get("from") or self._words["none"]),
+            "text": str(p.get("text") or "") if event.type == "work.urge" else "",
             "error": p.get("error", ""),
             "kind": event.type,
         }

@@ -119,6 +119,7 @@ def plan(
         case.version + 1, case.seq, case.head, case.created_at, at,
         at if dest != case.state else case.entered_at,
         {**case.counts, trigger: case.counts.get(trigger, 0) + 1}, clocks, case.incidents,
+        case.assignment, case.due_at,
     )  # fmt: skip
     drafts = [Draft("fire", actor_id, trigger, case.state, dest, payload)]
     drafts += [

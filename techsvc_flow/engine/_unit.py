@@ -25,7 +25,7 @@ from ..store import Store
 from ._events import events_of
 from ._slas import case_timers
 
-__all__ = ["Draft", "Written", "write"]
+__all__ = ["Draft", "Written", "due_instant", "write"]
 
 
 class Draft(NamedTuple):
@@ -41,6 +41,17 @@ class Draft(NamedTuple):
     source: str | None = None
     dest: str | None = None
     payload: Mapping[str, Any] | None = None
+
+
+def due_instant(case: Case, calendar: WorkCalendar) -> dt.datetime | None:
+    """The earliest due instant of ``case``'s running SLA clocks (``None``: none runs)."""
+    due = None
+    for clock in case.clocks.values():
+        if clock.status == "running":
+            at = clock.due(calendar)
+            if at is not None and (due is None or at < due):
+                due = at
+    return due
 
 
 class Written(NamedTuple):
@@ -112,6 +123,12 @@ def write(
         object.__setattr__(after, "head", head)
         object.__setattr__(after, "updated_at", at)
         case = after
+    due = due_instant(case, calendar)
+    if due != case.due_at:  # the worklists' and queries' due instant
+        if case is before:
+            case = attrs.evolve(case, due_at=due)
+        else:
+            object.__setattr__(case, "due_at", due)
     events = events_of(definition, case, entries)
     timers = case_timers(case, definition, calendar, calendars)
     if before is None:

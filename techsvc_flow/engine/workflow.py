@@ -60,6 +60,7 @@ from ..errors import (
 from ..guards import Reason
 from ..incident import Incident
 from ..notifications import Delivery, Receiver, Subscription
+from ..query import CaseQuery, Page
 from ..store import MemoryStore, Store
 from . import timers
 from ._checks import actors_of, closest, reasons, replay_differs
@@ -67,8 +68,10 @@ from ._fire import Refused, plan
 from ._machine import CompiledMachine
 from ._slas import SlaState, advance, sla_payload, sla_states
 from ._unit import Draft, Written, write
+from .assignment import Assigner, on_entry, perform, work_reasons
 from .incidents import list_incidents, resolve_incident
 from .outbox import Dispatched, Outbox
+from .queries import WorkItem, counts, due_by, query, worklist
 from .timers import Ticked
 
 __all__ = ["ActorLike", "Workflow"]
@@ -172,6 +175,7 @@ class Workflow:
         self._machines: dict[tuple[str, int], CompiledMachine] = {}
         self._latest: dict[str, int] = {}
         self._keys = _keys(chain_key)
+        self._assigners: dict[str, Assigner] = {}
         #: the key new entries are sealed with (``None``: unkeyed)
         self.chain_key: ChainKey | None = next(iter(self._keys.values()), None)
         for definition in processes:
@@ -334,7 +338,11 @@ class Workflow:
         idempotency_key: str | None = None,
     ) -> Written:
         """The one commit step (:func:`~techsvc_flow.engine._unit.write`), then delivery
-        of its events where the outbox delivers after commit."""
+        of its events where the outbox delivers after commit. A move into a state with
+        an assignment rule assigns the case in the same write."""
+        after, assigned = on_entry(definition, before, after, drafts, self._assigners)
+        if assigned:
+            drafts = [*drafts, *assigned]
         written = write(
             self.store, self.calendar, definition, before, after, drafts, at,
             idempotency_key=idempotency_key, key=self.chain_key, calendars=self.calendars,
@@ -745,6 +753,192 @@ class Workflow:
             return to_mermaid(definition, lang=lang, case=view, short=short)
         dot = to_dot(definition, lang=lang, case=view)
         return dot if format == "dot" else to_svg(dot)
+
+    # --- work: who acts next ------------------------------------------------------------
+
+    def assigner(self, name: str, function: Assigner, /) -> None:
+        """Register the function an :class:`~techsvc_flow.definition.Assign` rule's
+        ``call`` names: given the case entering the state and the candidate roles, it
+        returns the person to assign (``None``: leave the case to the candidates)."""
+        if not callable(function):
+            raise ConfigurationError(f"Workflow.assigner({name!r})", "must be callable")
+        self._assigners[name] = function
+
+    def _work(self, case_id: str, operation: str, actor: ActorLike, at: dt.datetime | None,
+              **values: str | None) -> Case:  # fmt: skip
+        return perform(self, case_id, operation, actor, self._at(at), explicit=at is not None,
+                       **values)  # fmt: skip
+
+    def claim(self, case_id: str, /, *, actor: ActorLike, at: dt.datetime | None = None) -> Case:
+        """``actor`` takes the unclaimed case (they hold one of its candidate roles).
+
+        Like every work operation it is a history entry and an event
+        (``work.claim``), leaves the case's ``version`` alone, and raises with every
+        reason when it does not apply (:meth:`why_not_work`).
+
+        Raises:
+            PermissionDenied: ``actor`` holds none of the candidate roles.
+            GuardFailed: the case is claimed already (by someone else: of two
+                concurrent claims one wins), finished, or has no candidates.
+        """
+        return self._work(case_id, "claim", actor, at)
+
+    def unclaim(self, case_id: str, /, *, actor: ActorLike, at: dt.datetime | None = None) -> Case:
+        """The assignee (or a manager) gives the case back to its candidate roles."""
+        return self._work(case_id, "unclaim", actor, at)
+
+    def assign(
+        self, case_id: str, /, to: str, *, actor: ActorLike, at: dt.datetime | None = None
+    ) -> Case:
+        """A manager (a role of the state's rule's ``managers``) assigns the unassigned
+        case to ``to``."""
+        return self._work(case_id, "assign", actor, at, to=to)
+
+    def reassign(
+        self,
+        case_id: str,
+        /,
+        to: str,
+        *,
+        actor: ActorLike,
+        reason: str,
+        at: dt.datetime | None = None,
+    ) -> Case:
+        """转办: the assignee (or a manager) hands the case to ``to``, saying why; a
+        delegation ends."""
+        return self._work(case_id, "reassign", actor, at, to=to, reason=reason)
+
+    def delegate(
+        self,
+        case_id: str,
+        /,
+        to: str,
+        *,
+        actor: ActorLike,
+        reason: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> Case:
+        """委托: ``to`` acts on the assignee's behalf (the case is on their worklist);
+        the assignee stays the one accountable."""
+        return self._work(case_id, "delegate", actor, at, to=to, reason=reason)
+
+    def urge(
+        self, case_id: str, /, *, actor: ActorLike, text: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> Case:  # fmt: skip
+        """催办: remind the assignee (or, unclaimed, the candidate roles): a
+        ``work.urge`` event whose payload's ``to`` names them."""
+        return self._work(case_id, "urge", actor, at, text=text)
+
+    def comment(
+        self, case_id: str, /, text: str, *, actor: ActorLike, at: dt.datetime | None = None
+    ) -> Case:
+        """Add a comment to the case's history (allowed in any state)."""
+        return self._work(case_id, "comment", actor, at, text=text)
+
+    def why_not_work(
+        self,
+        case_id: str,
+        operation: str,
+        /,
+        *,
+        actor: ActorLike,
+        to: str | None = None,
+        reason: str | None = None,
+        text: str | None = None,
+    ) -> list[Reason]:
+        """Every reason a work operation (``"claim"``, ``"reassign"``, ...) would be
+        refused now (empty: it would be accepted)."""
+        case = self.store.load(case_id)
+        actor_id, roles = self._actor(actor)
+        definition = self._machine(case.process, case.process_version).definition
+        return work_reasons(definition, case, operation, actor_id, roles, to, reason, text)
+
+    def _case_query(self, at: dt.datetime, due_within: str | None, **filters: Any) -> CaseQuery:
+        if due_within is not None:
+            filters["due_by"] = due_by(self, due_within, at)
+        try:
+            return CaseQuery(**filters)
+        except TypeError as exc:
+            raise InvalidValue("query", str(exc)) from exc
+
+    def worklist(
+        self,
+        actor: ActorLike,
+        /,
+        *,
+        process: str | None = None,
+        due_within: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+        at: dt.datetime | None = None,
+    ) -> Page[WorkItem]:
+        """What is on ``actor``'s desk: the cases assigned or delegated to them, then the
+        unclaimed cases their roles may claim, each part earliest due first (cases
+        without a running clock last), ``limit`` at a time (pass the page's ``next`` as
+        ``after`` for the next page).
+
+        Args:
+            actor: the person (an :class:`Actor`, or an id whose roles the workflow's
+                ``roles`` resolver gives).
+            process: only cases of this process.
+            due_within: only cases due within this period of ``at`` (e.g. ``"4wh"``),
+                overdue ones included.
+            limit: the page size (1 to 1,000).
+            after: the cursor of the page before.
+            at: "now" for the remaining time and breach status.
+        """
+        at = self._at(at)
+        actor_id, roles = self._actor(actor)
+        if not actor_id:
+            raise InvalidValue("actor", "a worklist is somebody's: give the person")
+        q = self._case_query(at, due_within, process=process)
+        return worklist(self, actor_id, roles, at, q, limit, after)
+
+    def query(
+        self,
+        *,
+        due_within: str | None = None,
+        overdue: bool = False,
+        limit: int = 50,
+        after: str | None = None,
+        at: dt.datetime | None = None,
+        **filters: Any,
+    ) -> Page[Case]:
+        """The cases matching every filter given, a page at a time.
+
+        Takes the filters of :class:`~techsvc_flow.query.CaseQuery` (``process``,
+        ``states``, ``assignee``, ``roles``, ``unclaimed``, ``paused``, ``running``,
+        ``created_from`` / ``created_until``, ``updated_from`` / ``updated_until``,
+        ``order``), and: ``overdue=True`` (a running clock is late at ``at``),
+        ``due_within="4wh"`` (due within that working time of ``at``, overdue
+        included). Pass the page's ``next`` as ``after`` for the next page.
+
+        Raises:
+            InvalidValue: an unknown filter, a bad value or cursor.
+        """
+        at = self._at(at)
+        if overdue:
+            filters["overdue_at"] = at
+        return query(self, self._case_query(at, due_within, **filters), limit, after)
+
+    def counts(
+        self,
+        by: str = "state",
+        /,
+        *,
+        due_within: str | None = None,
+        overdue: bool = False,
+        at: dt.datetime | None = None,
+        **filters: Any,
+    ) -> dict[str | None, int]:
+        """How many cases match (the filters of :meth:`query`), by ``"state"``,
+        ``"process"``, ``"assignee"`` or ``"role"`` (unclaimed cases by candidate role:
+        e.g. ``counts("role", overdue=True)``, overdue per team)."""
+        at = self._at(at)
+        if overdue:
+            filters["overdue_at"] = at
+        return counts(self, self._case_query(at, due_within, **filters), by)
 
     # --- timers and delivery --------------------------------------------------------------
 

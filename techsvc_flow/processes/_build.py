@@ -18,7 +18,7 @@ from ..definition import ProcessDefinition
 from ..durations import Duration
 from ..errors import DefinitionError, DurationError
 
-__all__ = ["GuardDoc", "Limit", "build", "field", "label", "sla_limit", "state"]
+__all__ = ["GuardDoc", "Limit", "assign", "build", "field", "label", "sla_limit", "state"]
 
 
 def _tuple(values: Iterable[str]) -> tuple[str, ...]:
@@ -110,6 +110,24 @@ def state(
     if description:
         out["description"] = description
     return out
+
+
+def assign(
+    process: Mapping[str, Any],
+    rules: Mapping[str, Mapping[str, Any]],
+    fields: Iterable[Mapping[str, Any]] = (),
+) -> None:
+    """Declare who acts in the states of a template's dict form (its ``assign`` rules,
+    by state name), adding the ``fields`` that name the people; in place, at import."""
+    names = {s["name"] for s in process["states"]}
+    unknown = set(rules) - names
+    if unknown:
+        raise DefinitionError("states", f"assignments for unknown states {sorted(unknown)}")
+    for s in process["states"]:
+        if s["name"] in rules:
+            s["assign"] = dict(rules[s["name"]])
+    known = {f["name"] for f in process["fields"]}
+    process["fields"].extend(f for f in fields if f["name"] not in known)
 
 
 def _value(limit: Limit, value: object) -> str | int:

@@ -20,7 +20,7 @@ from typing import Any
 
 from ..definition import ProcessDefinition
 from ..errors import DefinitionError
-from ._build import GuardDoc, Limit, build, field, label, state
+from ._build import GuardDoc, Limit, assign, build, field, label, state
 from .checks import FUNCTIONS
 from .standards import (
     COMPLAINT_CATEGORIES,
@@ -748,6 +748,21 @@ GUARDS: Mapping[str, GuardDoc] = {
     "reopen_limit_reached": GuardDoc("reopened too often (limit max_reopen)", OURS),
     "not_reopenable": GuardDoc("a duplicate is not reopened: reopen the original", OURS),
 }
+
+
+# who acts next (the worklists): the complaint's handler, named on the case or claimed by
+# a handler; a quality manager or manager assigns and reassigns
+_HANDLER = {"field": "handler", "roles": ["handler"], "managers": ["quality_manager", "manager"]}
+assign(
+    PROCESS,
+    {
+        name: _HANDLER
+        for name in ("received", "acknowledged", "assessed", "investigating",
+                     "response_decided", "decision_rejected", "remedy_in_progress")
+    }
+    | {"escalated": {**_HANDLER, "roles": ["quality_manager", "manager"]}},
+    [field("handler", "str", "处理人", "Handler (who acts on the complaint)")],
+)  # fmt: skip
 
 
 #: The feedback clocks that ``pause_feedback=True`` pauses while waiting on the complainant.

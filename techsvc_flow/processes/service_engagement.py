@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
-from ._build import GuardDoc, Limit, build, field, label, sla_limit, state
+from ._build import GuardDoc, Limit, assign, build, field, label, sla_limit, state
 from ._engagement import (
     ACCEPT,
     ACCEPT_DELIVERY,
@@ -574,6 +574,40 @@ GUARDS: Mapping[str, GuardDoc] = {
 #: Where this template records what the quality indicators read (the defaults).
 PROFILE = QualityProfile(
     rework=("raise_objection", "grant_extra_rework"), disputes=("escalate_dispute",)
+)
+
+
+# who acts next (the worklists): the project manager named on the case (else a project
+# manager claims it), the work group while implementing, the client's contact for the
+# client's own steps; a manager assigns and reassigns
+_PM = {"field": "project_manager", "roles": ["project_manager"], "managers": ["manager"]}
+_GROUP = {"field": "project_manager", "roles": ["consultant", "project_manager"],
+          "managers": ["manager", "project_manager"]}  # fmt: skip
+_CLIENT = {"field": "client_user", "roles": ["client"], "managers": ["project_manager"]}
+assign(
+    PROCESS,
+    {
+        "request_received": {"roles": ["reception"], "managers": ["manager"]},
+        "needs_matching": _PM,
+        "feasibility_assessment": _PM,
+        "accepted": _PM,
+        "plan_drafting": _PM,
+        "plan_confirmation": _CLIENT,
+        "contracting": _PM,
+        "implementing": _GROUP,
+        "adjustment_pending": _CLIENT,
+        "change_pending": _PM,
+        "delivered": _CLIENT,
+        "rework": _GROUP,
+        "disputed": _PM,
+        "after_sales": _PM,
+        "return_visited": _PM,
+    },
+    [
+        field("project_manager", "str", "项目负责人", "Project manager"),
+        # not the (confidential) contact details: the id of the client's user who acts
+        field("client_user", "str", "客户经办人", "The client's user who acts for the client"),
+    ],
 )
 
 

@@ -26,6 +26,7 @@ from ..case import Case, HistoryEntry
 from ..durations import Duration
 from ..facts import CaseFacts
 from ..notifications import Delivery, DeliveryStatus, Event
+from ..query import NEVER, is_paused
 from ..sla import ClockEvent, SlaClock, Timer
 from .errors import PayloadTooLarge, UnstorableValue
 from .tables import MAX_KEY
@@ -36,7 +37,10 @@ _CASE_COLUMNS = ("id", "process", "process_version", "state", "version", "seq", 
 # what a commit rewrites: a case never changes its id, process or creation (and leaving
 # ``process`` out of the SET spares SQLite the (process, state) index when the state
 # does not change)
-_UPDATED = ("process_version", "state", "version", "seq", "head", "updated_at", "body")
+#: the case row's columns for worklists and queries (revision 0007), last in ``_UPDATED``
+_WORK_COLUMNS = ("assignee", "due_at", "paused")
+_UPDATED = ("process_version", "state", "version", "seq", "head", "updated_at", "body",
+            *_WORK_COLUMNS)  # fmt: skip
 
 
 def _aware(value: dt.datetime, what: str) -> dt.datetime:
@@ -150,6 +154,10 @@ def _case_body(case: Case) -> dict[str, Any]:
     }
     if case.incidents:
         body["incidents"] = [i.to_dict() for i in case.incidents]
+    if case.assignment is not None:
+        body["assignment"] = case.assignment.to_dict()
+    if case.due_at is not None:
+        body["due_at"] = case.due_at.isoformat()
     return body
 
 
@@ -159,6 +167,8 @@ def _case_from(row: Any) -> Case:
     body = _loads(text)
     for name in _INSTANTS:
         body[name] = dt.datetime.fromisoformat(body[name])
+    if "due_at" in body:
+        body["due_at"] = dt.datetime.fromisoformat(body["due_at"])
     return Case.from_dict(dict(zip(_CASE_COLUMNS, columns, strict=True)) | body)
 
 
@@ -262,6 +272,7 @@ class _Writes:
     timers: list[dict[str, Any]]
     events: list[dict[str, Any]]
     key: dict[str, Any] | None
+    work: list[dict[str, Any]]
 
 
 def _prepare(
@@ -287,6 +298,9 @@ def _prepare(
         "created_at": _aware(case.created_at, f"{name} created_at"),
         "updated_at": _aware(case.updated_at, f"{name} updated_at"),
         "body": size(_case_body(case), f"{name} (data, counts and clocks)"),
+        "assignee": None if case.assignment is None else case.assignment.assignee,
+        "due_at": NEVER if case.due_at is None else case.due_at,
+        "paused": int(is_paused(case)),
     }
     entry_rows = []
     for entry in entries:
@@ -319,7 +333,21 @@ def _prepare(
                 f"{name} (as remembered for the idempotency key)",
             ),
         }
-    return _Writes(row, entry_rows, timer_rows, event_rows, key_row)
+    return _Writes(row, entry_rows, timer_rows, event_rows, key_row, _work_rows(case, name))
+
+
+def _work_rows(case: Case, name: str) -> list[dict[str, Any]]:
+    """The ``work`` rows of ``case``: its assignee and delegate (``u:``), or while
+    unclaimed its candidate roles (``r:``), each with the case's due instant."""
+    a = case.assignment
+    if a is None:
+        return []
+    if a.assignee is None:
+        who = [f"r:{_key(r, f'{name} candidate role')}" for r in a.roles]
+    else:
+        who = [f"u:{_key(p, f'{name} assignee')}" for p in (a.assignee, a.delegate) if p]
+    due = NEVER if case.due_at is None else case.due_at
+    return [{"case_id": case.id, "who": w, "due_at": due} for w in dict.fromkeys(who)]
 
 
 def _timer_row(timer: Timer, name: str) -> dict[str, Any]:

@@ -48,6 +48,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
@@ -58,12 +59,14 @@ from ..case import GENESIS, Case, HistoryEntry
 from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from ..facts import CaseFacts
 from ..notifications import Delivery, Event
+from ..query import NEVER, CaseQuery, sort_key
 from ..sla import Timer
 from ..store import Store, StoredHistory, broken_head, continuation
 from ._facts import _facts_query, _facts_rows
 from ._rows import (
     _CASE_COLUMNS,
     _UPDATED,
+    _WORK_COLUMNS,
     _case_from,
     _delivery_from,
     _entry_from,
@@ -85,7 +88,7 @@ from .schema import (
     make_engine,
     upgrade_engine,
 )
-from .tables import flow_tables
+from .tables import UtcDateTime, flow_tables
 
 if TYPE_CHECKING:
     from ..calendar import WorkCalendar
@@ -192,6 +195,7 @@ class SqlStore(Store):
             SchemaTooNew: a newer version of this library migrated the database.
         """
         self.__dict__.pop("_defers_known", None)
+        self.__dict__.pop("_works_known", None)
         with self.engine.connect() as conn:
             revision = current_revision(conn, self.tables)
         if revision == SCHEMA_REVISION:
@@ -262,17 +266,19 @@ class SqlStore(Store):
             self._ins_case_new = (
                 insert(c).on_conflict_do_nothing(index_elements=[c.c.id]).returning(c.c.id)
             )
-        self._upd_case = (
-            sa.update(c)
-            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"), c.c.head == bp("b_head"))
-            .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
-        )
+        self._upd_case = self._update_case(_UPDATED)
+        # on tables before revision 0007 (a store made with ``migrate=False``)
+        self._upd_case_0005 = self._update_case(_UPDATED[: -len(_WORK_COLUMNS)])
         # whether the case has timers to replace, learnt in the same statement (saves a
         # DELETE per commit for the many cases without a running SLA clock)
         self._returning = self.dialect in ("sqlite", "postgresql")
         if self._returning:
-            has_timers = sa.exists().where(tm.c.case_id == bp("b_id"))
-            self._upd_case = self._upd_case.returning(has_timers.label("has_timers"))
+            has_timers = sa.exists().where(tm.c.case_id == bp("b_id")).label("has_timers")
+            has_work = sa.exists().where(t.work.c.case_id == bp("b_id")).label("has_work")
+            self._upd_case = self._upd_case.returning(has_timers, has_work)
+            self._upd_case_0005 = self._upd_case_0005.returning(has_timers)
+        self._del_work = sa.delete(t.work).where(t.work.c.case_id == bp("b_id"))
+        self._ins_work = sa.insert(t.work)
         self._ins_history = sa.insert(h)
         self._sel_history = (
             sa.select(h.c.seq, h.c.body).where(h.c.case_id == bp("b_id")).order_by(h.c.seq)
@@ -296,6 +302,27 @@ class SqlStore(Store):
         else:
             self._ins_outbox = sa.insert(o)
 
+    def _update_case(self, names: Sequence[str]) -> Any:
+        c, bp = self.tables.cases, sa.bindparam
+        return (
+            sa.update(c)
+            .where(c.c.id == bp("b_id"), c.c.seq == bp("b_seq"), c.c.head == bp("b_head"))
+            .values({name: bp(name, type_=c.c[name].type) for name in names})
+        )
+
+    @property
+    def _works(self) -> bool:
+        """Whether the tables keep who acts next (revision 0007; a store made with
+        ``migrate=False`` may run on older tables: it then writes without, and answers
+        queries by reading every case)."""
+        known: bool | None = self.__dict__.get("_works_known")
+        if known is None:
+            c = self.tables.cases
+            with self.reading() as conn:
+                columns = sa.inspect(conn).get_columns(c.name, schema=c.schema)
+            known = self.__dict__["_works_known"] = any(x["name"] == "assignee" for x in columns)
+        return known
+
     # --- writing -------------------------------------------------------------------------
 
     def _prepare(
@@ -307,9 +334,16 @@ class SqlStore(Store):
         idempotency_key: str | None,
     ) -> _Writes:
         """The rows a create or commit of ``case`` writes, checked and serialised."""
-        return _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+        writes = _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+        if not self._works:
+            for name in _WORK_COLUMNS:
+                del writes.case[name]
+            writes.work.clear()
+        return writes
 
-    def _write_children(self, conn: Connection, writes: _Writes, *, old_timers: bool) -> None:
+    def _write_children(
+        self, conn: Connection, writes: _Writes, *, old_timers: bool, old_work: bool = False
+    ) -> None:
         def rows(items: list[dict[str, Any]]) -> Any:
             return items[0] if len(items) == 1 else items  # one row: no executemany
 
@@ -323,6 +357,10 @@ class SqlStore(Store):
             conn.execute(self._ins_outbox, rows(writes.events))
         if writes.key is not None:
             conn.execute(self._ins_key, writes.key)
+        if old_work:
+            conn.execute(self._del_work, {"b_id": writes.case["id"]})
+        if writes.work:
+            conn.execute(self._ins_work, rows(writes.work))
 
     def create(
         self,
@@ -367,22 +405,24 @@ class SqlStore(Store):
     ) -> None:
         writes = self._prepare(case, entries, timers, events, idempotency_key)
         broken = _broken(case, expected_seq, entries, None)
-        params = {name: writes.case[name] for name in _UPDATED}
+        works = self._works
+        params = {name: writes.case[name] for name in _UPDATED if name in writes.case}
         params["b_id"] = case.id
         params["b_seq"] = expected_seq
         params["b_head"] = entries[0].prev if entries else case.head
         with self.writing() as conn:
             if broken is not None:
                 self._refuse(conn, case.id, expected_seq, broken)
-            result = conn.execute(self._upd_case, params)
+            result = conn.execute(self._upd_case if works else self._upd_case_0005, params)
             if self._returning:
                 row = result.first()
                 updated, old_timers = row is not None, bool(row and row.has_timers)
+                old_work = works and bool(row and row.has_work)
             else:
-                updated, old_timers = result.rowcount == 1, True
+                updated, old_timers, old_work = result.rowcount == 1, True, works
             if not updated:
                 self._refuse(conn, case.id, expected_seq, broken_head(case.id, expected_seq))
-            self._write_children(conn, writes, old_timers=old_timers)
+            self._write_children(conn, writes, old_timers=old_timers, old_work=old_work)
 
     def _refuse(
         self, conn: Connection, case_id: str, expected_seq: int, broken: InvalidValue
@@ -472,6 +512,68 @@ class SqlStore(Store):
             if len(rows) < self.page_size:
                 return
             after = rows[-1].id
+
+    def query(
+        self, query: CaseQuery, limit: int, after: tuple[dt.datetime, str] | None = None
+    ) -> list[Case]:
+        """The cases matching ``query`` (see :meth:`Store.query`), asked of the indexes:
+        ``due_at`` or ``updated_at`` with the id for the order and the keyset, the
+        ``work`` table for an assignee or candidate roles (one range per role,
+        merged)."""
+        if not self._works:  # tables before revision 0007
+            return super().query(query, limit, after)
+        if len(query.roles) > 1:  # one index range per role, merged by the sort key
+            merged: dict[str, tuple[Any, Case]] = {}
+            for role in query.roles:
+                for case in self.query(attrs.evolve(query, roles=(role,)), limit, after):
+                    merged[case.id] = (sort_key(case, query.order), case)
+            best = sorted(merged.values(), key=lambda kc: kc[0])[:limit]
+            return [case for _, case in best]
+        c, w = self.tables.cases, self.tables.work
+        select = sa.select(*self._case_columns)
+        key = c.c.due_at if query.order == "due" else c.c.updated_at
+        who = None
+        if query.assignee is not None:
+            who = f"u:{query.assignee}"
+        elif query.roles:
+            who = f"r:{query.roles[0]}"
+        if who is not None:
+            select = select.select_from(w.join(c, c.c.id == w.c.case_id)).where(w.c.who == who)
+            if query.order == "due":
+                key = w.c.due_at
+        case_id = c.c.id if who is None else w.c.case_id
+        select = select.where(*_filters(c, query))
+        if after is not None:
+            position = NEVER if after[0] > NEVER else after[0]
+            select = select.where(sa.tuple_(key, case_id) > sa.tuple_(
+                sa.literal(position, UtcDateTime), sa.literal(after[1])))  # fmt: skip
+        select = select.order_by(key, case_id).limit(limit)
+        with self.reading() as conn:
+            return [_case_from(row) for row in conn.execute(select)]
+
+    def count(self, query: CaseQuery, by: str) -> dict[str | None, int]:
+        """How many cases match ``query``, by group (see :meth:`Store.count`), in one
+        grouped statement."""
+        if not self._works:  # tables before revision 0007
+            return super().count(query, by)
+        c, w = self.tables.cases, self.tables.work
+        columns = {"state": c.c.state, "process": c.c.process, "assignee": c.c.assignee}
+        if by == "role":
+            group: Any = sa.func.substr(w.c.who, 3)
+            select = sa.select(group, sa.func.count()).select_from(
+                c.outerjoin(w, sa.and_(w.c.case_id == c.c.id, w.c.who.like("r:%")))
+            )
+        elif by in columns:
+            group = columns[by]
+            select = sa.select(group, sa.func.count()).select_from(c)
+        else:
+            raise InvalidValue("by", f"is {by!r}: use state, process, assignee or role")
+        if query.assignee is not None or query.roles:
+            ids = [case.id for case in self.query(query, 1 << 62)]
+            select = select.where(c.c.id.in_(ids))
+        select = select.where(*_filters(c, query)).group_by(group)
+        with self.reading() as conn:
+            return {key: n for key, n in conn.execute(select)}
 
     def facts(
         self,
@@ -841,6 +943,35 @@ def _broken(
     if start is not None and head != start:
         return broken_head(case.id, expected_seq)
     return None
+
+
+def _filters(c: sa.Table, q: CaseQuery) -> list[sa.ColumnElement[bool]]:
+    """The conditions on the case columns that ``q`` asks for (but assignee and roles)."""
+    out: list[sa.ColumnElement[bool]] = []
+    if q.process is not None:
+        out.append(c.c.process == q.process)
+    if q.states:
+        out.append(c.c.state.in_(q.states))
+    if q.unclaimed is not None:
+        out.append(c.c.assignee.is_(None) if q.unclaimed else c.c.assignee.is_not(None))
+    if q.overdue_at is not None:
+        out.append(c.c.due_at < min(q.overdue_at, NEVER))
+    if q.due_by is not None:
+        out.append(c.c.due_at <= q.due_by)
+        out.append(c.c.due_at < NEVER)
+    if q.running is not None:
+        out.append(c.c.due_at < NEVER if q.running else c.c.due_at >= NEVER)
+    if q.paused is not None:
+        out.append(c.c.paused == int(q.paused))
+    for column, start, end in (
+        (c.c.created_at, q.created_from, q.created_until),
+        (c.c.updated_at, q.updated_from, q.updated_until),
+    ):
+        if start is not None:
+            out.append(column >= start)
+        if end is not None:
+            out.append(column < end)
+    return out
 
 
 def open_store(

@@ -1,7 +1,8 @@
 """The SQL store's tables: :func:`flow_tables` defines them on a ``MetaData``.
 
-Five tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
-``<prefix>outbox``, ``<prefix>idempotency``), three the quality-indicator observations
+Six tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
+``<prefix>outbox``, ``<prefix>idempotency``, ``<prefix>work``), three the
+quality-indicator observations
 (``<prefix>quality_obs``, ``<prefix>quality_seen``, ``<prefix>quality_meta``). The
 shipped migrations (``sql/migrations/``) create the same schema; a test checks that
 they agree.
@@ -73,6 +74,7 @@ class SqlTables:
             number stands for one content: :meth:`SqlStore.record_process`).
         calendars: the calendar data loaded here, in order (notices, holiday-cn files,
             schedules, overlays: :meth:`SqlStore.add_calendar_data`).
+        work: who may act on each case, for worklists (revision 0007).
         prefix, schema: how they are named.
     """
 
@@ -87,6 +89,7 @@ class SqlTables:
     quality_meta: sa.Table
     processes: sa.Table
     calendars: sa.Table
+    work: sa.Table
     prefix: str
     schema: str | None
 
@@ -109,7 +112,7 @@ def flow_tables(
     >>> sorted(tables.metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
     ['crm_flow_calendars', 'crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency',
      'crm_flow_outbox', 'crm_flow_processes', 'crm_flow_quality_meta', 'crm_flow_quality_obs',
-     'crm_flow_quality_seen', 'crm_flow_timers']
+     'crm_flow_quality_seen', 'crm_flow_timers', 'crm_flow_work']
     """
     metadata = metadata if metadata is not None else sa.MetaData()
     if not prefix.replace("_", "").isalnum() or not prefix[:1].isalpha():
@@ -133,6 +136,7 @@ def flow_tables(
             existing("quality_meta"),
             existing("processes"),
             existing("calendars"),
+            existing("work"),
             prefix,
             schema,
         )
@@ -157,8 +161,16 @@ def flow_tables(
         sa.Column("created_at", UtcDateTime, nullable=False),
         sa.Column("updated_at", UtcDateTime, nullable=False),
         sa.Column("body", sa.Text, nullable=False),
+        # copied out of the body for worklists and queries (revision 0007): the
+        # assignee, the earliest due instant of the running clocks (NEVER when none
+        # runs, so that it sorts last), whether a clock is paused (1) or not (0)
+        sa.Column("assignee", sa.String(MAX_KEY), nullable=True),
+        sa.Column("due_at", UtcDateTime, nullable=True),
+        sa.Column("paused", sa.SmallInteger, nullable=True),
         sa.PrimaryKeyConstraint("id", name=f"pk_{p}cases"),
         sa.Index(f"ix_{p}cases_process_state", "process", "state"),
+        sa.Index(f"ix_{p}cases_due_at", "due_at", "id"),
+        sa.Index(f"ix_{p}cases_updated_at", "updated_at", "id"),
         # one process's cases in id order (``facts``); a commit never changes either
         sa.Index(f"ix_{p}cases_process_id", "process", "id"),
         schema=schema,
@@ -299,6 +311,19 @@ def flow_tables(
         sa.PrimaryKeyConstraint("key", name=f"pk_{p}quality_meta"),
         schema=schema,
     )
+    # who may act on a case (revision 0007): ``u:<id>`` for its assignee and delegate,
+    # ``r:<role>`` for each candidate role while unclaimed, with the case's due instant
+    work = sa.Table(
+        f"{p}work",
+        metadata,
+        sa.Column("case_id", sa.String(MAX_KEY)),
+        sa.Column("who", sa.String(MAX_KEY + 2)),
+        sa.Column("due_at", UtcDateTime, nullable=False),
+        sa.PrimaryKeyConstraint("case_id", "who", name=f"pk_{p}work"),
+        case_fk("work"),
+        sa.Index(f"ix_{p}work_who_due", "who", "due_at", "case_id"),
+        schema=schema,
+    )
     processes = sa.Table(
         f"{p}processes",
         metadata,
@@ -331,6 +356,7 @@ def flow_tables(
         quality_meta,
         processes,
         calendars,
+        work,
         prefix,
         schema,
     )
