@@ -823,3 +823,39 @@ def test_custody_log_and_no_archive_until_every_item_is_accounted_for(
     }
     w.fire("record_custody", "reception", custody_log=[{**returned, "acknowledged_by": "Zhou"}])
     assert w.fire("archive", "quality_manager", **ARCHIVE) == "archived"
+
+
+# --- service fields: the ten of the standards system, 002's eight as aliases (item 11) ------
+
+
+def test_service_field_is_one_of_the_ten_or_an_alias(china: WorkCalendar) -> None:
+    from techsvc_flow import FlowError
+    from techsvc_flow.errors import InvalidValue
+    from techsvc_flow.processes import standards
+    from techsvc_flow.quality.archive import archive
+
+    assert len(standards.SERVICE_FIELDS) == 10
+    assert [t.zh for t in standards.SERVICE_FIELDS][::9] == [
+        "研究开发服务",
+        "科技咨询及其他科技服务",
+    ]
+    for new in standards.SERVICE_FIELD_CODES:
+        Walk(service_engagement(), china, data={**CLIENT, "channel": "web", "service_field": new})
+    # every one of 002's nine codes still starts a case and resolves to one of the ten
+    for old in standards.TSO_SERVICE_FIELDS:
+        assert standards.service_field(old.code).code in standards.SERVICE_FIELD_CODES
+    assert standards.service_field("digital_transformation").code == "information_technology"
+    assert standards.service_field("incubation").zh == "企业孵化服务"
+    with pytest.raises(InvalidValue, match="'space' is not a service field"):
+        standards.service_field("space")
+    with pytest.raises(FlowError, match="service_field"):
+        Walk(service_engagement(), china, data={**CLIENT, "channel": "web", "service_field": "x"})
+    # the archive classifies the case by the ten, keeping what was recorded
+    w = engagement(china)
+    record = archive(w.wf, w.id)["case"]["service_field"]
+    assert record == {
+        "code": "intellectual_property",
+        "zh": "知识产权服务",
+        "en": "Intellectual property",
+        "recorded": "ip_service",
+    }

@@ -58,7 +58,7 @@ from ._engagement import (
 from ._engagement import GUARDS as COMMON_GUARDS
 from .checks import FUNCTIONS
 from .profile import QualityProfile
-from .standards import SERVICE_FIELDS, TIE, TSO, codes
+from .standards import SERVICE_FIELD_ALIASES, SERVICE_FIELD_CODES, TIE, TSO
 
 __all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "service_engagement"]
 
@@ -93,7 +93,15 @@ PROCESS: Mapping[str, Any] = {
             "received_on, kept_at, confidential; outcome (returned or disposed) with "
             "acknowledged_by",
         ),
-        field("service_field", "str", "服务领域", "Service field", choices=codes(SERVICE_FIELDS)),
+        field(
+            "service_field",
+            "str",
+            "服务领域",
+            "Service field",
+            choices=[*SERVICE_FIELD_CODES, *SERVICE_FIELD_ALIASES],
+            description="one of the ten fields of the standards system (000 一), or an alias"
+            " from 002's list (`standards.service_field` resolves it)",
+        ),
         field("request_summary", "str", "需求概述", "Request summary"),
         field("dispute_summary", "str", "争议概述", "Dispute summary"),
         field("extra_rework_justification", "str", "追加整改理由", "Why one more rework round"),

@@ -29,6 +29,8 @@ from fractions import Fraction
 
 import attrs
 
+from ..errors import InvalidValue
+
 __all__ = [
     "COMPLAINT_CATEGORIES",
     "COMPLAINT_CHANNELS",
@@ -47,6 +49,8 @@ __all__ = [
     "SATISFIED_THRESHOLD",
     "SCALE",
     "SERVICE_FIELDS",
+    "SERVICE_FIELD_ALIASES",
+    "SERVICE_FIELD_CODES",
     "SERVICE_ITEM_CODES",
     "SERVICE_KINDS",
     "SERVICE_KIND_CODES",
@@ -58,6 +62,7 @@ __all__ = [
     "TRANSACTION_MODES",
     "TRANSFER_SERVICE_TYPES",
     "TSO",
+    "TSO_SERVICE_FIELDS",
     "Clause",
     "EscalationLevel",
     "ServiceKind",
@@ -67,6 +72,7 @@ __all__ = [
     "codes",
     "is_satisfied",
     "satisfaction_index",
+    "service_field",
     "survey_problems",
 ]
 
@@ -274,9 +280,37 @@ SERVICE_ITEM_CODES: tuple[str, ...] = tuple(
     f"{k.code}.{letter}" for k in SERVICE_KINDS for letter, _ in (*k.items, ("other", ""))
 )
 
-# --- service fields of the engagement (《科技服务机构服务规范》编制说明 二(一)) ----------------
+# --- service fields (科技服务业标准体系建设指南 一, ten fields; 002's eight as aliases) -------
 
+_SSG = "科技服务业标准体系建设指南 一"
+#: The ten service fields of the standards system (000 一, 001 一(二)): the
+#: classification of a case. The two-digit numbers follow the guide's order.
 SERVICE_FIELDS: tuple[Term, ...] = (
+    Term("research_development", "研究开发服务", "Research and development", f"{_SSG} (01)"),
+    Term("technology_transfer", "技术转移转化服务", "Technology transfer", f"{_SSG} (02)"),
+    Term("incubation", "企业孵化服务", "Enterprise incubation", f"{_SSG} (03)"),
+    Term("technology_promotion", "技术推广服务", "Technology promotion", f"{_SSG} (04)"),
+    Term(
+        "testing_certification",
+        "检验检测认证服务",
+        "Testing, inspection and certification",
+        f"{_SSG} (05)",
+    ),
+    Term("information_technology", "信息技术服务", "Information technology", f"{_SSG} (06)"),
+    Term("engineering", "工程技术服务", "Engineering technology", f"{_SSG} (07)"),
+    Term("sci_tech_finance", "科技金融服务", "Sci-tech finance", f"{_SSG} (08)"),
+    Term("intellectual_property", "知识产权服务", "Intellectual property", f"{_SSG} (09)"),
+    Term(
+        "consulting_other",
+        "科技咨询及其他科技服务",
+        "Sci-tech consulting and other services",
+        f"{_SSG} (10)",
+    ),
+)
+SERVICE_FIELD_CODES: tuple[str, ...] = tuple(t.code for t in SERVICE_FIELDS)
+
+#: The eight fields 002 names (二(一), ending with 等) and our ``other``: kept as aliases.
+TSO_SERVICE_FIELDS: tuple[Term, ...] = (
     Term("policy_consulting", "科技政策咨询", "Science and technology policy consulting", TSO),
     Term("technology_transfer", "技术转移转化", "Technology transfer", TSO),
     Term("ip_service", "知识产权服务", "Intellectual property services", TSO),
@@ -287,6 +321,37 @@ SERVICE_FIELDS: tuple[Term, ...] = (
     Term("financing", "融资促进", "Financing promotion", TSO),
     Term("other", "其他", "Other", "our reading (the list ends with 等)"),
 )
+#: Each of 002's codes that is not one of the ten, to the field of the ten it belongs
+#: to (our reading; the three codes both lists share need no alias).
+SERVICE_FIELD_ALIASES: Mapping[str, str] = {
+    "policy_consulting": "consulting_other",
+    "ip_service": "intellectual_property",
+    "rnd_design": "research_development",
+    "digital_transformation": "information_technology",
+    "financing": "sci_tech_finance",
+    "other": "consulting_other",
+}
+
+
+def service_field(code: str) -> Term:
+    """The field of the ten that ``code`` (one of the ten, or an alias) classifies as.
+
+    >>> service_field("ip_service").code, service_field("ip_service").zh
+    ('intellectual_property', '知识产权服务')
+
+    Raises:
+        InvalidValue: ``code`` is neither one of the ten nor an alias.
+    """
+    wanted = SERVICE_FIELD_ALIASES.get(code, code) if isinstance(code, str) else code
+    for term in SERVICE_FIELDS:
+        if term.code == wanted:
+            return term
+    raise InvalidValue(
+        "service_field",
+        f"{code!r} is not a service field; known: {', '.join(SERVICE_FIELD_CODES)}"
+        f" (aliases: {', '.join(SERVICE_FIELD_ALIASES)})",
+    )
+
 
 DECLINE_REASONS: tuple[Term, ...] = (
     Term("out_of_scope", "超出服务范围", "Outside the organisation's scope", f"{TIE}4.1.1"),

@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._codec import jsonable
-from ..errors import ProvisionalWarning
-from ..processes.standards import satisfaction_index, survey_problems
+from ..errors import InvalidValue, ProvisionalWarning
+from ..processes.standards import satisfaction_index, service_field, survey_problems
 from .config import ENGAGEMENTS, EngagementProfile
 from .observe import sla_outcome
 
@@ -183,6 +183,7 @@ def archive(
             "version": case.version,
             "definition_hash": definition.hash,
             "archive_ref": case.data.get("archive_ref"),
+            "service_field": _service_field(case.data.get("service_field")),
         },
         "time": {
             "received_at": case.created_at.isoformat(),
@@ -256,6 +257,17 @@ def archive(
         },
     }
     return out
+
+
+def _service_field(code: object) -> dict[str, str] | None:
+    """The case's field of the ten (000 一), an alias of 002 resolved; None when unset."""
+    if not isinstance(code, str):
+        return None
+    try:
+        term = service_field(code)
+    except InvalidValue:  # a process of the caller's own with other values
+        return None
+    return {"code": term.code, "zh": term.zh, "en": term.en, "recorded": code}
 
 
 def archive_json(
