@@ -25,9 +25,9 @@ from typing import Any
 from ..durations import CalendarMonths, Duration
 from ..errors import DurationError
 from ..guards import GuardContext
-from .standards import MAX_TERM_MONTHS, is_satisfied, survey_problems
+from .standards import MAX_TERM_MONTHS, QUESTIONNAIRE, Questionnaire
 
-__all__ = ["FUNCTIONS"]
+__all__ = ["FUNCTIONS", "survey_checks"]
 
 Result = bool | list[str]
 
@@ -345,25 +345,35 @@ def reopenable(ctx: GuardContext) -> Result:
 # --- satisfaction survey ----------------------------------------------------------------------
 
 
-def scores_valid(ctx: GuardContext) -> Result:
-    """Known items, scores on the scale, answered items weigh at least 0.6."""
-    return survey_problems(ctx.value("scores")) or True
+def survey_checks(
+    questionnaire: Questionnaire = QUESTIONNAIRE,
+) -> dict[str, Callable[[GuardContext], Result]]:
+    """The three guards of the survey, bound to ``questionnaire`` (default: ours).
 
+    ``scores_valid``: known items, scores on the scale, the answered items weigh enough;
+    ``scores_satisfied`` / ``scores_not_satisfied``: the weighted index reaches / stays
+    below the questionnaire's threshold (ours: 75).
+    """
+    q = questionnaire
+    below = f"index below {q.threshold}"
+    reached = f"index at or above {q.threshold}"
 
-def scores_satisfied(ctx: GuardContext) -> Result:
-    """The weighted index reaches the threshold (75)."""
-    scores = ctx.value("scores")
-    if survey_problems(scores):
-        return ["scores invalid"]
-    return True if is_satisfied(scores) else ["index below 75"]
+    def scores_valid(ctx: GuardContext) -> Result:
+        return q.problems(ctx.value("scores")) or True
 
+    def scores_satisfied(ctx: GuardContext) -> Result:
+        scores = ctx.value("scores")
+        if q.problems(scores):
+            return ["scores invalid"]
+        return True if q.is_satisfied(scores) else [below]
 
-def scores_not_satisfied(ctx: GuardContext) -> Result:
-    """The weighted index is below the threshold (75)."""
-    scores = ctx.value("scores")
-    if survey_problems(scores):
-        return ["scores invalid"]
-    return ["index at or above 75"] if is_satisfied(scores) else True
+    def scores_not_satisfied(ctx: GuardContext) -> Result:
+        scores = ctx.value("scores")
+        if q.problems(scores):
+            return ["scores invalid"]
+        return [reached] if q.is_satisfied(scores) else True
+
+    return {f.__name__: f for f in (scores_valid, scores_satisfied, scores_not_satisfied)}
 
 
 # --- technology transfer ----------------------------------------------------------------------
@@ -511,9 +521,6 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         remedy_owed,
         no_remedy_owed,
         reopenable,
-        scores_valid,
-        scores_satisfied,
-        scores_not_satisfied,
         supplier_title_shown,
         nda_when_needed,
         counterparty_other_side,
@@ -527,4 +534,4 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         exit_condition_agreed,
         tracking_may_end,
     )
-}
+} | survey_checks()
