@@ -451,7 +451,7 @@ SURVEY_ITEMS: tuple[SurveyItem, ...] = (
         "responsiveness", "响应及时性", "Responsiveness", Decimal("0.15"), _ours(f"{TSO} 二(二)5")
     ),
     SurveyItem(
-        "competence", "专业能力", "Professional competence", Decimal("0.20"), _ours(f"{TIE}4.2")
+        "competence", "专业能力", "Professional competence", Decimal("0.20"), _ours(f"{TIE}4.2.3")
     ),
     SurveyItem(
         "communication", "沟通协调", "Communication", Decimal("0.15"), _ours(f"{TIE}6.3.4 c)")
@@ -743,13 +743,21 @@ EXIT_REASONS: tuple[Term, ...] = (
 
 # --- roles --------------------------------------------------------------------------------
 
+#: The roles are ours: the clauses name staff (管理人员, 服务人员, 工作组…), not these
+#: roles; the clause each names is related, not its source.
+_ROLE = "ours; related clause: "
 ROLES: tuple[Term, ...] = (
-    Term("client", "服务对象/投诉人/申请企业", "Client, complainant or applicant"),
-    Term("reception", "接待人员", "Reception / account manager", TSO),
-    Term("consultant", "服务人员/专家/技术经理人", "Consultant", f"{TIE}4.2"),
-    Term("project_manager", "项目负责人", "Project manager (leads the work group)", f"{TIE}6.3.1"),
-    Term("quality_manager", "质量管理人员", "Quality manager", f"{TIE}4.4.1"),
-    Term("handler", "投诉处理人", "Complaint handler", "our reading"),
-    Term("manager", "机构负责人", "Head of the organisation", f"{TIE}4.2.2"),
-    Term("system", "系统", "The system (timers)", "our reading"),
+    Term("client", "服务对象/投诉人/申请企业", "Client, complainant or applicant", "ours"),
+    Term("reception", "接待人员", "Reception / account manager", f"{_ROLE}{TSO} 二(一) 服务接待"),
+    Term("consultant", "服务人员/专家/技术经理人", "Consultant", f"{_ROLE}{TIE}4.2.3, 4.2.5"),
+    Term(
+        "project_manager",
+        "项目负责人",
+        "Project manager (leads the work group)",
+        f"{_ROLE}{TIE}6.3.1",
+    ),
+    Term("quality_manager", "质量管理人员", "Quality manager", f"{_ROLE}{TIE}4.4.1"),
+    Term("handler", "投诉处理人", "Complaint handler", "ours"),
+    Term("manager", "机构负责人", "Head of the organisation", f"{_ROLE}{TIE}4.2.2"),
+    Term("system", "系统", "The system (timers)", "ours"),
 )
