@@ -859,3 +859,54 @@ def test_service_field_is_one_of_the_ten_or_an_alias(china: WorkCalendar) -> Non
         "en": "Intellectual property",
         "recorded": "ip_service",
     }
+
+
+# --- after-sales: a guarantee period, support requests under their own SLA (item 9) ---------
+
+
+def test_support_requests_within_the_guarantee(china: WorkCalendar) -> None:
+    w = engagement(china)
+    to_after_sales(w)
+    # no guarantee agreed: no support request
+    assert w.why("request_support", "client", support_request="DOC-S1") == ["guarantee_expired"]
+    today = w.clock.now().astimezone(SHANGHAI).date()
+    w.fire("agree_guarantee", "project_manager", guarantee_until=today + dt.timedelta(days=60))
+    assert w.status("support") == "idle"
+    assert w.fire("request_support", "client", support_request="DOC-S1") == "after_sales"
+    assert w.status("support") == "running"
+    assert w.due("support") is not None
+    # one open request at a time, and the return visit goes on meanwhile
+    assert w.why("request_support", "reception", support_request="S2") == ["support_request_open"]
+    w.fire(
+        "record_return_visit",
+        "quality_manager",
+        visit_outcome="reached",
+        survey_outcome="satisfied",
+    )
+    assert w.state == "return_visited"
+    assert "support_request_open" in w.refused("archive", "quality_manager", **ARCHIVE)
+    assert w.fire("resolve_support", "consultant", support_resolution="patched") == "return_visited"
+    assert w.status("support") == "stopped"
+    assert w.why("resolve_support", "consultant", support_resolution="x") == ["no_support_request"]
+    # a second request restarts the clock; past the guarantee, none is accepted
+    w.fire("request_support", "client", support_request="DOC-S2")
+    assert w.status("support") == "running"
+    w.fire("resolve_support", "project_manager", support_resolution="explained")
+    w.advance(days=61)
+    assert w.refused("request_support", "client", support_request="DOC-S3") == {
+        "guarantee_expired": (f"guarantee period ended on {today + dt.timedelta(days=60)}",)
+    }
+    assert w.fire("archive", "quality_manager", **ARCHIVE) == "archived"
+
+
+def test_support_sla_is_a_limit(china: WorkCalendar) -> None:
+    w = engagement(china, support="2wd")
+    to_after_sales(w)
+    today = w.clock.now().astimezone(SHANGHAI).date()
+    w.fire("agree_guarantee", "manager", guarantee_until=today)
+    w.fire("request_support", "reception", support_request="DOC-S1")
+    assert next(s for s in w.wf.deadlines(w.id) if s.name == "support").duration == "2wd"
+    # from Tue 09-30 17:00, the National Day holiday runs to 10-08: due 10-11 00:00
+    assert w.due("support") == dt.datetime(2025, 10, 11, 0, 0, tzinfo=SHANGHAI)
+    w.advance(days=20)
+    assert "sla.breach:support" in w.tick()

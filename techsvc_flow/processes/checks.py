@@ -227,6 +227,31 @@ def custody_settled(ctx: GuardContext) -> Result:
     ] or True
 
 
+def within_guarantee(ctx: GuardContext) -> Result:
+    """Support is requested on or before ``guarantee_until`` (in the calendar's zone)."""
+    until = ctx.value("guarantee_until")
+    if not isinstance(until, dt.date):
+        return ["no guarantee period agreed"]
+    if ctx.now is None:
+        return True
+    now = ctx.now.astimezone(ctx.calendar.tz) if ctx.calendar is not None else ctx.now
+    return True if now.date() <= until else [f"guarantee period ended on {until.isoformat()}"]
+
+
+def _support_open(ctx: GuardContext) -> bool:
+    return ctx.counts.get("request_support", 0) > ctx.counts.get("resolve_support", 0)
+
+
+def support_open(ctx: GuardContext) -> Result:
+    """A support request is open (requested and not yet resolved)."""
+    return True if _support_open(ctx) else ["no open support request"]
+
+
+def no_support_open(ctx: GuardContext) -> Result:
+    """No support request is open."""
+    return ["a support request is open"] if _support_open(ctx) else True
+
+
 def confidentiality_term_given(ctx: GuardContext) -> Result:
     """A confidentiality term (clause j) when confidential material was received."""
     confidential = [e for e in _custody(ctx.value("custody_log")) if e.get("confidential") is True]
@@ -508,6 +533,9 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         custody_log_valid,
         custody_settled,
         confidentiality_term_given,
+        within_guarantee,
+        support_open,
+        no_support_open,
         research_complete,
         complaint_linked,
         duplicate_has_original,
