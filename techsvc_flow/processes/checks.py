@@ -252,6 +252,13 @@ def no_support_open(ctx: GuardContext) -> Result:
     return ["a support request is open"] if _support_open(ctx) else True
 
 
+def improvement_linked(ctx: GuardContext) -> Result:
+    """A record that needs improvement names the improvement case opened for it."""
+    if ctx.value("needs_improvement") is True and not _set(ctx.value("improvement_case")):
+        return ["needs improvement: name the improvement case (improvement_case)"]
+    return True
+
+
 def confidentiality_term_given(ctx: GuardContext) -> Result:
     """A confidentiality term (clause j) when confidential material was received."""
     confidential = [e for e in _custody(ctx.value("custody_log")) if e.get("confidential") is True]
@@ -534,6 +541,7 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         custody_settled,
         confidentiality_term_given,
         within_guarantee,
+        improvement_linked,
         support_open,
         no_support_open,
         research_complete,
