@@ -823,3 +823,90 @@ def test_custody_log_and_no_archive_until_every_item_is_accounted_for(
     }
     w.fire("record_custody", "reception", custody_log=[{**returned, "acknowledged_by": "Zhou"}])
     assert w.fire("archive", "quality_manager", **ARCHIVE) == "archived"
+
+
+# --- service fields: the ten of the standards system, 002's eight as aliases (item 11) ------
+
+
+def test_service_field_is_one_of_the_ten_or_an_alias(china: WorkCalendar) -> None:
+    from techsvc_flow import FlowError
+    from techsvc_flow.errors import InvalidValue
+    from techsvc_flow.processes import standards
+    from techsvc_flow.quality.archive import archive
+
+    assert len(standards.SERVICE_FIELDS) == 10
+    assert [t.zh for t in standards.SERVICE_FIELDS][::9] == [
+        "研究开发服务",
+        "科技咨询及其他科技服务",
+    ]
+    for new in standards.SERVICE_FIELD_CODES:
+        Walk(service_engagement(), china, data={**CLIENT, "channel": "web", "service_field": new})
+    # every one of 002's nine codes still starts a case and resolves to one of the ten
+    for old in standards.TSO_SERVICE_FIELDS:
+        assert standards.service_field(old.code).code in standards.SERVICE_FIELD_CODES
+    assert standards.service_field("digital_transformation").code == "information_technology"
+    assert standards.service_field("incubation").zh == "企业孵化服务"
+    with pytest.raises(InvalidValue, match="'space' is not a service field"):
+        standards.service_field("space")
+    with pytest.raises(FlowError, match="service_field"):
+        Walk(service_engagement(), china, data={**CLIENT, "channel": "web", "service_field": "x"})
+    # the archive classifies the case by the ten, keeping what was recorded
+    w = engagement(china)
+    record = archive(w.wf, w.id)["case"]["service_field"]
+    assert record == {
+        "code": "intellectual_property",
+        "zh": "知识产权服务",
+        "en": "Intellectual property",
+        "recorded": "ip_service",
+    }
+
+
+# --- after-sales: a guarantee period, support requests under their own SLA (item 9) ---------
+
+
+def test_support_requests_within_the_guarantee(china: WorkCalendar) -> None:
+    w = engagement(china)
+    to_after_sales(w)
+    # no guarantee agreed: no support request
+    assert w.why("request_support", "client", support_request="DOC-S1") == ["guarantee_expired"]
+    today = w.clock.now().astimezone(SHANGHAI).date()
+    w.fire("agree_guarantee", "project_manager", guarantee_until=today + dt.timedelta(days=60))
+    assert w.status("support") == "idle"
+    assert w.fire("request_support", "client", support_request="DOC-S1") == "after_sales"
+    assert w.status("support") == "running"
+    assert w.due("support") is not None
+    # one open request at a time, and the return visit goes on meanwhile
+    assert w.why("request_support", "reception", support_request="S2") == ["support_request_open"]
+    w.fire(
+        "record_return_visit",
+        "quality_manager",
+        visit_outcome="reached",
+        survey_outcome="satisfied",
+    )
+    assert w.state == "return_visited"
+    assert "support_request_open" in w.refused("archive", "quality_manager", **ARCHIVE)
+    assert w.fire("resolve_support", "consultant", support_resolution="patched") == "return_visited"
+    assert w.status("support") == "stopped"
+    assert w.why("resolve_support", "consultant", support_resolution="x") == ["no_support_request"]
+    # a second request restarts the clock; past the guarantee, none is accepted
+    w.fire("request_support", "client", support_request="DOC-S2")
+    assert w.status("support") == "running"
+    w.fire("resolve_support", "project_manager", support_resolution="explained")
+    w.advance(days=61)
+    assert w.refused("request_support", "client", support_request="DOC-S3") == {
+        "guarantee_expired": (f"guarantee period ended on {today + dt.timedelta(days=60)}",)
+    }
+    assert w.fire("archive", "quality_manager", **ARCHIVE) == "archived"
+
+
+def test_support_sla_is_a_limit(china: WorkCalendar) -> None:
+    w = engagement(china, support="2wd")
+    to_after_sales(w)
+    today = w.clock.now().astimezone(SHANGHAI).date()
+    w.fire("agree_guarantee", "manager", guarantee_until=today)
+    w.fire("request_support", "reception", support_request="DOC-S1")
+    assert next(s for s in w.wf.deadlines(w.id) if s.name == "support").duration == "2wd"
+    # from Tue 09-30 17:00, the National Day holiday runs to 10-08: due 10-11 00:00
+    assert w.due("support") == dt.datetime(2025, 10, 11, 0, 0, tzinfo=SHANGHAI)
+    w.advance(days=20)
+    assert "sla.breach:support" in w.tick()

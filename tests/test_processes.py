@@ -22,11 +22,16 @@ def name(request: pytest.FixtureRequest) -> str:
 def test_registry_lists_the_six_templates_and_improvement() -> None:
     assert NAMES == [
         "complaint",
+        "expert_team",
         "improvement",
         "incubation",
         "innovation_service",
+        "internal_audit",
+        "management_review",
         "satisfaction_survey",
         "service_engagement",
+        "staff_training",
+        "supplier_evaluation",
         "technology_transfer",
     ]
     for n, make in processes.ALL.items():

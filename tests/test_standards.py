@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from techsvc_flow import processes
+from techsvc_flow.processes import standards
 from techsvc_flow.processes.standards import TIE, TSO
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,6 +26,8 @@ def sources() -> Iterator[tuple[str, str]]:
         texts += [s.source for s in p.slas] + [g.source for g in template.guards.values()]
         texts += [limit.source for limit in template.limits.values()]
         yield from ((name, text) for text in texts if text)
+    for term in (*standards.ROLES, *standards.SURVEY_ITEMS):  # the clauses they relate to
+        yield term.code, term.source
 
 
 def cited(text: str) -> set[str]:
@@ -130,3 +133,13 @@ def test_the_checker_refuses_sections_that_do_not_exist() -> None:
         "003 6.3.4 f)",
         "002 三(二)2",
     }
+
+
+def test_roles_and_survey_items_are_labelled_ours() -> None:
+    """No clause defines the roles or the survey's items: they say so (issue 15 item 14)."""
+    from techsvc_flow.processes.standards import ROLES, SURVEY_ITEMS
+
+    for term in (*ROLES, *SURVEY_ITEMS):
+        assert term.source.startswith("ours"), term
+        related = term.source.partition("related clause: ")[2]
+        assert related == "" or any(code in related for code in ("《", "编制说明")), term

@@ -266,7 +266,8 @@ class Messages:
     def _happened(self, event: Event) -> str:
         p = event.payload
         mark = str(p.get("mark", ""))
-        a = p.get("assignment") if isinstance(p.get("assignment"), dict) else {}
+        found = p.get("assignment")
+        a: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
         facts = {
             "trigger": self._trigger(event.process, p.get("trigger")),
             "source": self._label(event.process, p.get("source")),

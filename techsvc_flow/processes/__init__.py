@@ -9,8 +9,9 @@ as the standard has it:
 >>> [str(p.sla_map[n].duration) for n in ("acknowledge", "feedback")]
 ['12h', '5wd']
 >>> sorted(processes.ALL)  # doctest: +NORMALIZE_WHITESPACE
-['complaint', 'improvement', 'incubation', 'innovation_service', 'satisfaction_survey',
- 'service_engagement', 'technology_transfer']
+['complaint', 'expert_team', 'improvement', 'incubation', 'innovation_service',
+ 'internal_audit', 'management_review', 'satisfaction_survey', 'service_engagement',
+ 'staff_training', 'supplier_evaluation', 'technology_transfer']
 >>> processes.builtin("complaint") == processes.complaint()
 True
 >>> processes.complaint(acknowlege="12h")
@@ -46,22 +47,32 @@ import attrs
 from ..definition import ProcessDefinition
 from ..errors import DefinitionError
 from . import complaint as _complaint_module
+from . import expert_team as _expert_team_module
 from . import improvement as _improvement_module
 from . import incubation as _incubation_module
 from . import innovation_service as _innovation_service_module
+from . import internal_audit as _internal_audit_module
+from . import management_review as _management_review_module
 from . import satisfaction_survey as _satisfaction_survey_module
 from . import service_engagement as _service_engagement_module
+from . import staff_training as _staff_training_module
 from . import standards
+from . import supplier_evaluation as _supplier_evaluation_module
 from . import technology_transfer as _technology_transfer_module
 from ._build import GuardDoc, Limit
 from .checks import FUNCTIONS
 from .complaint import complaint
+from .expert_team import expert_team
 from .improvement import improvement
 from .incubation import incubation
 from .innovation_service import innovation_service
+from .internal_audit import internal_audit
+from .management_review import management_review
 from .profile import QualityProfile
 from .satisfaction_survey import satisfaction_survey
 from .service_engagement import service_engagement
+from .staff_training import staff_training
+from .supplier_evaluation import supplier_evaluation
 from .technology_transfer import technology_transfer
 
 __all__ = [
@@ -77,12 +88,17 @@ __all__ = [
     "Template",
     "builtin",
     "complaint",
+    "expert_team",
     "improvement",
     "incubation",
     "innovation_service",
+    "internal_audit",
+    "management_review",
     "satisfaction_survey",
     "service_engagement",
+    "staff_training",
     "standards",
+    "supplier_evaluation",
     "technology_transfer",
 ]
 
@@ -135,6 +151,11 @@ TEMPLATES: Mapping[str, Template] = {
             _technology_transfer_module,
             _incubation_module,
             _improvement_module,
+            _internal_audit_module,
+            _management_review_module,
+            _staff_training_module,
+            _supplier_evaluation_module,
+            _expert_team_module,
         ),
     )
 }

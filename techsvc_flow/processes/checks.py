@@ -25,9 +25,9 @@ from typing import Any
 from ..durations import CalendarMonths, Duration
 from ..errors import DurationError
 from ..guards import GuardContext
-from .standards import MAX_TERM_MONTHS, is_satisfied, survey_problems
+from .standards import MAX_TERM_MONTHS, QUESTIONNAIRE, Questionnaire
 
-__all__ = ["FUNCTIONS"]
+__all__ = ["FUNCTIONS", "survey_checks"]
 
 Result = bool | list[str]
 
@@ -227,6 +227,38 @@ def custody_settled(ctx: GuardContext) -> Result:
     ] or True
 
 
+def within_guarantee(ctx: GuardContext) -> Result:
+    """Support is requested on or before ``guarantee_until`` (in the calendar's zone)."""
+    until = ctx.value("guarantee_until")
+    if not isinstance(until, dt.date):
+        return ["no guarantee period agreed"]
+    if ctx.now is None:
+        return True
+    now = ctx.now.astimezone(ctx.calendar.tz) if ctx.calendar is not None else ctx.now
+    return True if now.date() <= until else [f"guarantee period ended on {until.isoformat()}"]
+
+
+def _support_open(ctx: GuardContext) -> bool:
+    return ctx.counts.get("request_support", 0) > ctx.counts.get("resolve_support", 0)
+
+
+def support_open(ctx: GuardContext) -> Result:
+    """A support request is open (requested and not yet resolved)."""
+    return True if _support_open(ctx) else ["no open support request"]
+
+
+def no_support_open(ctx: GuardContext) -> Result:
+    """No support request is open."""
+    return ["a support request is open"] if _support_open(ctx) else True
+
+
+def improvement_linked(ctx: GuardContext) -> Result:
+    """A record that needs improvement names the improvement case opened for it."""
+    if ctx.value("needs_improvement") is True and not _set(ctx.value("improvement_case")):
+        return ["needs improvement: name the improvement case (improvement_case)"]
+    return True
+
+
 def confidentiality_term_given(ctx: GuardContext) -> Result:
     """A confidentiality term (clause j) when confidential material was received."""
     confidential = [e for e in _custody(ctx.value("custody_log")) if e.get("confidential") is True]
@@ -345,25 +377,35 @@ def reopenable(ctx: GuardContext) -> Result:
 # --- satisfaction survey ----------------------------------------------------------------------
 
 
-def scores_valid(ctx: GuardContext) -> Result:
-    """Known items, scores on the scale, answered items weigh at least 0.6."""
-    return survey_problems(ctx.value("scores")) or True
+def survey_checks(
+    questionnaire: Questionnaire = QUESTIONNAIRE,
+) -> dict[str, Callable[[GuardContext], Result]]:
+    """The three guards of the survey, bound to ``questionnaire`` (default: ours).
 
+    ``scores_valid``: known items, scores on the scale, the answered items weigh enough;
+    ``scores_satisfied`` / ``scores_not_satisfied``: the weighted index reaches / stays
+    below the questionnaire's threshold (ours: 75).
+    """
+    q = questionnaire
+    below = f"index below {q.threshold}"
+    reached = f"index at or above {q.threshold}"
 
-def scores_satisfied(ctx: GuardContext) -> Result:
-    """The weighted index reaches the threshold (75)."""
-    scores = ctx.value("scores")
-    if survey_problems(scores):
-        return ["scores invalid"]
-    return True if is_satisfied(scores) else ["index below 75"]
+    def scores_valid(ctx: GuardContext) -> Result:
+        return q.problems(ctx.value("scores")) or True
 
+    def scores_satisfied(ctx: GuardContext) -> Result:
+        scores = ctx.value("scores")
+        if q.problems(scores):
+            return ["scores invalid"]
+        return True if q.is_satisfied(scores) else [below]
 
-def scores_not_satisfied(ctx: GuardContext) -> Result:
-    """The weighted index is below the threshold (75)."""
-    scores = ctx.value("scores")
-    if survey_problems(scores):
-        return ["scores invalid"]
-    return ["index at or above 75"] if is_satisfied(scores) else True
+    def scores_not_satisfied(ctx: GuardContext) -> Result:
+        scores = ctx.value("scores")
+        if q.problems(scores):
+            return ["scores invalid"]
+        return [reached] if q.is_satisfied(scores) else True
+
+    return {f.__name__: f for f in (scores_valid, scores_satisfied, scores_not_satisfied)}
 
 
 # --- technology transfer ----------------------------------------------------------------------
@@ -498,6 +540,10 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         custody_log_valid,
         custody_settled,
         confidentiality_term_given,
+        within_guarantee,
+        improvement_linked,
+        support_open,
+        no_support_open,
         research_complete,
         complaint_linked,
         duplicate_has_original,
@@ -511,9 +557,6 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         remedy_owed,
         no_remedy_owed,
         reopenable,
-        scores_valid,
-        scores_satisfied,
-        scores_not_satisfied,
         supplier_title_shown,
         nda_when_needed,
         counterparty_other_side,
@@ -527,4 +570,4 @@ FUNCTIONS: Mapping[str, Callable[[GuardContext], Result]] = {
         exit_condition_agreed,
         tracking_may_end,
     )
-}
+} | survey_checks()

@@ -4,9 +4,12 @@
 测评方法按 GB/T 19038 的规定执行」; 《科技服务机构服务规范》编制说明 三(二)2 「售后服务的回访
 机制」. GB/T 19038-2009 estimates weights from data (not in the seed texts); we take only
 its style: fixed items with importance weights (:data:`~.standards.SURVEY_ITEMS`), a
-5-point scale and a weighted 0–100 index; *satisfied* means an index of 75 or more
-(our default). A survey case follows the case it evaluates: start it with
-``subject_case`` and ``subject_process`` (an engagement, a complaint, …).
+5-point scale and a weighted 0–100 index; *satisfied* means an index of 75 or more.
+The items, their weights and the 75 threshold are **ours** (:data:`~.standards.QUESTIONNAIRE`;
+no clause defines them): an organisation supplies its own questionnaire with
+``satisfaction_survey(questionnaire=Questionnaire.from_dict(...))``. A survey case
+follows the case it evaluates: start it with ``subject_case`` and ``subject_process``
+(an engagement, a complaint, …).
 
 >>> p = satisfaction_survey()
 >>> sorted(p.final_states)
@@ -15,13 +18,15 @@ its style: fixed items with importance weights (:data:`~.standards.SURVEY_ITEMS`
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
 from ..definition import ProcessDefinition
+from ..errors import InvalidValue
 from ._build import GuardDoc, Limit, build, field, label, state
-from .checks import FUNCTIONS
-from .standards import TIE, TSO
+from .checks import FUNCTIONS, survey_checks
+from .standards import QUESTIONNAIRE, TIE, TSO, Questionnaire
 
 __all__ = ["GUARDS", "LIMITS", "PROCESS", "satisfaction_survey"]
 
@@ -39,7 +44,8 @@ PROCESS: Mapping[str, Any] = {
     "title": label("满意度调查与回访", "Satisfaction survey and return visit"),
     "description": (
         "A return visit or questionnaire after an engagement, a complaint, a technology "
-        "transfer or an incubation: weighted items, a 5-point scale, satisfied at index 75."
+        "transfer or an incubation: weighted items, a 5-point scale, satisfied at index 75 "
+        "(our questionnaire)."
     ),
     "requires": ["subject_case", "subject_process", "survey_kind"],
     "fields": [
@@ -91,7 +97,13 @@ PROCESS: Mapping[str, Any] = {
             choices=["reached", "no_answer", "wrong_contact", "call_back_later"],
         ),
         field("respondent", "str", "受访人", "Respondent", confidential=True),
-        field("scores", "dict", "评分", "Scores by item (1-5)"),
+        field(
+            "scores",
+            "dict",
+            "评分",
+            "Scores by item (1-5)",
+            description=f"our questionnaire: {QUESTIONNAIRE.describe()}",
+        ),
         field(
             "visit_outcome",
             "str",
@@ -122,7 +134,7 @@ PROCESS: Mapping[str, Any] = {
             "satisfied",
             "满意",
             "Satisfied",
-            f"{TIE}§7 满意度测评; threshold 75: {OURS}",
+            f"{TIE}§7 满意度测评; threshold 75: ours",
             final=True,
         ),
         state(
@@ -294,23 +306,51 @@ GUARDS: Mapping[str, GuardDoc] = {
         "answers are recorded within the window (limit return_visit)", OURS
     ),
     "scores_invalid": GuardDoc(
-        "known items, scores 1–5, answered items weigh at least 0.6", f"{GB19038}; {OURS}"
+        "known items, scores 1–5, answered items weigh at least 0.6 (our questionnaire)",
+        f"{GB19038}; {OURS}",
     ),
-    "below_threshold": GuardDoc("routes to satisfied: the weighted index is at least 75", OURS),
-    "at_or_above_threshold": GuardDoc("routes to not_satisfied: the index is below 75", OURS),
+    "below_threshold": GuardDoc(
+        "routes to satisfied: the weighted index is at least 75 (our threshold)", OURS
+    ),
+    "at_or_above_threshold": GuardDoc(
+        "routes to not_satisfied: the index is below 75 (our threshold)", OURS
+    ),
     "outcome_not_satisfied": GuardDoc("routes record_visit: the stated outcome is satisfied", OURS),
     "outcome_satisfied": GuardDoc("routes record_visit: the stated outcome is not satisfied", OURS),
 }
 
 
-def satisfaction_survey(**limits: str | int) -> ProcessDefinition:
-    """The survey / return-visit process, with the organisation's own window.
+def satisfaction_survey(
+    questionnaire: Questionnaire = QUESTIONNAIRE, **limits: str | int
+) -> ProcessDefinition:
+    """The survey / return-visit process, with the organisation's own window and
+    questionnaire.
+
+    >>> from techsvc_flow.processes.standards import Questionnaire
+    >>> own = Questionnaire.from_dict({"items": [
+    ...     {"code": "speed", "zh": "速度", "en": "Speed", "weight": 1}], "threshold": 90})
+    >>> satisfaction_survey(questionnaire=own).fields["scores"].description
+    "the organisation's questionnaire: speed 1; satisfied at an index of 90 or more"
 
     Args:
+        questionnaire: the items, weights and threshold the guards apply (default: ours,
+            :data:`~.standards.QUESTIONNAIRE`); the same should be given to
+            :class:`~techsvc_flow.quality.QualityConfig` for the indicators.
         **limits: any of :data:`LIMITS` by name, e.g. ``return_visit="5wd"``.
             ``version=N`` sets the definition's version instead (default 1).
 
     Raises:
         DefinitionError: an unknown limit, or a value of the wrong kind.
+        InvalidValue: ``questionnaire`` is not a :class:`~.standards.Questionnaire`.
     """
-    return build(PROCESS, LIMITS, FUNCTIONS, limits)
+    if not isinstance(questionnaire, Questionnaire):
+        raise InvalidValue(
+            "questionnaire", f"expected a Questionnaire, not {type(questionnaire).__name__}"
+        )
+    if questionnaire == QUESTIONNAIRE:
+        return build(PROCESS, LIMITS, FUNCTIONS, limits)
+    data = copy.deepcopy(dict(PROCESS))
+    for f in data["fields"]:
+        if f["name"] == "scores":
+            f["description"] = f"the organisation's questionnaire: {questionnaire.describe()}"
+    return build(data, LIMITS, {**FUNCTIONS, **survey_checks(questionnaire)}, limits)

@@ -59,7 +59,7 @@ from ._engagement import (
 from ._engagement import GUARDS as COMMON_GUARDS
 from .checks import FUNCTIONS
 from .profile import QualityProfile
-from .standards import SERVICE_FIELDS, TIE, TSO, codes
+from .standards import SERVICE_FIELD_ALIASES, SERVICE_FIELD_CODES, TIE, TSO
 
 __all__ = ["GUARDS", "LIMITS", "PROCESS", "PROFILE", "service_engagement"]
 
@@ -71,6 +71,10 @@ CUSTODY_STATES = (
     "change_pending", "delivered", "rework", "disputed", "after_sales", "return_visited",
     "terminated",
 )  # fmt: skip
+#: after-sales: the guarantee period is agreed and support requested in these states
+SUPPORT_STATES = ("after_sales", "return_visited")
+AFTER_SALES = f"{TSO} 二(二)5「售后」, 二(一)「售后服务」; guarantee and support steps: our reading"
+SUPPORT_OPEN = {"code": "support_request_open", "kind": "call", "function": "no_support_open"}
 PLAN_NOT_CONFIRMED = {"code": "plan_not_confirmed", "kind": "call", "function": "plan_confirmed"}
 
 PROCESS: Mapping[str, Any] = {
@@ -94,7 +98,15 @@ PROCESS: Mapping[str, Any] = {
             "received_on, kept_at, confidential; outcome (returned or disposed) with "
             "acknowledged_by",
         ),
-        field("service_field", "str", "服务领域", "Service field", choices=codes(SERVICE_FIELDS)),
+        field(
+            "service_field",
+            "str",
+            "服务领域",
+            "Service field",
+            choices=[*SERVICE_FIELD_CODES, *SERVICE_FIELD_ALIASES],
+            description="one of the ten fields of the standards system (000 一), or an alias"
+            " from 002's list (`standards.service_field` resolves it)",
+        ),
         field("request_summary", "str", "需求概述", "Request summary"),
         field("dispute_summary", "str", "争议概述", "Dispute summary"),
         field("extra_rework_justification", "str", "追加整改理由", "Why one more rework round"),
@@ -110,6 +122,16 @@ PROCESS: Mapping[str, Any] = {
             "visit_outcome", "str", "回访结果", "Return visit", choices=["reached", "not_reached"]
         ),
         field("visit_notes", "str", "回访记录", "Return-visit notes"),
+        field(
+            "guarantee_until",
+            "date",
+            "售后保障期至",
+            "Guarantee period ends on (inclusive)",
+            description="support may be requested up to this day (the contract's or the "
+            "organisation's pledge)",
+        ),
+        field("support_request", "str", "售后支持请求", "Support request (what and DocRef)"),
+        field("support_resolution", "str", "售后支持处理结果", "How the request was resolved"),
     ],
     "states": [
         state(
@@ -414,12 +436,58 @@ PROCESS: Mapping[str, Any] = {
             }
             for s in CUSTODY_STATES
         ),
+        *(
+            {
+                "trigger": "agree_guarantee",
+                "source": [s],
+                "dest": s,
+                "roles": ["project_manager", "manager"],
+                "requires": ["guarantee_until"],
+                "label": label("确定售后保障期", "Record the guarantee period"),
+                "source_clause": AFTER_SALES,
+            }
+            for s in SUPPORT_STATES
+        ),
+        *(
+            {
+                "trigger": "request_support",
+                "source": [s],
+                "dest": s,
+                "roles": ["client", "reception"],
+                "requires": ["support_request"],
+                "guards": [
+                    {"code": "guarantee_expired", "kind": "call", "function": "within_guarantee"},
+                    SUPPORT_OPEN,
+                ],
+                "label": label("售后支持请求", "Request support under the guarantee"),
+                "description": "starts the support SLA; one request is open at a time",
+                "source_clause": AFTER_SALES,
+            }
+            for s in SUPPORT_STATES
+        ),
+        *(
+            {
+                "trigger": "resolve_support",
+                "source": [s],
+                "dest": s,
+                "roles": ["consultant", "project_manager"],
+                "requires": ["support_resolution"],
+                "guards": [
+                    {"code": "no_support_request", "kind": "call", "function": "support_open"}
+                ],
+                "label": label("售后支持处理完毕", "Resolve the support request"),
+                "description": "stops the support SLA",
+                "source_clause": AFTER_SALES,
+            }
+            for s in SUPPORT_STATES
+        ),
         {
             **ARCHIVE_T,
             "source": ["return_visited", "terminated"],
             "guards": [
                 *ARCHIVE_T["guards"],
                 {"code": "custody_not_settled", "kind": "call", "function": "custody_settled"},
+                SUPPORT_OPEN,
             ],
         },
     ],
@@ -496,6 +564,15 @@ PROCESS: Mapping[str, Any] = {
             "source": f"{STAGES}「售后服务的回访机制」; value: our default",
         },
         {
+            "name": "support",
+            "duration": "5wd",
+            "start_triggers": ["request_support"],
+            "stop_triggers": ["resolve_support"],
+            "warn_at": [0.75],
+            "label": label("售后支持处理时限", "Support request"),
+            "source": f"{TSO} 二(二)5「售后」; value: our default",
+        },
+        {
             "name": "archiving",
             "duration": "1mo",
             "start_states": ["return_visited", "terminated"],
@@ -534,6 +611,7 @@ LIMITS: Mapping[str, Limit] = {
             source=f"{STAGES}「售后服务的回访机制」; value: our default",
         ),
         sla_limit("archiving", "1mo", "archive the case after the return visit"),
+        sla_limit("support", "5wd", "resolve a support request made within the guarantee"),
         Limit(
             "max_rework_rounds",
             "count",
@@ -564,6 +642,14 @@ GUARDS: Mapping[str, GuardDoc] = {
         "a contract gives a confidentiality term when confidential material was received",
         f"{CONTRACT} j)",
     ),
+    "guarantee_expired": GuardDoc(
+        "support is requested within the agreed guarantee period (`guarantee_until`)",
+        AFTER_SALES,
+    ),
+    "support_request_open": GuardDoc(
+        "no new request, and no archive, while a support request is open", OURS
+    ),
+    "no_support_request": GuardDoc("a support request is open to resolve", OURS),
     "return_visit_window_expired": GuardDoc(
         "the return visit is recorded within its window (limit return_visit)",
         f"{STAGES}「回访机制」; window: {OURS}",

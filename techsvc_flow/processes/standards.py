@@ -23,11 +23,13 @@ Decimal('75.00')
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import attrs
+
+from ..errors import InvalidValue
 
 __all__ = [
     "COMPLAINT_CATEGORIES",
@@ -41,12 +43,16 @@ __all__ = [
     "INCUBATION_SERVICES",
     "MAX_TERM_MONTHS",
     "MIN_ANSWERED_WEIGHT",
+    "OURS",
     "PRIORITIES",
+    "QUESTIONNAIRE",
     "REMEDIES",
     "ROLES",
     "SATISFIED_THRESHOLD",
     "SCALE",
     "SERVICE_FIELDS",
+    "SERVICE_FIELD_ALIASES",
+    "SERVICE_FIELD_CODES",
     "SERVICE_ITEM_CODES",
     "SERVICE_KINDS",
     "SERVICE_KIND_CODES",
@@ -58,8 +64,10 @@ __all__ = [
     "TRANSACTION_MODES",
     "TRANSFER_SERVICE_TYPES",
     "TSO",
+    "TSO_SERVICE_FIELDS",
     "Clause",
     "EscalationLevel",
+    "Questionnaire",
     "ServiceKind",
     "SurveyItem",
     "Term",
@@ -67,6 +75,7 @@ __all__ = [
     "codes",
     "is_satisfied",
     "satisfaction_index",
+    "service_field",
     "survey_problems",
 ]
 
@@ -274,9 +283,37 @@ SERVICE_ITEM_CODES: tuple[str, ...] = tuple(
     f"{k.code}.{letter}" for k in SERVICE_KINDS for letter, _ in (*k.items, ("other", ""))
 )
 
-# --- service fields of the engagement (《科技服务机构服务规范》编制说明 二(一)) ----------------
+# --- service fields (科技服务业标准体系建设指南 一, ten fields; 002's eight as aliases) -------
 
+_SSG = "科技服务业标准体系建设指南 一"
+#: The ten service fields of the standards system (000 一, 001 一(二)): the
+#: classification of a case. The two-digit numbers follow the guide's order.
 SERVICE_FIELDS: tuple[Term, ...] = (
+    Term("research_development", "研究开发服务", "Research and development", f"{_SSG} (01)"),
+    Term("technology_transfer", "技术转移转化服务", "Technology transfer", f"{_SSG} (02)"),
+    Term("incubation", "企业孵化服务", "Enterprise incubation", f"{_SSG} (03)"),
+    Term("technology_promotion", "技术推广服务", "Technology promotion", f"{_SSG} (04)"),
+    Term(
+        "testing_certification",
+        "检验检测认证服务",
+        "Testing, inspection and certification",
+        f"{_SSG} (05)",
+    ),
+    Term("information_technology", "信息技术服务", "Information technology", f"{_SSG} (06)"),
+    Term("engineering", "工程技术服务", "Engineering technology", f"{_SSG} (07)"),
+    Term("sci_tech_finance", "科技金融服务", "Sci-tech finance", f"{_SSG} (08)"),
+    Term("intellectual_property", "知识产权服务", "Intellectual property", f"{_SSG} (09)"),
+    Term(
+        "consulting_other",
+        "科技咨询及其他科技服务",
+        "Sci-tech consulting and other services",
+        f"{_SSG} (10)",
+    ),
+)
+SERVICE_FIELD_CODES: tuple[str, ...] = tuple(t.code for t in SERVICE_FIELDS)
+
+#: The eight fields 002 names (二(一), ending with 等) and our ``other``: kept as aliases.
+TSO_SERVICE_FIELDS: tuple[Term, ...] = (
     Term("policy_consulting", "科技政策咨询", "Science and technology policy consulting", TSO),
     Term("technology_transfer", "技术转移转化", "Technology transfer", TSO),
     Term("ip_service", "知识产权服务", "Intellectual property services", TSO),
@@ -287,6 +324,37 @@ SERVICE_FIELDS: tuple[Term, ...] = (
     Term("financing", "融资促进", "Financing promotion", TSO),
     Term("other", "其他", "Other", "our reading (the list ends with 等)"),
 )
+#: Each of 002's codes that is not one of the ten, to the field of the ten it belongs
+#: to (our reading; the three codes both lists share need no alias).
+SERVICE_FIELD_ALIASES: Mapping[str, str] = {
+    "policy_consulting": "consulting_other",
+    "ip_service": "intellectual_property",
+    "rnd_design": "research_development",
+    "digital_transformation": "information_technology",
+    "financing": "sci_tech_finance",
+    "other": "consulting_other",
+}
+
+
+def service_field(code: str) -> Term:
+    """The field of the ten that ``code`` (one of the ten, or an alias) classifies as.
+
+    >>> service_field("ip_service").code, service_field("ip_service").zh
+    ('intellectual_property', '知识产权服务')
+
+    Raises:
+        InvalidValue: ``code`` is neither one of the ten nor an alias.
+    """
+    wanted = SERVICE_FIELD_ALIASES.get(code, code) if isinstance(code, str) else code
+    for term in SERVICE_FIELDS:
+        if term.code == wanted:
+            return term
+    raise InvalidValue(
+        "service_field",
+        f"{code!r} is not a service field; known: {', '.join(SERVICE_FIELD_CODES)}"
+        f" (aliases: {', '.join(SERVICE_FIELD_ALIASES)})",
+    )
+
 
 DECLINE_REASONS: tuple[Term, ...] = (
     Term("out_of_scope", "超出服务范围", "Outside the organisation's scope", f"{TIE}4.1.1"),
@@ -368,22 +436,38 @@ ESCALATION_LEVELS: tuple[EscalationLevel, ...] = (
     EscalationLevel(3, "manager", "机构负责人", "Head of the organisation"),
 )
 
-# --- satisfaction survey (GB/T 19038 style; items and weights are our reading) ----------------
+# --- satisfaction survey: OUR questionnaire (GB/T 19038 style; no clause defines it) ---------
+
+#: The source of every part of our questionnaire: items, weights, threshold.
+OURS = "ours (no clause defines the survey's items, weights or threshold)"
+
+
+def _ours(related: str) -> str:
+    return f"{OURS}; related clause: {related}"
+
 
 SURVEY_ITEMS: tuple[SurveyItem, ...] = (
-    SurveyItem("responsiveness", "响应及时性", "Responsiveness", Decimal("0.15"), f"{TSO} 二(二)5"),
-    SurveyItem("competence", "专业能力", "Professional competence", Decimal("0.20"), f"{TIE}4.2"),
-    SurveyItem("communication", "沟通协调", "Communication", Decimal("0.15"), f"{TIE}6.3.4 c)"),
-    SurveyItem("timeliness", "交付及时性", "On-time delivery", Decimal("0.15"), f"{TIE}6.4.1"),
     SurveyItem(
-        "result_quality", "服务成效", "Results of the service", Decimal("0.25"), f"{TIE}§6 档案管理"
+        "responsiveness", "响应及时性", "Responsiveness", Decimal("0.15"), _ours(f"{TSO} 二(二)5")
+    ),
+    SurveyItem(
+        "competence", "专业能力", "Professional competence", Decimal("0.20"), _ours(f"{TIE}4.2.3")
+    ),
+    SurveyItem(
+        "communication", "沟通协调", "Communication", Decimal("0.15"), _ours(f"{TIE}6.3.4 c)")
+    ),
+    SurveyItem(
+        "timeliness", "交付及时性", "On-time delivery", Decimal("0.15"), _ours(f"{TIE}6.4.1")
+    ),
+    SurveyItem(
+        "result_quality", "服务成效", "Results of the service", Decimal("0.25"), _ours(f"{TIE}6.5")
     ),
     SurveyItem(
         "conduct_confidentiality",
         "服务态度与保密",
         "Conduct and confidentiality",
         Decimal("0.10"),
-        f"{TIE}4.1.4, 4.1.5",
+        _ours(f"{TIE}4.1.4, 4.1.5"),
     ),
 )
 SCALE: Mapping[int, tuple[str, str]] = {
@@ -393,58 +477,201 @@ SCALE: Mapping[int, tuple[str, str]] = {
     2: ("不满意", "Dissatisfied"),
     1: ("非常不满意", "Very dissatisfied"),
 }
+#: Our threshold: satisfied at an index of 75 or more (every item "4 满意").
 SATISFIED_THRESHOLD = Decimal(75)
+#: Our least weight of answered items for a valid survey.
 MIN_ANSWERED_WEIGHT = Decimal("0.6")
 _HUNDREDTH = Decimal("0.01")
 
 
-def _index(scores: Mapping[str, int]) -> Fraction:
-    weights = {item.code: Fraction(item.weight) for item in SURVEY_ITEMS}
-    lo, hi = min(SCALE), max(SCALE)
-    answered = [code for code in scores if code in weights]
-    total = sum((weights[c] for c in answered), Fraction(0))
-    if total == 0:
-        raise ValueError("no survey item answered")
-    points = sum((weights[c] * Fraction(scores[c] - lo, hi - lo) for c in answered), Fraction(0))
-    return 100 * points / total
+def _decimal(path: str, raw: object) -> Decimal:
+    if isinstance(raw, bool) or not isinstance(raw, (int, str, Decimal)):
+        raise InvalidValue(path, f"expected a decimal number (int, str or Decimal), not {raw!r}")
+    try:
+        value = Decimal(raw)
+    except ArithmeticError:
+        raise InvalidValue(path, f"{raw!r} is not a number") from None
+    if not value.is_finite():
+        raise InvalidValue(path, f"{raw!r} is not a finite number")
+    return value
+
+
+def _item(path: str, raw: object) -> SurveyItem:
+    if isinstance(raw, SurveyItem):
+        return raw
+    if not isinstance(raw, Mapping):
+        raise InvalidValue(path, "expected a mapping with code, zh, en, weight")
+    unknown = sorted(set(raw) - {"code", "zh", "en", "weight", "source"})
+    if unknown:
+        raise InvalidValue(
+            f"{path}.{unknown[0]}", "unknown key; known: code, zh, en, weight, source"
+        )
+    for key in ("code", "zh", "en"):
+        if not isinstance(raw.get(key), str) or not raw[key]:
+            raise InvalidValue(f"{path}.{key}", "expected a non-empty string")
+    source = raw.get("source", "the organisation's own")
+    if not isinstance(source, str):
+        raise InvalidValue(f"{path}.source", "expected a string")
+    weight = _decimal(f"{path}.weight", raw.get("weight"))
+    return SurveyItem(raw["code"], raw["zh"], raw["en"], weight, source)
+
+
+def _items(items: Iterable[SurveyItem]) -> tuple[SurveyItem, ...]:
+    return tuple(items)
+
+
+@attrs.frozen
+class Questionnaire:
+    """A satisfaction questionnaire: items with weights, the threshold of *satisfied* and
+    the least answered weight, on the 5-point :data:`SCALE`.
+
+    The default, :data:`QUESTIONNAIRE`, is ours: no clause defines its items, weights
+    or threshold. An organisation supplies its own with :meth:`from_dict` (a config
+    value) to the survey template (``satisfaction_survey(questionnaire=...)``) and to
+    the indicators (``QualityConfig(questionnaire=...)``).
+
+    >>> q = Questionnaire.from_dict({"items": [
+    ...     {"code": "speed", "zh": "速度", "en": "Speed", "weight": "0.4"},
+    ...     {"code": "result", "zh": "成效", "en": "Result", "weight": "0.6"}],
+    ...     "threshold": 80})
+    >>> q.index({"speed": 5, "result": 4}), q.is_satisfied({"speed": 5, "result": 4})
+    (Decimal('85.00'), True)
+
+    Raises:
+        InvalidValue: no items, a repeated code, a weight not above 0, weights not summing
+            to 1, a threshold outside 0–100 or a least answered weight outside (0, 1].
+    """
+
+    items: tuple[SurveyItem, ...] = attrs.field(converter=_items)
+    threshold: Decimal = SATISFIED_THRESHOLD
+    min_answered_weight: Decimal = MIN_ANSWERED_WEIGHT
+
+    def __attrs_post_init__(self) -> None:
+        if not self.items:
+            raise InvalidValue("questionnaire.items", "expected at least one item")
+        seen: set[str] = set()
+        for n, item in enumerate(self.items):
+            path = f"questionnaire.items[{n}]"
+            if not isinstance(item, SurveyItem):
+                raise InvalidValue(path, f"expected a SurveyItem, not {type(item).__name__}")
+            if item.code in seen:
+                raise InvalidValue(f"{path}.code", f"{item.code!r} is repeated")
+            seen.add(item.code)
+            if not isinstance(item.weight, Decimal) or not item.weight > 0:
+                raise InvalidValue(f"{path}.weight", f"{item.weight!r} is not above 0")
+        total = sum((item.weight for item in self.items), Decimal(0))
+        if total != 1:
+            raise InvalidValue("questionnaire.items", f"weights sum to {total}, not 1")
+        if not isinstance(self.threshold, Decimal) or not 0 <= self.threshold <= 100:
+            raise InvalidValue("questionnaire.threshold", "expected an index from 0 to 100")
+        low = self.min_answered_weight
+        if not isinstance(low, Decimal) or not 0 < low <= 1:
+            raise InvalidValue("questionnaire.min_answered_weight", "expected above 0, at most 1")
+
+    @classmethod
+    def from_dict(cls, data: object) -> Questionnaire:
+        """A questionnaire from a config value: ``{"items": [{"code", "zh", "en",
+        "weight", "source"?}, ...], "threshold"?, "min_answered_weight"?}`` (numbers as
+        int, str or Decimal; the defaults are ours).
+
+        Raises:
+            InvalidValue: as for the class, or a value of the wrong type or an unknown key.
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidValue("questionnaire", "expected a mapping with items")
+        unknown = sorted(set(data) - {"items", "threshold", "min_answered_weight"})
+        if unknown:
+            raise InvalidValue(f"questionnaire.{unknown[0]}", "unknown key")
+        raw = data.get("items")
+        if not isinstance(raw, (list, tuple)):
+            raise InvalidValue("questionnaire.items", "expected a list of items")
+        items = [_item(f"questionnaire.items[{n}]", x) for n, x in enumerate(raw)]
+        return cls(
+            items,
+            _decimal("questionnaire.threshold", data.get("threshold", SATISFIED_THRESHOLD)),
+            _decimal(
+                "questionnaire.min_answered_weight",
+                data.get("min_answered_weight", MIN_ANSWERED_WEIGHT),
+            ),
+        )
+
+    def describe(self) -> str:
+        """One line: the items with their weights and the threshold."""
+        items = ", ".join(f"{i.code} {i.weight}" for i in self.items)
+        return f"{items}; satisfied at an index of {self.threshold} or more"
+
+    def _index(self, scores: Mapping[str, int]) -> Fraction:
+        weights = {item.code: Fraction(item.weight) for item in self.items}
+        lo, hi = min(SCALE), max(SCALE)
+        answered = [code for code in scores if code in weights]
+        total = sum((weights[c] for c in answered), Fraction(0))
+        if total == 0:
+            raise ValueError("no survey item answered")
+        points = sum(
+            (weights[c] * Fraction(scores[c] - lo, hi - lo) for c in answered), Fraction(0)
+        )
+        return 100 * points / total
+
+    def index(self, scores: Mapping[str, int]) -> Decimal:
+        """The weighted satisfaction index, 0–100, of one respondent's scores.
+
+        ``I = 100 × Σ wᵢ·(sᵢ − 1)/(5 − 1) ÷ Σ wᵢ`` over the answered items, on the
+        5-point :data:`SCALE`; rounded to 0.01.
+
+        Raises:
+            ValueError: no known item was answered.
+        """
+        value = self._index(scores)
+        return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
+            _HUNDREDTH, rounding=ROUND_HALF_UP
+        )
+
+    def problems(self, scores: object) -> list[str]:
+        """What is wrong with a set of scores (empty: they are valid)."""
+        if not isinstance(scores, Mapping) or not scores:
+            return ["scores: expected a non-empty mapping of item code to score"]
+        known = {item.code: item.weight for item in self.items}
+        problems = [f"unknown item {code!r}" for code in scores if code not in known]
+        problems += [
+            f"{code}: {value!r} is not a score {min(SCALE)}–{max(SCALE)}"
+            for code, value in scores.items()
+            if code in known and (isinstance(value, bool) or value not in SCALE)
+        ]
+        answered = sum((known[c] for c in scores if c in known), Decimal(0))
+        if not problems and answered < self.min_answered_weight:
+            problems.append(
+                f"answered items weigh {answered}, less than {self.min_answered_weight}"
+            )
+        return problems
+
+    def is_satisfied(self, scores: Mapping[str, int]) -> bool:
+        """Whether valid ``scores`` reach the threshold (exact arithmetic)."""
+        return self._index(scores) >= Fraction(self.threshold)
+
+
+#: Our questionnaire (the default everywhere): :data:`SURVEY_ITEMS`, satisfied at 75.
+QUESTIONNAIRE = Questionnaire(SURVEY_ITEMS)
 
 
 def satisfaction_index(scores: Mapping[str, int]) -> Decimal:
-    """The weighted satisfaction index, 0–100, of one respondent's scores.
+    """:meth:`Questionnaire.index` of our :data:`QUESTIONNAIRE`.
 
-    ``I = 100 × Σ wᵢ·(sᵢ − 1)/(5 − 1) ÷ Σ wᵢ`` over the answered items of
-    :data:`SURVEY_ITEMS`, on the 5-point :data:`SCALE`; rounded to 0.01. A respondent
-    is *satisfied* when ``I ≥ 75`` (every item "4 满意") — our default.
+    A respondent is *satisfied* when ``I ≥ 75`` (every item "4 满意") — our threshold.
 
     Raises:
         ValueError: no known item was answered.
     """
-    value = _index(scores)
-    return (Decimal(value.numerator) / Decimal(value.denominator)).quantize(
-        _HUNDREDTH, rounding=ROUND_HALF_UP
-    )
+    return QUESTIONNAIRE.index(scores)
 
 
 def survey_problems(scores: object) -> list[str]:
-    """What is wrong with a set of scores (empty: they are valid)."""
-    if not isinstance(scores, Mapping) or not scores:
-        return ["scores: expected a non-empty mapping of item code to score"]
-    known = {item.code: item.weight for item in SURVEY_ITEMS}
-    problems = [f"unknown item {code!r}" for code in scores if code not in known]
-    problems += [
-        f"{code}: {value!r} is not a score {min(SCALE)}–{max(SCALE)}"
-        for code, value in scores.items()
-        if code in known and (isinstance(value, bool) or value not in SCALE)
-    ]
-    answered = sum((known[c] for c in scores if c in known), Decimal(0))
-    if not problems and answered < MIN_ANSWERED_WEIGHT:
-        problems.append(f"answered items weigh {answered}, less than {MIN_ANSWERED_WEIGHT}")
-    return problems
+    """:meth:`Questionnaire.problems` of our :data:`QUESTIONNAIRE`."""
+    return QUESTIONNAIRE.problems(scores)
 
 
 def is_satisfied(scores: Mapping[str, int]) -> bool:
-    """Whether valid ``scores`` reach :data:`SATISFIED_THRESHOLD` (exact arithmetic)."""
-    return _index(scores) >= Fraction(SATISFIED_THRESHOLD)
+    """:meth:`Questionnaire.is_satisfied` of our :data:`QUESTIONNAIRE` (index ≥ 75)."""
+    return QUESTIONNAIRE.is_satisfied(scores)
 
 
 # --- technology transfer (GB/T 34670-2017 style; not in the seed texts — verify) -------------
@@ -516,13 +743,21 @@ EXIT_REASONS: tuple[Term, ...] = (
 
 # --- roles --------------------------------------------------------------------------------
 
+#: The roles are ours: the clauses name staff (管理人员, 服务人员, 工作组…), not these
+#: roles; the clause each names is related, not its source.
+_ROLE = "ours; related clause: "
 ROLES: tuple[Term, ...] = (
-    Term("client", "服务对象/投诉人/申请企业", "Client, complainant or applicant"),
-    Term("reception", "接待人员", "Reception / account manager", TSO),
-    Term("consultant", "服务人员/专家/技术经理人", "Consultant", f"{TIE}4.2"),
-    Term("project_manager", "项目负责人", "Project manager (leads the work group)", f"{TIE}6.3.1"),
-    Term("quality_manager", "质量管理人员", "Quality manager", f"{TIE}4.4.1"),
-    Term("handler", "投诉处理人", "Complaint handler", "our reading"),
-    Term("manager", "机构负责人", "Head of the organisation", f"{TIE}4.2.2"),
-    Term("system", "系统", "The system (timers)", "our reading"),
+    Term("client", "服务对象/投诉人/申请企业", "Client, complainant or applicant", "ours"),
+    Term("reception", "接待人员", "Reception / account manager", f"{_ROLE}{TSO} 二(一) 服务接待"),
+    Term("consultant", "服务人员/专家/技术经理人", "Consultant", f"{_ROLE}{TIE}4.2.3, 4.2.5"),
+    Term(
+        "project_manager",
+        "项目负责人",
+        "Project manager (leads the work group)",
+        f"{_ROLE}{TIE}6.3.1",
+    ),
+    Term("quality_manager", "质量管理人员", "Quality manager", f"{_ROLE}{TIE}4.4.1"),
+    Term("handler", "投诉处理人", "Complaint handler", "ours"),
+    Term("manager", "机构负责人", "Head of the organisation", f"{_ROLE}{TIE}4.2.2"),
+    Term("system", "系统", "The system (timers)", "ours"),
 )

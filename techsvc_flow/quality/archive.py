@@ -19,8 +19,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._codec import jsonable
-from ..errors import ProvisionalWarning
-from ..processes.standards import satisfaction_index, survey_problems
+from ..errors import InvalidValue, ProvisionalWarning
+from ..processes.standards import QUESTIONNAIRE, Questionnaire, service_field
 from .config import ENGAGEMENTS, EngagementProfile
 from .observe import sla_outcome
 
@@ -64,7 +64,9 @@ def _label(definition: ProcessDefinition, state: str | None) -> dict[str, str] |
     return {"zh": s.title("zh"), "en": s.title("en")}
 
 
-def _linked(workflow: Workflow, case: Case) -> dict[str, list[dict[str, Any]]]:
+def _linked(
+    workflow: Workflow, case: Case, questionnaire: Questionnaire
+) -> dict[str, list[dict[str, Any]]]:
     """Surveys, complaints and improvement actions that name this case."""
     out: dict[str, list[dict[str, Any]]] = {"surveys": [], "complaints": [], "improvements": []}
     named = {case.data.get("survey_case"), case.data.get("complaint_case")} - {None}
@@ -79,8 +81,8 @@ def _linked(workflow: Workflow, case: Case) -> dict[str, list[dict[str, Any]]]:
                 item: dict[str, Any] = {"case_id": other.id, "state": other.state}
                 if process == "satisfaction_survey" and other.data.get("scores"):
                     scores = other.data["scores"]
-                    if not survey_problems(scores):
-                        item["satisfaction_index"] = str(satisfaction_index(scores))
+                    if not questionnaire.problems(scores):
+                        item["satisfaction_index"] = str(questionnaire.index(scores))
                 out[key].append(item)
     return out
 
@@ -116,6 +118,7 @@ def archive(
     *,
     include_confidential: bool = False,
     at: dt.datetime | None = None,
+    questionnaire: Questionnaire = QUESTIONNAIRE,
 ) -> dict[str, Any]:
     """The archive of case ``case_id``: a JSON-serialisable dict.
 
@@ -124,6 +127,7 @@ def archive(
         case_id: the case (any process; the engagement templates fill every element).
         include_confidential: keep confidential values instead of withholding them.
         at: when open SLA clocks are judged (default: only recorded breaches count).
+        questionnaire: computes the linked surveys' index (default: ours).
 
     Raises:
         CaseNotFound: no such case.
@@ -183,6 +187,7 @@ def archive(
             "version": case.version,
             "definition_hash": definition.hash,
             "archive_ref": case.data.get("archive_ref"),
+            "service_field": _service_field(case.data.get("service_field")),
         },
         "time": {
             "received_at": case.created_at.isoformat(),
@@ -238,7 +243,7 @@ def archive(
             "survey_outcome": case.data.get("survey_outcome"),
             "satisfaction_index": jsonable(case.data.get("satisfaction_index")),
             "visit_outcome": case.data.get("visit_outcome"),
-            **_linked(workflow, case),
+            **_linked(workflow, case, questionnaire),
         },
         "confidential": {
             "withheld": withheld,
@@ -258,6 +263,17 @@ def archive(
     return out
 
 
+def _service_field(code: object) -> dict[str, str] | None:
+    """The case's field of the ten (000 一), an alias of 002 resolved; None when unset."""
+    if not isinstance(code, str):
+        return None
+    try:
+        term = service_field(code)
+    except InvalidValue:  # a process of the caller's own with other values
+        return None
+    return {"code": term.code, "zh": term.zh, "en": term.en, "recorded": code}
+
+
 def archive_json(
     workflow: Workflow,
     case_id: str,
@@ -266,7 +282,14 @@ def archive_json(
     include_confidential: bool = False,
     at: dt.datetime | None = None,
     indent: int | None = 2,
+    questionnaire: Questionnaire = QUESTIONNAIRE,
 ) -> str:
     """:func:`archive` as JSON text (Chinese kept as is)."""
-    data = archive(workflow, case_id, include_confidential=include_confidential, at=at)
+    data = archive(
+        workflow,
+        case_id,
+        include_confidential=include_confidential,
+        at=at,
+        questionnaire=questionnaire,
+    )
     return json.dumps(data, ensure_ascii=False, indent=indent)

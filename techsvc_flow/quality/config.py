@@ -19,6 +19,7 @@ import attrs
 
 from ..processes import PROFILES
 from ..processes.profile import QualityProfile, as_names
+from ..processes.standards import QUESTIONNAIRE, Questionnaire
 from .indicators import INDICATORS, indicator
 
 __all__ = ["DEFAULT_CONFIG", "ENGAGEMENTS", "WHEN_COUNTED", "EngagementProfile", "QualityConfig"]
@@ -45,6 +46,10 @@ def _thresholds(value: Mapping[str, Any]) -> Mapping[str, Decimal]:
     return out
 
 
+def _questionnaire(value: Questionnaire | Mapping[str, Any]) -> Questionnaire:
+    return value if isinstance(value, Questionnaire) else Questionnaire.from_dict(value)
+
+
 @attrs.frozen
 class QualityConfig:
     """How the indicators are computed; every default is documented in docs/quality.md.
@@ -63,6 +68,11 @@ class QualityConfig:
         complaint_processes: processes counted as complaints.
         complaint_slas: the acknowledgement and the feedback SLA of a complaint.
         survey_processes: processes counted as satisfaction surveys.
+        questionnaire: the survey's items, weights and threshold the satisfaction index
+            is computed with: ours by default (:data:`~techsvc_flow.processes.standards.
+            QUESTIONNAIRE`), or the organisation's own (a
+            :class:`~techsvc_flow.processes.standards.Questionnaire` or its dict form,
+            validated; give the survey template the same).
     """
 
     thresholds: Mapping[str, Decimal] = attrs.field(factory=dict, converter=_thresholds)
@@ -77,6 +87,7 @@ class QualityConfig:
     survey_processes: tuple[str, ...] = attrs.field(
         default=("satisfaction_survey",), converter=as_names
     )
+    questionnaire: Questionnaire = attrs.field(default=QUESTIONNAIRE, converter=_questionnaire)
 
     def __attrs_post_init__(self) -> None:
         if self.satisfaction_basis not in ("share", "index"):

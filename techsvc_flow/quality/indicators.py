@@ -66,7 +66,8 @@ INDICATORS: tuple[Indicator, ...] = (
         Decimal(90),
         f"standard text: {TSO} 三(二)3「客户满意度 ≥ 90%」",
         f"{TSO} 三(二)3",
-        "surveys recorded satisfied",
+        "surveys recorded satisfied (index at or above the questionnaire's threshold; "
+        "our questionnaire and its 75 unless the organisation supplies its own)",
         "surveys recorded satisfied or not satisfied (not reached: coverage only)",
     ),
     Indicator(

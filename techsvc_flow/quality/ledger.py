@@ -31,7 +31,7 @@ import attrs
 from ..errors import ProvisionalWarning
 from ..processes import standards
 from ..processes.complaint import complaint
-from ..processes.standards import satisfaction_index, survey_problems
+from ..processes.standards import Questionnaire
 from .config import DEFAULT_CONFIG, QualityConfig
 from .observe import sla_outcome
 from .period import Period
@@ -232,6 +232,7 @@ def _row(
     as_of: dt.datetime | None,
     include_confidential: bool,
     slas: tuple[str, str],
+    questionnaire: Questionnaire,
 ) -> LedgerRow:
     data = case.data
     fires = [e for e in entries if e.kind == "fire"]
@@ -249,7 +250,8 @@ def _row(
         satisfaction = survey.state
         scores = survey.data.get("scores")
         if scores:
-            index = None if survey_problems(scores) else satisfaction_index(scores)
+            q = questionnaire
+            index = None if q.problems(scores) else q.index(scores)
     values: dict[str, Any] = {
         "complaint_id": data.get("complaint_ref") or case.id,
         "case_id": case.id,
@@ -326,7 +328,8 @@ def ledger(
         survey_processes: where the satisfaction surveys of complaints are.
         config: names the acknowledgement and the feedback SLA of a complaint
             (:attr:`QualityConfig.complaint_slas <techsvc_flow.quality.config.QualityConfig>`;
-            default :data:`~techsvc_flow.quality.config.DEFAULT_CONFIG`).
+            default :data:`~techsvc_flow.quality.config.DEFAULT_CONFIG`) and the
+            questionnaire the satisfaction index is computed with (default: ours).
     """
     cases = [c for c in store.cases(process=process) if period is None or c.created_at in period]
     cases.sort(key=lambda c: (c.created_at, c.id))
@@ -342,6 +345,7 @@ def ledger(
                 as_of,
                 include_confidential,
                 config.complaint_slas,
+                config.questionnaire,
             )
             for c in cases
         )

@@ -21,7 +21,7 @@ from .._time import EPOCH
 from ..durations import ClockTime, Duration, WorkingHours
 from ..errors import ProvisionalWarning
 from ..facts import CaseFacts
-from ..processes.standards import satisfaction_index, survey_problems
+from ..processes.standards import QUESTIONNAIRE, Questionnaire
 from ..sla import BREACH, SlaClock
 from .config import DEFAULT_CONFIG, EngagementProfile, QualityConfig
 
@@ -81,7 +81,7 @@ class Calc:
         self.tz = calendar.tz
         self._dues: dict[tuple[dt.date, Duration], dt.datetime] = {}
         self._ends: dict[dt.date, dt.datetime] = {}
-        self._index: dict[tuple[tuple[str, Any], ...], Decimal | None] = {}
+        self._index: dict[tuple[Questionnaire, tuple[tuple[str, Any], ...]], Decimal | None] = {}
 
     def due(self, start: dt.datetime, duration: Duration) -> dt.datetime:
         if isinstance(duration, ClockTime):
@@ -100,17 +100,20 @@ class Calc:
             end = self._ends[day] = self.cal.end_of_day(day)
         return end
 
-    def satisfaction(self, scores: Any) -> Decimal | None:
-        """The weighted index of valid survey scores, else ``None``."""
+    def satisfaction(
+        self, scores: Any, questionnaire: Questionnaire = QUESTIONNAIRE
+    ) -> Decimal | None:
+        """The weighted index of valid survey scores (by ``questionnaire``), else ``None``."""
         if not isinstance(scores, Mapping) or not scores:
             return None
         try:
-            key = tuple(sorted(scores.items()))
+            key = (questionnaire, tuple(sorted(scores.items())))
             hash(key)
         except TypeError:
             return None
         if key not in self._index:
-            self._index[key] = None if survey_problems(scores) else satisfaction_index(scores)
+            q = questionnaire
+            self._index[key] = None if q.problems(scores) else q.index(scores)
         return self._index[key]
 
 
@@ -256,7 +259,7 @@ def _survey(f: CaseFacts, cfg: QualityConfig, calc: Calc) -> Iterator[Observatio
     if f.state == "not_reached":
         yield Observation("customer_satisfaction", f.id, f.process, at, None, None, tags)
         return
-    index = calc.satisfaction(f.data.get("scores"))
+    index = calc.satisfaction(f.data.get("scores"), cfg.questionnaire)
     hit = f.state == "satisfied"
     if cfg.satisfied_index is not None and index is not None:
         hit = index >= cfg.satisfied_index
