@@ -697,6 +697,7 @@ def _out_of_range(what: str) -> CalendarError:
     )
 
 
+@functools.lru_cache(maxsize=256)
 def _parse_text(text: str) -> Duration:
     return Duration.parse(text)
 
