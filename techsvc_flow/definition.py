@@ -316,6 +316,10 @@ class Sla:
         due_field: a ``date`` or ``datetime`` data field whose value is the due instant
             (a date: the end of that day in the calendar); ``duration`` applies while
             the field is not set. Such an SLA has no pause states.
+        due_required: with ``due_field``, the clock runs only for a date the step set:
+            a start trigger starts it only when the step sets the field to a new value
+            (a recurring deadline such as the next milestone's date), and clearing the
+            field stops it; ``duration`` is then never used.
         ladder: escalation levels (:class:`Level`).
     """
 
@@ -333,6 +337,7 @@ class Sla:
     goals: tuple[Goal, ...] = attrs.field(default=(), converter=_goals)
     due_field: str | None = None
     ladder: tuple[Level, ...] = attrs.field(default=(), converter=_ladder)
+    due_required: bool = False
 
     @property
     def calendars(self) -> frozenset[str]:
@@ -707,6 +712,9 @@ def _check_policy(p: ProcessDefinition, sla: Sla, where: str, triggers: set[str]
             raise DefinitionError(
                 f"{where}.pause_states", "an SLA due at a date field cannot pause"
             )
+    _bool(f"{where}.due_required", sla.due_required)
+    if sla.due_required and sla.due_field is None:
+        raise DefinitionError(f"{where}.due_required", "needs a due_field")
     levels: set[str] = set()
     for j, lv in enumerate(sla.ladder):
         path = f"{where}.ladder[{j}]"
@@ -945,6 +953,8 @@ def _sla_dict(s: Sla) -> dict[str, Any]:
         ]
     if s.due_field is not None:
         out["due_field"] = s.due_field
+    if s.due_required:
+        out["due_required"] = True
     if s.ladder:
         out["ladder"] = [_level_dict(lv) for lv in s.ladder]
     return out
@@ -1044,6 +1054,7 @@ def _from_dict(
         "name", "duration", "start_states", "start_triggers", "pause_states", "stop_states",
         "stop_triggers",
         "warn_at", "breach_trigger", "label", "source", "goals", "due_field", "ladder",
+        "due_required",
     }  # fmt: skip
     for i, s in enumerate(_list(data, "slas", "")):
         path = f"slas[{i}]"

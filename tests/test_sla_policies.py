@@ -582,3 +582,70 @@ def test_a_goal_calendar_the_workflow_lacks_is_refused_on_registering() -> None:
         process(Sla("r", "2wd", start_states="open", goals=[
             Goal("x", "8wh", when={"severity": "high"}, calendar="7 x 24")]))  # fmt: skip
     assert caught.value.path == "slas[0].goals[0].calendar"
+
+
+# --- a recurring date: the next milestone ---------------------------------------------------
+
+
+MILESTONE = Sla(
+    "milestone", "20wd", start_triggers="update", stop_triggers="update", stop_states="done",
+    warn_at=(), due_field="promised", due_required=True,
+)  # fmt: skip
+
+
+def test_a_required_date_starts_the_clock_only_when_the_step_sets_it() -> None:
+    wf = Workflow(MemoryStore(), calendar=CAL, clock=SteppedClock(T0),
+                  processes=[process(MILESTONE)])  # fmt: skip
+    wf.start("desk", case_id="M-1", at=T0)
+    wf.fire("M-1", "update", payload={"note": "no date yet"}, at=T0 + H)
+    assert "milestone" not in wf.get("M-1").clocks  # no date: no clock, no default limit
+    wf.fire("M-1", "update", payload={"promised": dt.date(2025, 11, 7)}, at=T0 + 2 * H)
+    (first,) = wf.deadlines("M-1")
+    assert (first.status, first.due) == ("running", CAL.end_of_day(dt.date(2025, 11, 7)))
+    # the milestone is met and the next one's date given: a fresh clock for that date
+    wf.fire("M-1", "update", payload={"promised": dt.date(2025, 11, 21)}, at=T0 + 3 * H)
+    (second,) = wf.deadlines("M-1")
+    assert (second.status, second.due) == ("running", CAL.end_of_day(dt.date(2025, 11, 21)))
+    kinds = [e.kind for e in wf.history("M-1") if e.kind.startswith("sla.")]
+    assert kinds == ["sla.started", "sla.stopped", "sla.started"]  # no goal change noise
+    # a step that gives no new date (the last milestone) stops it and starts nothing
+    wf.fire("M-1", "update", payload={"note": "last milestone"}, at=T0 + 4 * H)
+    (after,) = wf.deadlines("M-1")
+    assert after.status == "stopped" and not after.breached
+    # it breaches like every other clock while it runs
+    wf.fire("M-1", "update", payload={"promised": dt.date(2025, 11, 24)}, at=T0 + 5 * H)
+    raised = wf.tick(CAL.end_of_day(dt.date(2025, 11, 24)) + dt.timedelta(microseconds=1))
+    assert [e.type for e in raised] == ["sla.breach"]
+
+
+def test_a_cleared_date_stops_the_clock() -> None:
+    sla = Sla("milestone", "20wd", start_triggers="update", stop_states="done", warn_at=(),
+              due_field="promised", due_required=True)  # fmt: skip
+    wf = Workflow(MemoryStore(), calendar=CAL, clock=SteppedClock(T0), processes=[process(sla)])
+    wf.start("desk", case_id="M-2", at=T0)
+    wf.fire("M-2", "update", payload={"promised": dt.date(2025, 11, 7)}, at=T0 + H)
+    wf.fire("M-2", "update", payload={"promised": None}, at=T0 + 2 * H)
+    assert wf.deadlines("M-2")[0].status == "stopped"
+
+
+def test_due_required_needs_a_due_field_and_a_bool() -> None:
+    with pytest.raises(DefinitionError, match=r"slas\[0\]\.due_required"):
+        process(Sla("x", "1wd", start_states="open", due_required=True))
+    with pytest.raises(DefinitionError, match=r"slas\[0\]\.due_required"):
+        process(Sla("x", "1wd", start_states="open", due_field="promised",
+                    due_required="yes"))  # type: ignore[arg-type]  # fmt: skip
+    kept = process(MILESTONE)
+    assert ProcessDefinition.from_dict(kept.to_dict()).slas[0].due_required is True
+
+
+def test_the_engagement_templates_warn_before_each_milestone_date() -> None:
+    from techsvc_flow import processes
+
+    for name in ("service_engagement", "innovation_service"):
+        definition = processes.builtin(name)
+        sla = definition.sla_map["milestone"]
+        assert (sla.due_field, sla.due_required) == ("next_milestone_due", True)
+        assert set(sla.start_triggers) == {"sign_contract", "submit_milestone"}
+        accepts = {t.trigger: set(t.accepts) for t in definition.transitions}
+        assert "next_milestone_due" in accepts["sign_contract"]
+        assert "next_milestone_due" in accepts["submit_milestone"]

@@ -127,8 +127,10 @@ def advance(
     values = data if data is not None else {}
     for sla in definition.slas:
         clock = out.get(sla.name)
+        stopping = dest in sla.stop_states or (trigger is not None and trigger in sla.stop_triggers)
         if (
             clock is not None
+            and not stopping  # a clock this step stops keeps the limit it ran under
             and changed
             and calendar is not None
             and clock.status in ("running", "paused")
@@ -137,7 +139,10 @@ def advance(
             start = clock.started_at
             assert start is not None
             goal, duration, named = limit(sla, values, start, calendar)
-            if goal != clock.goal or duration != clock.duration or named != clock.calendar:
+            if sla.due_required and goal != sla.due_field:  # its date was cleared
+                clock = clock.stop(at)
+                changes.append(("stopped", sla.name))
+            elif goal != clock.goal or duration != clock.duration or named != clock.calendar:
                 clock = attrs.evolve(clock, goal=goal, duration=duration, calendar=named)
                 changes.append(("goal_changed", sla.name))
         status = clock.status if clock is not None else "idle"
@@ -153,6 +158,8 @@ def advance(
                 clock = clock.resume(at)
                 changes.append(("resumed", sla.name))
         starts = dest in sla.start_states or (trigger is not None and trigger in sla.start_triggers)
+        if starts and sla.due_required:  # only for a date this step set
+            starts = sla.due_field in changed and values.get(sla.due_field) is not None
         status = clock.status if clock is not None else "idle"
         if starts and status in ("idle", "stopped") and dest not in sla.stop_states:
             if sla.goals or sla.due_field is not None:

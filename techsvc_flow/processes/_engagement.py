@@ -85,6 +85,7 @@ FIELDS: list[dict[str, Any]] = [
     field("acceptance_method", "str", "验收方法", "Acceptance method (clause h)"),
     field("contract_deliverables", "list", "合同约定成果", "Deliverables (ids)"),
     field("milestones", "list", "阶段性成果", "Milestones (ids)"),
+    field("next_milestone_due", "date", "下一阶段成果约定日期", "Next milestone due"),
     field("contract_fee", "decimal", "服务费用", "Fee", confidential=True),
     field("confidentiality_until", "date", "保密期限", "Confidential until (clause j)"),
     field("work_group", "list", "工作组", "Work group members (user, duty, qualification)"),
@@ -291,6 +292,23 @@ DELIVERY_SLA: dict[str, Any] = {
     "source": f"{CONTRACT}「履行期限」; the duration applies only while no date is set",
 }
 
+#: the next milestone's agreed date as a clock: set when the contract is signed and with
+#: each milestone submitted (no date given: no further milestone is due); it warns and
+#: breaches like every other clock
+MILESTONE_SLA: dict[str, Any] = {
+    "name": "milestone",
+    "duration": "6mo",
+    "due_field": "next_milestone_due",
+    "due_required": True,
+    "start_triggers": ["sign_contract", "submit_milestone"],
+    "stop_triggers": ["submit_milestone"],
+    "stop_states": ["delivered", "terminated"],
+    "warn_at": [0.75],
+    "ladder": [{"name": "due_soon", "before": "72h", "notify": ["project_manager"]}],
+    "label": label("阶段性成果约定日期", "Milestone date"),
+    "source": f"{TIE}6.3.4 d)「按时按质提交服务阶段性成果」; the date comes from the contract",
+}
+
 SIGN_CONTRACT: dict[str, Any] = {
     "trigger": "sign_contract",
     "roles": ["project_manager", "manager"],
@@ -298,6 +316,7 @@ SIGN_CONTRACT: dict[str, Any] = {
     "accepts": [
         "contract_clauses",
         "delivery_due",
+        "next_milestone_due",
         "acceptance_method",
         "contract_deliverables",
         "milestones",
@@ -347,6 +366,7 @@ SUBMIT_MILESTONE: dict[str, Any] = {
     "dest": "implementing",
     "roles": ["project_manager"],
     "requires": ["milestone_id", "milestone_deliverable"],
+    "accepts": ["next_milestone_due"],
     "guards": [
         {"code": "unknown_milestone", "kind": "call", "function": "known_milestone"},
         {"code": "plan_not_confirmed", "kind": "call", "function": "plan_confirmed"},

@@ -34,6 +34,7 @@ from ._engagement import (
     FIELDS,
     FORM_WORK_GROUP,
     KEEP_CURRENT_PLAN,
+    MILESTONE_SLA,
     OURS,
     PROPOSE_ADJUSTMENT,
     PROVIDE_GUIDANCE,
@@ -340,6 +341,7 @@ PROCESS: Mapping[str, Any] = {
     ],
     "slas": [
         DELIVERY_SLA,
+        MILESTONE_SLA,
         {
             "name": "response",
             "duration": "1wd",
@@ -436,6 +438,11 @@ LIMITS: Mapping[str, Limit] = {
     limit.name: limit
     for limit in (
         sla_limit("delivery", "6mo", "deliver while the contract sets no delivery date"),
+        sla_limit(
+            "milestone",
+            "6mo",
+            "unused: the milestone clock runs only to a date the contract or a submission sets",
+        ),
         sla_limit("response", "1wd", "respond to a commission"),
         sla_limit("feasibility", "5wd", "accept or decline after responding"),
         sla_limit("contract_signing", "10wd", "sign the contract after accepting"),
