@@ -311,10 +311,8 @@ def digest(
 ) -> str:
     """SHA-256 (hex) of an entry: the canonical JSON of its fields in this order, the
     instant in UTC, followed by the canonical JSON of the payload (sorted keys)."""
-    return hashlib.sha256(
-        _text(None, case_id, seq, kind, at, actor, trigger, source, dest, payload,
-              definition_hash, version, prev)
-    ).hexdigest()  # fmt: skip
+    return seal(None, case_id, seq, kind, at, actor, trigger, source, dest, payload,
+                definition_hash, version, prev)  # fmt: skip
 
 
 def _key_id(secret: bytes) -> str:

@@ -434,27 +434,6 @@ class Workflow:
                 — the clocks of several servers differ a little — the entry takes that
                 entry's instant, so the history stays in order.)
         """
-        return self._fire(
-            case_id,
-            trigger,
-            actor=actor,
-            payload=payload,
-            at=at,
-            expected_version=expected_version,
-            idempotency_key=idempotency_key,
-        )
-
-    def _fire(
-        self,
-        case_id: str,
-        trigger: str,
-        *,
-        actor: ActorLike = None,
-        payload: Mapping[str, Any] | None = None,
-        at: dt.datetime | None = None,
-        expected_version: int | None = None,
-        idempotency_key: str | None = None,
-    ) -> Case:
         explicit = at is not None
         at = self._at(at)
         actor_id, roles = self._actor(actor)
