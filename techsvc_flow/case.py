@@ -21,6 +21,7 @@ from typing import Any
 import attrs
 
 from ._codec import canonical
+from .confidentiality import rank
 from .incident import Incident
 from .sla import SlaClock
 
@@ -44,12 +45,27 @@ def _roles(values: Iterable[str]) -> frozenset[str]:
     return frozenset(values)
 
 
+def _clearance(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        rank(value, f"Actor.{attribute.name}")
+
+
 @attrs.frozen
 class Actor:
-    """Who fires a trigger: an id and the roles they hold."""
+    """Who fires a trigger or reads a case: an id, the roles they hold and, for reads,
+    a clearance.
+
+    Attributes:
+        id: the person (or system) acting.
+        roles: the roles they hold.
+        clearance: the highest classification level (:mod:`techsvc_flow.confidentiality`)
+            they may read, besides what their roles grant (``Workflow(clearances=...)``);
+            ``None``: only what the roles grant, ``"public"`` without one.
+    """
 
     id: str
     roles: frozenset[str] = attrs.field(factory=frozenset, converter=_roles)
+    clearance: str | None = attrs.field(default=None, validator=_clearance)
 
     def __str__(self) -> str:
         return self.id

@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 
 from ._codec import check_key
+from .confidentiality import CONFIDENTIAL, LEVELS, PUBLIC, rank
 from .durations import (
     CalendarDays,
     CalendarMonths,
@@ -154,9 +155,21 @@ class State:
 
 @attrs.frozen
 class Field:
-    """A data field of a case: its type, and whether it is confidential (保密).
+    """A data field of a case: its type, and its confidentiality (保密, 密级).
 
-    Confidential fields never appear in notification payloads or log lines.
+    Attributes:
+        name: the identifier.
+        type: one of ``FIELD_TYPES``.
+        confidential: the value never appears in notification payloads or log lines;
+            alone it means the level ``"confidential"``. True whenever ``level`` is
+            ``"confidential"`` or above.
+        choices: the allowed values.
+        label: display names by language.
+        description: what the field holds.
+        level: the classification level (:data:`~techsvc_flow.confidentiality.LEVELS`:
+            ``public``, ``internal``, ``confidential``, ``secret``); a reader whose
+            clearance is lower gets a marker instead of the value. ``None``: the
+            process's ``default_level`` (``"confidential"`` with ``confidential=True``).
     """
 
     name: str
@@ -165,6 +178,13 @@ class Field:
     choices: tuple[Any, ...] | None = attrs.field(default=None, converter=_choices)
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
     description: str = ""
+    level: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # a level from "confidential" up implies confidential (an unknown level is
+        # refused with its path when the process is built)
+        if self.level in LEVELS and LEVELS.index(self.level) >= LEVELS.index(CONFIDENTIAL):
+            object.__setattr__(self, "confidential", True)
 
 
 @attrs.frozen
@@ -389,6 +409,8 @@ class ProcessDefinition:
         require_final: every state must be able to reach a final state (set False
             for a process that runs forever, e.g. a tracking loop).
         functions: the Python callables that ``Guard.call`` guards refer to.
+        default_level: the classification level of a field that gives none (see
+            :attr:`Field.level`; default ``"public"``).
     """
 
     name: str
@@ -402,6 +424,7 @@ class ProcessDefinition:
     description: str = ""
     require_final: bool = True
     functions: Mapping[str, GuardFunction] = attrs.field(factory=dict, repr=False)
+    default_level: str = PUBLIC
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
@@ -445,9 +468,20 @@ class ProcessDefinition:
         return tuple(seen)
 
     @cached_property
+    def levels(self) -> Mapping[str, str]:
+        """The classification level of every field, by name."""
+        default = self.default_level
+        return {
+            n: f.level or (CONFIDENTIAL if f.confidential else default)
+            for n, f in self.fields.items()
+        }
+
+    @cached_property
     def confidential(self) -> frozenset[str]:
-        """The names of confidential fields."""
-        return frozenset(n for n, f in self.fields.items() if f.confidential)
+        """The names of the fields kept out of notifications and log lines: those at
+        level ``"confidential"`` or above."""
+        least = LEVELS.index(CONFIDENTIAL)
+        return frozenset(n for n, lv in self.levels.items() if LEVELS.index(lv) >= least)
 
     @cached_property
     def hash(self) -> str:
@@ -494,7 +528,7 @@ class ProcessDefinition:
 
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-serialisable dict; :meth:`from_dict` reads it back."""
-        return {
+        out: dict[str, Any] = {
             "name": self.name,
             "version": self.version,
             "title": dict(self.title),
@@ -506,6 +540,9 @@ class ProcessDefinition:
             "transitions": [_transition_dict(t) for t in self.transitions],
             "slas": [_sla_dict(s) for s in self.slas],
         }
+        if self.default_level != PUBLIC:
+            out["default_level"] = self.default_level
+        return out
 
     def to_json(self, **kwargs: Any) -> str:
         """The dict form as JSON text (Chinese kept as is)."""
@@ -548,6 +585,7 @@ def _validate(p: ProcessDefinition) -> None:
     if not p.states:
         raise DefinitionError("states", "a process needs at least one state")
     _bool("require_final", p.require_final)
+    _level("default_level", p.default_level)
     names: set[str] = set()
     for i, s in enumerate(p.states):
         if not isinstance(s, State):
@@ -573,6 +611,13 @@ def _validate(p: ProcessDefinition) -> None:
                 f"unknown type {f.type!r}; use one of {', '.join(FIELD_TYPES)}",
             )
         _bool(f"fields.{name}.confidential", f.confidential)
+        if f.level is not None:
+            _level(f"fields.{name}.level", f.level)
+            if f.confidential and LEVELS.index(f.level) < LEVELS.index(CONFIDENTIAL):
+                raise DefinitionError(
+                    f"fields.{name}.level",
+                    f"{f.level!r} is below 'confidential', which confidential=True means",
+                )
         if f.choices is not None and not isinstance(f.choices, tuple):
             raise DefinitionError(
                 f"fields.{name}.choices",
@@ -768,6 +813,13 @@ def _rule(t: Transition) -> str:
     return json.dumps(rule, sort_keys=True, default=str)
 
 
+def _level(path: str, value: object) -> None:
+    try:
+        rank(value, path)
+    except InvalidValue as exc:
+        raise DefinitionError(path, exc.problem) from None
+
+
 def _bool(path: str, value: object) -> None:
     if not isinstance(value, bool):
         raise DefinitionError(path, f"expected true or false, not {value!r}")
@@ -862,7 +914,7 @@ def _check_assign(a: Assign, path: str, p: ProcessDefinition) -> None:
                 raise DefinitionError(f"{path}.{key}[{j}]", f"{role!r} is not a role name")
     if a.field is not None and a.field not in p.fields:
         raise DefinitionError(f"{path}.field", f"unknown field {a.field!r}")
-    if a.field is not None and p.fields[a.field].confidential:
+    if a.field is not None and a.field in p.confidential:
         raise DefinitionError(
             f"{path}.field",
             f"{a.field!r} is confidential: the assignee is recorded in the history and "
@@ -904,6 +956,8 @@ def _field_dict(f: Field) -> dict[str, Any]:
         out["label"] = dict(f.label)
     if f.description:
         out["description"] = f.description
+    if f.level is not None:
+        out["level"] = f.level
     return out
 
 
@@ -1015,14 +1069,17 @@ def _from_dict(
 ) -> ProcessDefinition:
     top = {
         "name", "version", "title", "description", "require_final", "requires",
-        "fields", "states", "transitions", "slas",
+        "fields", "states", "transitions", "slas", "default_level",
     }  # fmt: skip
     _take(data, "", top, {"name", "version", "states", "transitions"})
     fields = []
     for i, f in enumerate(_list(data, "fields", "")):
         path = f"fields[{i}]"
         _take(
-            f, path, {"name", "type", "confidential", "choices", "label", "description"}, {"name"}
+            f,
+            path,
+            {"name", "type", "confidential", "choices", "label", "description", "level"},
+            {"name"},
         )
         fields.append(_build(Field, path, f))
     states = []
@@ -1091,4 +1148,5 @@ def _from_dict(
         description=data.get("description", ""),
         require_final=data.get("require_final", True),
         functions=functions,
+        default_level=data.get("default_level", PUBLIC),
     )

@@ -38,11 +38,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import attrs
+
 from .._codec import check, check_key
 from ..audit import case_problems, checkpoint_heads, checkpoint_problems, make_checkpoint
 from ..calendar import CalendarLayer, WorkCalendar
 from ..case import GENESIS, Actor, Case, ChainCheck, ChainKey, HistoryEntry, verify_chain
 from ..clock import Clock, SystemClock
+from ..confidentiality import LEVELS, above, highest, rank, redact
 from ..definition import ProcessDefinition
 from ..diagrams import CaseView, to_dot, to_mermaid, to_svg
 from ..errors import (
@@ -140,6 +143,9 @@ class Workflow:
         chain_key: seal the history with HMAC-SHA256 under this :class:`ChainKey` (or
             ``bytes``, the secret), held outside the database; a list seals with its
             first key and verifies with all (key rotation). Default: unkeyed SHA-256.
+        clearances: the classification level each role may read (role → level, see
+            :mod:`techsvc_flow.confidentiality`); an actor's clearance is the highest of
+            its roles' and its own ``Actor.clearance`` (``"public"`` without either).
     """
 
     def __init__(
@@ -157,6 +163,7 @@ class Workflow:
         ids: Callable[[], str] | None = None,
         chain_key: ChainKey | bytes | Sequence[ChainKey] | None = None,
         calendars: Mapping[str, WorkCalendar] | None = None,
+        clearances: Mapping[str, str] | None = None,
     ) -> None:
         # refuses an unusable dispatch mode, max_attempts or retry setting
         self._outbox = Outbox(
@@ -171,6 +178,13 @@ class Workflow:
         #: named calendars SLA goals may count in (``Goal(calendar=NAME)``)
         self.calendars: dict[str, WorkCalendar] = dict(calendars or {})
         self._roles = roles
+        #: the classification level each role may read
+        self.clearances: dict[str, str] = dict(clearances or {})
+        for role, level in self.clearances.items():
+            try:
+                rank(level, f"Workflow.clearances[{role!r}]")
+            except InvalidValue as exc:
+                raise ConfigurationError(exc.path, exc.problem) from None
         self._ids = ids or (lambda: uuid.uuid4().hex)
         self._machines: dict[tuple[str, int], CompiledMachine] = {}
         self._latest: dict[str, int] = {}
@@ -398,9 +412,36 @@ class Workflow:
         ]
         return self._write(definition, None, case, drafts, at).case
 
-    def get(self, case_id: str, /) -> Case:
-        """The case. Raises :class:`CaseNotFound`."""
-        return self.store.load(case_id)
+    def get(self, case_id: str, /, *, actor: ActorLike = None) -> Case:
+        """The case; given ``actor``, as the actor's :meth:`clearance` allows: a value
+        classified above it (in the data, or nested in another value under the field's
+        name) is replaced by a marker such as ``"[redacted: secret]"``.
+
+        Without ``actor`` the case is returned unfiltered: the host must pass the
+        reader to get the filtering. Raises :class:`CaseNotFound`.
+        """
+        case = self.store.load(case_id)
+        hidden = self._hidden(case, actor)
+        return attrs.evolve(case, data=redact(case.data, hidden)) if hidden else case
+
+    def clearance(self, actor: ActorLike, /) -> str:
+        """The highest classification level ``actor`` may read: the highest of its own
+        ``Actor.clearance`` and of its roles' in ``clearances`` (a string actor's roles
+        come from ``roles=``); ``"public"`` without either. ``None`` (the system, as
+        timers act) reads everything."""
+        if actor is None:
+            return LEVELS[-1]
+        _, roles = self._actor(actor)
+        own = actor.clearance if isinstance(actor, Actor) else None
+        granted = [self.clearances[r] for r in roles if r in self.clearances]
+        return highest([own, *granted] if own else granted)
+
+    def _hidden(self, case: Case, actor: ActorLike) -> dict[str, str]:
+        """The fields of ``case``'s process classified above ``actor``'s clearance."""
+        if actor is None:
+            return {}
+        definition = self.process(case.process, case.process_version)
+        return above(definition.levels, self.clearance(actor))
 
     def fire(
         self,
@@ -583,9 +624,16 @@ class Workflow:
         """Who fired each trigger of ``case``, read from its history when first asked."""
         return functools.cache(lambda: actors_of(self.store.history(case.id), case.seq))
 
-    def history(self, case_id: str, /) -> list[HistoryEntry]:
-        """The case's audit trail, oldest first."""
-        return self.store.history(case_id)
+    def history(self, case_id: str, /, *, actor: ActorLike = None) -> list[HistoryEntry]:
+        """The case's audit trail, oldest first; given ``actor``, with every payload
+        filtered as in :meth:`get`. A filtered entry keeps its stored ``hash``: it is a
+        view (its seal no longer matches it), never written back;
+        :meth:`verify_history` always checks the stored entries."""
+        entries = self.store.history(case_id)
+        hidden = self._hidden(self.store.load(case_id), actor) if actor is not None else {}
+        if not hidden:
+            return entries
+        return [attrs.evolve(e, payload=redact(e.payload, hidden)) for e in entries]
 
     def verify_history(
         self, case_id: str, /, *, checkpoint: Mapping[str, Any] | None = None
