@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from techsvc_flow import ProcessDefinition, Transition, processes
+from techsvc_flow.confidentiality import CONFIDENTIAL, LABELS, LEVELS, PUBLIC
 from techsvc_flow.diagrams import to_mermaid
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "processes"
@@ -154,12 +155,23 @@ def fields(p: ProcessDefinition) -> str:
                 _codes(map(str, f.choices)) if f.choices else "—",
                 _codes(dict.fromkeys(required.get(name, []))),
                 _codes(dict.fromkeys(accepted.get(name, []))),
-                "yes (保密)" if f.confidential else "",
+                _level(p.levels[name]),
             )
         )
     head = ("field", "中文 / English", "type", "choices", "required by", "accepted by",
             "confidential")  # fmt: skip
     return _table(head, rows)
+
+
+def _level(level: str) -> str:
+    """The confidentiality cell: nothing for public, ``yes (保密)`` for confidential,
+    e.g. ``yes, secret (机密)`` above it and ``internal (内部)`` below it."""
+    if level == PUBLIC:
+        return ""
+    if level == CONFIDENTIAL:
+        return "yes (保密)"
+    shown = f"{level} ({LABELS[level]})"
+    return f"yes, {shown}" if LEVELS.index(level) > LEVELS.index(CONFIDENTIAL) else shown
 
 
 RENDERERS: dict[str, Callable[[ProcessDefinition], str]] = {

@@ -195,7 +195,7 @@ def invalid_values(definition: ProcessDefinition, values: Mapping[str, Any]) -> 
             bad = [v for v in items if v not in spec.choices]
             if bad:
                 # a confidential value must not reach an error, a log line or an event
-                shown = "the value" if spec.confidential else repr(bad[0])
+                shown = "the value" if name in definition.confidential else repr(bad[0])
                 problems.append(
                     f"{name}: {shown} is not one of {', '.join(map(str, spec.choices))}"
                 )

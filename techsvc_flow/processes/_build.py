@@ -79,11 +79,15 @@ def field(
     confidential: bool = False,
     choices: Iterable[str] | None = None,
     description: str = "",
+    level: str | None = None,
 ) -> dict[str, Any]:
-    """A field in the dict form."""
+    """A field in the dict form (``level``: its classification, see
+    :mod:`techsvc_flow.confidentiality`)."""
     out: dict[str, Any] = {"name": name, "type": type, "label": label(zh, en)}
     if confidential:
         out["confidential"] = True
+    if level is not None:
+        out["level"] = level
     if choices is not None:
         out["choices"] = list(choices)
     if description:

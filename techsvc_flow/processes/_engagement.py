@@ -31,7 +31,7 @@ FIELDS: list[dict[str, Any]] = [
         "list",
         "服务对象提供的材料",
         "Client's materials (DocRefs)",
-        confidential=True,
+        level="secret",
         description="technical and business secrets of the client (003 4.1.5; clause e)",
     ),
     field("authenticity_prompted", "bool", "已提示材料合法真实有效", "Authenticity prompted"),
@@ -86,7 +86,7 @@ FIELDS: list[dict[str, Any]] = [
     field("contract_deliverables", "list", "合同约定成果", "Deliverables (ids)"),
     field("milestones", "list", "阶段性成果", "Milestones (ids)"),
     field("next_milestone_due", "date", "下一阶段成果约定日期", "Next milestone due"),
-    field("contract_fee", "decimal", "服务费用", "Fee", confidential=True),
+    field("contract_fee", "decimal", "服务费用", "Fee", level="secret"),
     field("confidentiality_until", "date", "保密期限", "Confidential until (clause j)"),
     field("work_group", "list", "工作组", "Work group members (user, duty, qualification)"),
     field("joint_with_client", "bool", "与服务对象共同组建", "Joint with the client"),
@@ -558,7 +558,7 @@ ARCHIVE_T: dict[str, Any] = {
 #: what implementation and after-delivery steps record (6.3.4 a, b, e; 6.4.2)
 SUPPORT_FIELDS = [
     field("guidance_topic", "str", "指导内容", "Guidance given"),
-    field("dataset", "str", "数据资料", "Data and materials (DocRef)", confidential=True),
+    field("dataset", "str", "数据资料", "Data and materials (DocRef)", level="secret"),
     field("data_analysis", "str", "数据分析", "Analysis"),
     field("third_party", "str", "其他专业服务机构", "Other professional agency"),
     field("third_party_scope", "str", "协调事项", "What the agency does"),

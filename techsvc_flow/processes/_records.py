@@ -51,6 +51,8 @@ def record_process(
         "version": 1,
         "title": label(zh, en),
         "description": description,
+        # organisation records are for the staff (003 4.4.1 b)); details: confidential
+        "default_level": "internal",
         "fields": [
             *fields,
             field(

@@ -132,7 +132,7 @@ PROCESS: Mapping[str, Any] = {
         field("evaluator", "str", "评价机构", "Evaluator"),
         field("evaluation_report", "str", "评价报告", "Report (DocRef)", confidential=True),
         field("evaluation_conclusion", "str", "评价结论", "Conclusion"),
-        field("value_range", "dict", "价值区间", "Value range", confidential=True),
+        field("value_range", "dict", "价值区间", "Value range", level="secret"),
         field("public_profile", "str", "公开信息", "Public profile (DocRef)"),
         field("disclosure_consent", "str", "信息披露同意书", "Disclosure consent (DocRef)"),
         field(
@@ -176,10 +176,10 @@ PROCESS: Mapping[str, Any] = {
             "Transaction mode",
             choices=codes(TRANSACTION_MODES),
         ),
-        field("tech_contract_price", "decimal", "成交金额", "Price", confidential=True),
+        field("tech_contract_price", "decimal", "成交金额", "Price", level="secret"),
         field("tech_contract_document", "str", "技术合同", "Contract (DocRef)", confidential=True),
         field("tech_deliverables", "list", "约定交付物", "Deliverables (ids)"),
-        field("payment_schedule", "list", "付款安排", "Payments", confidential=True),
+        field("payment_schedule", "list", "付款安排", "Payments", level="secret"),
         field("registration_no", "str", "登记编号", "Registration number"),
         field("registry", "str", "登记机构", "Registry"),
         field(

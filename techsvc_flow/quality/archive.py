@@ -7,7 +7,10 @@ history and the result of checking its hash chain, as a JSON-serialisable dict.
 
 Confidential fields (the client's technical and business secrets, 4.1.5) are withheld
 unless asked for; the archive says which were withheld, and the chain check is always
-made on the complete stored history.
+made on the complete stored history. Given the reader (``actor=``), the archive is
+filtered by the reader's clearance instead (4.4.1 b), see
+:mod:`techsvc_flow.confidentiality`): every value classified above it, at any depth,
+becomes a marker such as ``"[redacted: secret]"``.
 """
 
 from __future__ import annotations
@@ -19,13 +22,14 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from .._codec import jsonable
+from ..confidentiality import above
 from ..errors import InvalidValue, ProvisionalWarning
 from ..processes.standards import QUESTIONNAIRE, Questionnaire, service_field
 from .config import ENGAGEMENTS, EngagementProfile
 from .observe import sla_outcome
 
 if TYPE_CHECKING:
-    from ..case import Case, HistoryEntry
+    from ..case import Actor, Case, HistoryEntry
     from ..definition import ProcessDefinition
     from ..engine import Workflow
 
@@ -119,6 +123,7 @@ def archive(
     include_confidential: bool = False,
     at: dt.datetime | None = None,
     questionnaire: Questionnaire = QUESTIONNAIRE,
+    actor: Actor | str | None = None,
 ) -> dict[str, Any]:
     """The archive of case ``case_id``: a JSON-serialisable dict.
 
@@ -128,17 +133,25 @@ def archive(
         include_confidential: keep confidential values instead of withholding them.
         at: when open SLA clocks are judged (default: only recorded breaches count).
         questionnaire: computes the linked surveys' index (default: ours).
+        actor: the reader: every value classified above the reader's clearance
+            (``Workflow.clearance``) is replaced by a marker, in the data, in the archive
+            record and in every history payload; ``include_confidential`` is then not
+            looked at. Without it, confidential values are withheld as above.
 
     Raises:
         CaseNotFound: no such case.
         ProcessNotFound: the case's process version is not registered on ``workflow``.
     """
-    case = workflow.store.load(case_id)
-    entries = workflow.store.history(case_id)
+    case = workflow.get(case_id, actor=actor)
+    entries = workflow.history(case_id, actor=actor)
     definition = workflow.process(case.process, case.process_version)
     check = workflow.verify_history(case_id)
-    secret = definition.confidential
-    data, withheld = _public(case.data, secret, include_confidential)
+    if actor is None:
+        data, withheld = _public(case.data, definition.confidential, include_confidential)
+    else:  # filtered by the reader's clearance already
+        include_confidential = True
+        hidden = above(definition.levels, workflow.clearance(actor))
+        data, withheld = dict(case.data), sorted(k for k in case.data if k in hidden)
     record = case.data.get("archive_record")
     record = record if isinstance(record, Mapping) else {}
     entered: dict[str, dt.datetime] = {}
@@ -247,10 +260,7 @@ def archive(
         },
         "confidential": {
             "withheld": withheld,
-            "note": "confidential values withheld (《科技创新企业服务规范》4.1.5); "
-            "the chain check was made on the complete history"
-            if withheld
-            else "",
+            "note": _note(actor is not None) if withheld else "",
         },
         "history": [_entry(e, definition, include_confidential) for e in entries],
         "verification": {
@@ -261,6 +271,15 @@ def archive(
         },
     }
     return out
+
+
+def _note(filtered: bool) -> str:
+    what = (
+        "values above the reader's clearance withheld (《科技创新企业服务规范》4.4.1 b))"
+        if filtered
+        else "confidential values withheld (《科技创新企业服务规范》4.1.5)"
+    )
+    return f"{what}; the chain check was made on the complete history"
 
 
 def _service_field(code: object) -> dict[str, str] | None:
@@ -283,6 +302,7 @@ def archive_json(
     at: dt.datetime | None = None,
     indent: int | None = 2,
     questionnaire: Questionnaire = QUESTIONNAIRE,
+    actor: Actor | str | None = None,
 ) -> str:
     """:func:`archive` as JSON text (Chinese kept as is)."""
     data = archive(
@@ -291,5 +311,6 @@ def archive_json(
         include_confidential=include_confidential,
         at=at,
         questionnaire=questionnaire,
+        actor=actor,
     )
     return json.dumps(data, ensure_ascii=False, indent=indent)

@@ -6,7 +6,10 @@ recorded history of the ``complaint`` template (its states, triggers, fields and
 clocks) and from the satisfaction survey that followed it — nothing is typed in.
 
 Personal data of the complainant (name, contact) and the description are confidential
-fields of the template: they appear only with ``include_confidential=True``.
+fields of the template: they appear only with ``include_confidential=True``. Given the
+reader's clearance (``clearance=``, see :mod:`techsvc_flow.confidentiality`), every value
+read from a field the template classifies above it is a marker such as
+``"[redacted: confidential]"``.
 
 >>> [c.en for c in COLUMNS][:4]
 ['Complaint no.', 'Case', 'Received at', 'Channel']
@@ -28,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from ..confidentiality import above, rank, redact
 from ..errors import ProvisionalWarning
 from ..processes import standards
 from ..processes.complaint import complaint
@@ -273,8 +277,8 @@ def _row(
         "feedback_days_elapsed": elapsed,
         "feedback_days_paused": paused,
         "upheld": data.get("upheld"),
-        "remedies": list(data.get("remedies") or []),
-        "remedies_done": list(data.get("remedies_done") or []),
+        "remedies": _codes(data.get("remedies")),
+        "remedies_done": _codes(data.get("remedies_done")),
         "escalations": case.counts.get(COUNTED["escalations"], 0),
         "overdue_escalations": case.counts.get(COUNTED["overdue_escalations"], 0),
         "external_resolution": data.get("external_mechanism"),
@@ -289,6 +293,11 @@ def _row(
         for c in CONFIDENTIAL_COLUMNS:
             values[c.key] = data.get(c.key)
     return LedgerRow(values)
+
+
+def _codes(value: Any) -> Any:
+    """A list of codes (a withheld value, its marker, as it is)."""
+    return value if isinstance(value, str) else list(value or [])
 
 
 def _surveys(store: Store, processes: Iterable[str], subjects: set[str]) -> dict[str, Case]:
@@ -314,6 +323,7 @@ def ledger(
     process: str = "complaint",
     survey_processes: Iterable[str] = ("satisfaction_survey",),
     config: QualityConfig = DEFAULT_CONFIG,
+    clearance: str | None = None,
 ) -> Ledger:
     """The complaint ledger of the complaints in ``store``, oldest first.
 
@@ -330,8 +340,20 @@ def ledger(
             (:attr:`QualityConfig.complaint_slas <techsvc_flow.quality.config.QualityConfig>`;
             default :data:`~techsvc_flow.quality.config.DEFAULT_CONFIG`) and the
             questionnaire the satisfaction index is computed with (default: ours).
+        clearance: the reader's clearance (``Workflow.clearance(actor)``): a value of a
+            field the ``complaint`` template classifies above it is replaced by a marker
+            (the confidential columns too, when included). ``None``: not filtered.
+
+    Raises:
+        InvalidValue: ``clearance`` is not a level.
     """
+    hidden: dict[str, str] = {}
+    if clearance is not None:
+        rank(clearance, "clearance")
+        hidden = above(complaint().levels, clearance)
     cases = [c for c in store.cases(process=process) if period is None or c.created_at in period]
+    if hidden:
+        cases = [attrs.evolve(c, data=redact(c.data, hidden)) for c in cases]
     cases.sort(key=lambda c: (c.created_at, c.id))
     surveys = _surveys(store, survey_processes, {c.id for c in cases})
     with warnings.catch_warnings():
