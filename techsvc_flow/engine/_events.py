@@ -8,6 +8,7 @@ from typing import Any
 
 from .._codec import jsonable
 from ..case import Case, HistoryEntry
+from ..confidentiality import redact
 from ..definition import ProcessDefinition
 from ..notifications import Event, event_id
 
@@ -27,10 +28,13 @@ def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def public(definition: ProcessDefinition, values: Mapping[str, Any]) -> dict[str, Any]:
-    """``values`` without the process's confidential fields, JSON-ready."""
+    """``values`` without the process's confidential fields, JSON-ready; a confidential
+    field's value nested inside another value is replaced by its marker."""
     secret = definition.confidential
     if secret:
         values = {k: v for k, v in values.items() if k not in secret}
+        if any(type(v) not in _SCALARS for v in values.values()):
+            values = redact(values, {n: definition.levels[n] for n in secret})
     return _plain(values)
 
 
