@@ -181,33 +181,33 @@ _CHILDREN = """\
 , h AS (
   INSERT INTO {history} (case_id, seq, kind, at, version, hash, body, dest, at_offset)
   SELECT done.id, x.* FROM done, unnest(
-    %(h_seq)s::int[], %(h_kind)s::text[], %(h_at)s::timestamptz[], %(h_version)s::int[],
-    %(h_hash)s::text[], %(h_body)s::text[], %(h_dest)s::text[], %(h_offset)s::int[]) AS x
+    %(h_seq)b::int[], %(h_kind)b::text[], %(h_at)b::timestamptz[], %(h_version)b::int[],
+    %(h_hash)b::text[], %(h_body)b::text[], %(h_dest)b::text[], %(h_offset)b::int[]) AS x
 ), td AS (
   DELETE FROM {timers} WHERE case_id IN (SELECT id FROM done)
-    AND sla <> ALL(%(t_sla)s::text[])
+    AND sla <> ALL(%(t_sla)b::text[])
 ), ti AS (
   INSERT INTO {timers} (case_id, sla, mark, due_at, attempts, error, since)
   SELECT done.id, x.* FROM done, unnest(
-    %(t_sla)s::text[], %(t_mark)s::text[], %(t_due)s::timestamptz[],
-    %(t_attempts)s::int[], %(t_error)s::text[], %(t_since)s::timestamptz[]) AS x
+    %(t_sla)b::text[], %(t_mark)b::text[], %(t_due)b::timestamptz[],
+    %(t_attempts)b::int[], %(t_error)b::text[], %(t_since)b::timestamptz[]) AS x
   ON CONFLICT (case_id, sla) DO UPDATE SET mark = EXCLUDED.mark, due_at = EXCLUDED.due_at,
     attempts = EXCLUDED.attempts, error = EXCLUDED.error, since = EXCLUDED.since,
     claimed_until = NULL, claimed_by = NULL
 ), o AS (
   INSERT INTO {outbox} (event_id, case_id, type, status, attempts, delivered_to, event)
   SELECT x.event_id, x.case_id, x.type, 'pending', 0, '[]', x.event FROM done, unnest(
-    %(o_id)s::text[], %(o_case)s::text[], %(o_type)s::text[], %(o_event)s::text[])
+    %(o_id)b::text[], %(o_case)b::text[], %(o_type)b::text[], %(o_event)b::text[])
     AS x(event_id, case_id, type, event)
   ON CONFLICT (event_id) DO NOTHING
 ), k AS (
   INSERT INTO {keys} (case_id, key, body)
   SELECT done.id, %(k_key)s::text, %(k_body)s::text FROM done WHERE %(k_key)s::text IS NOT NULL
 ), wd AS (
-  DELETE FROM {work} WHERE case_id IN (SELECT id FROM done) AND who <> ALL(%(w_who)s::text[])
+  DELETE FROM {work} WHERE case_id IN (SELECT id FROM done) AND who <> ALL(%(w_who)b::text[])
 ), wi AS (
   INSERT INTO {work} (case_id, who, due_at)
-  SELECT done.id, x.* FROM done, unnest(%(w_who)s::text[], %(w_due)s::timestamptz[]) AS x
+  SELECT done.id, x.* FROM done, unnest(%(w_who)b::text[], %(w_due)b::timestamptz[]) AS x
   ON CONFLICT (case_id, who) DO UPDATE SET due_at = EXCLUDED.due_at
 )
 SELECT count(*) FROM done"""
@@ -282,7 +282,8 @@ class _PostgresWriter(Writer):
         params["k_key"] = None if key is None else key["key"]
         params["k_body"] = None if key is None else key["body"]
         with _driver(conn).cursor() as cursor:
-            cursor.execute(sql, params)
+            # binary: arrays of JSON text go as they are, with no quoting to do
+            cursor.execute(sql, params, binary=True)
             row = cursor.fetchone()
         return bool(row[0])
 
