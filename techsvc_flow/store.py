@@ -184,6 +184,17 @@ class Store(abc.ABC):
         """The case. Raises :class:`CaseNotFound`."""
         raise NotImplementedError
 
+    def cached(self, case_id: str) -> Case | None:
+        """The case as this store last read or wrote it, without reading it, or None.
+
+        It may be stale. A store that answers here refuses, with
+        :class:`ConcurrentUpdate`, a commit computed from a stale case (its optimistic
+        check) and a commit whose idempotency key is stored already, so that a fire
+        computed from a remembered case is either right or refused. The default
+        remembers nothing.
+        """
+        return None
+
     @abc.abstractmethod
     def history(self, case_id: str) -> list[HistoryEntry]:
         """The case's history entries in order. Raises :class:`CaseNotFound`."""

@@ -297,15 +297,21 @@ def _die_mid_commit(n: int, target: Target) -> None:
     store = target.store(migrate=False)
     history = store.tables.history.name
 
-    @sa.event.listens_for(store.engine, "after_cursor_execute")
-    def _kill(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if statement.lstrip().upper().startswith("INSERT") and history in statement:
-            os.kill(os.getpid(), signal.SIGKILL)  # the case row is updated, not committed
+    @sa.event.listens_for(store.engine, "connect")
+    def _kill_at_history(dbapi_connection: Any, record: Any) -> None:
+        def trace(statement: str) -> None:
+            if statement.lstrip().upper().startswith("INSERT") and history in statement:
+                os.kill(os.getpid(), signal.SIGKILL)  # the case row is updated, not committed
+
+        dbapi_connection.set_trace_callback(trace)
 
     workflow(store).fire("M-1", "note", payload={"who": n, "n": 99}, at=T0 + H)
 
 
-def test_killed_mid_transaction_leaves_nothing_partial(target: Target) -> None:
+def test_killed_mid_transaction_leaves_nothing_partial(tmp_path: Path) -> None:
+    # SQLite: the commit's statements run in one transaction; the writer dies after the
+    # case row's update, before the history insert
+    (target,) = _target("sqlite", tmp_path)
     store = target.store()
     wf = workflow(store)
     wf.start("load", case_id="M-1", at=T0)
@@ -317,4 +323,56 @@ def test_killed_mid_transaction_leaves_nothing_partial(target: Target) -> None:
     assert not [e for e in store.history("M-1") if e.kind == "fire"]
     # the dead writer holds no lock: the next fire goes through
     assert wf.fire("M-1", "note", payload={"who": 1, "n": 1}, at=T0 + 2 * H).version == 2
+    store.close()
+
+
+def _fire_slowly(n: int, target: Target) -> None:
+    workflow(target.store(migrate=False)).fire(
+        "M-1", "note", payload={"who": n, "n": 99}, at=T0 + H
+    )
+
+
+@pytest.mark.postgres
+def test_killed_mid_statement_writes_all_or_nothing(postgres: Target) -> None:
+    # PostgreSQL: a fire's write is one statement; the writer is killed while the server
+    # runs it (a trigger holds the history insert for a second, after the case row's
+    # update): the case, its history and its outbox rows are written together or not at all
+    store = postgres.store()
+    wf = workflow(store)
+    wf.start("load", case_id="M-1", at=T0)
+    history = store.tables.history
+    table = f'"{history.schema}"."{history.name}"'
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(
+            f'CREATE FUNCTION "{history.schema}".slow() RETURNS trigger LANGUAGE plpgsql AS '
+            "$$ BEGIN PERFORM pg_sleep(1); RETURN NEW; END $$"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER slow BEFORE INSERT ON {table} FOR EACH ROW "
+            f'EXECUTE FUNCTION "{history.schema}".slow()'
+        )
+    worker = FORK.Process(target=_fire_slowly, args=(0, postgres))
+    worker.start()
+    deadline = time.monotonic() + JOIN
+    sleeping = "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
+    running = 0
+    with store.engine.connect() as conn:  # until the statement runs: the insert waits
+        while not running and time.monotonic() < deadline:
+            running = conn.exec_driver_sql(sleeping).scalar() or 0
+            conn.rollback()
+            time.sleep(0.02)
+    worker.kill()
+    assert running, "the fire's statement never ran"
+    worker.join(5)
+    assert worker.exitcode == -signal.SIGKILL
+    time.sleep(1.5)  # the server finishes (or aborts) the statement
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP TRIGGER slow ON {table}")
+    case = store.load("M-1")
+    fires = [e for e in store.history("M-1") if e.kind == "fire"]
+    notes = [d for d in store.pending(T0 + H, 100) if d.event.type == "case.transition"]
+    assert (case.version, len(fires), len(notes)) in ((1, 0, 0), (2, 1, 1))
+    # nobody holds a lock: the next fire goes through
+    again = wf.fire("M-1", "note", payload={"who": 1, "n": 1}, at=T0 + 2 * H)
+    assert again.version == case.version + 1
     store.close()

@@ -36,7 +36,7 @@ import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 import attrs
 
@@ -53,6 +53,7 @@ from ..errors import (
     ConcurrentUpdate,
     ConfigurationError,
     DefinitionError,
+    FlowError,
     GuardFailed,
     IdempotencyConflict,
     InvalidValue,
@@ -82,6 +83,19 @@ __all__ = ["ActorLike", "Workflow"]
 ActorLike = Actor | str | None
 
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), Decimal, dt.date, dt.datetime})
+
+
+class _Request(NamedTuple):
+    """What :meth:`Workflow.fire` was asked, checked and copied."""
+
+    trigger: str
+    payload: dict[str, Any]
+    actor_id: str | None
+    roles: frozenset[str]
+    at: dt.datetime
+    explicit: bool
+    expected_version: int | None
+    idempotency_key: str | None
 
 
 def _snapshot(values: Mapping[str, Any] | None, path: str) -> dict[str, Any]:
@@ -480,39 +494,56 @@ class Workflow:
         actor_id, roles = self._actor(actor)
         # a copy: the caller may go on changing what it passed, the record must not change
         payload = _snapshot(payload, "payload")
-        case = self.store.load(case_id)
-        if idempotency_key is not None:
-            done = self.store.idempotent(case_id, idempotency_key)
+        request = _Request(trigger, payload, actor_id, roles, at, explicit,
+                           expected_version, idempotency_key)  # fmt: skip
+        remembered = self.store.cached(case_id)
+        if remembered is not None:
+            # the case as this process last saw it (no read): trusted only when its
+            # commit passes the optimistic check; anything else is decided again below,
+            # on a fresh read
+            try:
+                return self._fire(remembered, request, remembered=True)
+            except FlowError:
+                pass
+        return self._fire(self.store.load(case_id), request, remembered=False)
+
+    def _fire(self, case: Case, r: _Request, *, remembered: bool) -> Case:
+        """:meth:`fire` on ``case`` as loaded (``remembered``: from the store's cache,
+        possibly stale: nothing is recorded for a refusal, and the idempotency key is
+        left to the store's commit to check)."""
+        case_id, at, key = case.id, r.at, r.idempotency_key
+        if key is not None and not remembered:
+            done = self.store.idempotent(case_id, key)
             if done is not None:
-                return self._replayed(done, idempotency_key, trigger, payload, actor_id)
-        if expected_version is not None and case.version != expected_version:
-            raise ConcurrentUpdate(case_id, expected_version, case.version)
+                return self._replayed(done, key, r.trigger, r.payload, r.actor_id)
+        if r.expected_version is not None and case.version != r.expected_version:
+            raise ConcurrentUpdate(case_id, r.expected_version, case.version)
         if at < case.updated_at:
-            if explicit:
+            if r.explicit:
                 raise OutOfOrder(case_id, at, case.updated_at)
             # this server's clock lags the case's last writer's: keep the history in order
             at = case.updated_at
         machine = self._machine(case.process, case.process_version)
         definition = machine.definition
         planned = plan(
-            machine, self.calendar, case, trigger, payload, at, actor_id, roles,
+            machine, self.calendar, case, r.trigger, r.payload, at, r.actor_id, r.roles,
             fired_by=self._fired_by(case),
             calendars=self.calendars,
         )  # fmt: skip
         if isinstance(planned, Refused):
-            if planned.record is not None:
-                self._record_refusal(definition, case_id, trigger, actor_id, planned.record, at)
+            if planned.record is not None and not remembered:
+                self._record_refusal(
+                    definition, case_id, r.trigger, r.actor_id, planned.record, at
+                )
             raise planned.error
         moved, drafts = planned
         try:
-            written = self._write(
-                definition, case, moved, drafts, at, idempotency_key=idempotency_key
-            )
+            written = self._write(definition, case, moved, drafts, at, idempotency_key=key)
         except ConcurrentUpdate:
             # the same request, retried while its first attempt was being stored
-            done = self.store.idempotent(case_id, idempotency_key) if idempotency_key else None
-            if done is not None and idempotency_key is not None:
-                return self._replayed(done, idempotency_key, trigger, payload, actor_id)
+            done = self.store.idempotent(case_id, key) if key and not remembered else None
+            if done is not None and key is not None:
+                return self._replayed(done, key, r.trigger, r.payload, r.actor_id)
             raise
         return written.case
 

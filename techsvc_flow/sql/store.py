@@ -43,6 +43,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -88,6 +89,7 @@ from .schema import (
     make_engine,
     upgrade_engine,
 )
+from ._writer import Writer, writer_for
 from .tables import UtcDateTime, flow_tables
 
 if TYPE_CHECKING:
@@ -115,6 +117,8 @@ class SqlStore(Store):
         lease: how long a claimed timer or outbox row is reserved for the worker that
             claimed it (measured in the ``now`` the callers pass).
         engine_options: passed to :func:`sqlalchemy.create_engine` when ``url`` is a URL.
+        cache_size: how many cases this store remembers as it last read or wrote them
+            (see :meth:`cached`; 0: none).
 
     >>> import datetime as dt
     >>> from techsvc_flow import ProcessDefinition, State, Transition, Workflow
@@ -153,11 +157,17 @@ class SqlStore(Store):
         max_payload: int = 1 << 20,
         lease: dt.timedelta = dt.timedelta(minutes=1),
         engine_options: Mapping[str, Any] | None = None,
+        cache_size: int = 1024,
     ) -> None:
         if max_payload < 1024:
             raise ValueError(f"max_payload must be at least 1024 bytes, not {max_payload}")
         if lease <= dt.timedelta(0):
             raise ValueError(f"lease must be positive, not {lease}")
+        if cache_size < 0:
+            raise ValueError(f"cache_size must be 0 or more, not {cache_size}")
+        self.cache_size = cache_size
+        self._recent: dict[str, tuple[Any, ...]] = {}
+        self._recent_lock = threading.Lock()
         self._owns_engine = not isinstance(url, Engine)
         self.engine = make_engine(url, engine_options or {})
         self.tables = flow_tables(metadata, prefix=prefix, schema=schema)
@@ -196,6 +206,7 @@ class SqlStore(Store):
         """
         self.__dict__.pop("_defers_known", None)
         self.__dict__.pop("_works_known", None)
+        self.__dict__.pop("_fast_known", None)
         with self.engine.connect() as conn:
             revision = current_revision(conn, self.tables)
         if revision == SCHEMA_REVISION:
@@ -236,6 +247,18 @@ class SqlStore(Store):
         """A connection for single-statement reads (each sees the latest commit)."""
         with self._reader.connect() as conn:
             yield conn
+
+    @contextlib.contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        """A connection for a write made of one statement: outside a transaction on
+        PostgreSQL (the statement is its own transaction: no ``BEGIN``/``COMMIT`` round
+        trips), in a write transaction elsewhere; the host's in a bound store."""
+        if self.dialect == "postgresql":
+            with self._reader.connect() as conn:
+                yield conn
+        else:
+            with self.writing() as conn:
+                yield conn
 
     @contextlib.contextmanager
     def snapshot(self) -> Iterator[Connection]:
@@ -301,6 +324,7 @@ class SqlStore(Store):
             )
         else:
             self._ins_outbox = sa.insert(o)
+        self._writes = writer_for(t, self.engine.dialect)
 
     def _update_case(self, names: Sequence[str]) -> Any:
         c, bp = self.tables.cases, sa.bindparam
@@ -322,6 +346,46 @@ class SqlStore(Store):
                 columns = sa.inspect(conn).get_columns(c.name, schema=c.schema)
             known = self.__dict__["_works_known"] = any(x["name"] == "assignee" for x in columns)
         return known
+
+    @property
+    def _fast(self) -> Writer | None:
+        """The driver-level writer, on tables of the current revision (a store made
+        with ``migrate=False`` on older tables writes with SQLAlchemy statements)."""
+        known: Writer | None | bool = self.__dict__.get("_fast_known")
+        if known is None:
+            current = self._writes is not None and self._works and self._defers
+            known = self.__dict__["_fast_known"] = self._writes if current else False
+        return known or None
+
+    # --- the cache of recent cases -------------------------------------------------------
+
+    def cached(self, case_id: str) -> Case | None:
+        """The case as this store last read or wrote it, if it still remembers it.
+
+        It may be stale (another process may have written the case since): a commit
+        computed from it is refused with :class:`~techsvc_flow.ConcurrentUpdate` by
+        the optimistic check, which also refuses a commit whose idempotency key is
+        stored already. :meth:`Workflow.fire` uses it to skip the read of a case it
+        has just written, and falls back to a fresh read when the commit (or the
+        fire's checks) fail. Each call decodes the remembered row anew: the case
+        returned is the caller's own.
+        """
+        row = self._recent.get(case_id)
+        return None if row is None else _case_from(row)
+
+    def _remember(self, row: tuple[Any, ...]) -> None:
+        if not self.cache_size:
+            return
+        recent = self._recent
+        with self._recent_lock:
+            recent.pop(row[0], None)  # re-inserted last: the oldest go first
+            recent[row[0]] = row
+            while len(recent) > self.cache_size:
+                del recent[next(iter(recent))]
+
+    def _forget(self, case_id: str) -> None:
+        with self._recent_lock:
+            self._recent.pop(case_id, None)
 
     # --- writing -------------------------------------------------------------------------
 
@@ -376,10 +440,17 @@ class SqlStore(Store):
                 if conn.execute(self._sel_seq, {"b_id": case.id}).first() is not None:
                     raise CaseExists(case.id)
             raise broken
-        with self.writing() as conn:
-            if not self._insert_case(conn, writes.case):
-                raise CaseExists(case.id)
-            self._write_children(conn, writes, old_timers=False)
+        fast = self._fast
+        if fast is not None:
+            with self.writing() if fast.needs_transaction else self._statement() as conn:
+                if not fast.create(conn, writes):
+                    raise CaseExists(case.id)
+        else:
+            with self.writing() as conn:
+                if not self._insert_case(conn, writes.case):
+                    raise CaseExists(case.id)
+                self._write_children(conn, writes, old_timers=False)
+        self._remember(_row_of(writes.case))
 
     def _insert_case(self, conn: Connection, row: dict[str, Any]) -> bool:
         """Insert the case row unless its id is taken (by a concurrent writer too);
@@ -405,6 +476,19 @@ class SqlStore(Store):
     ) -> None:
         writes = self._prepare(case, entries, timers, events, idempotency_key)
         broken = _broken(case, expected_seq, entries, None)
+        head = entries[0].prev if entries else case.head
+        fast = self._fast
+        if fast is not None:
+            if broken is None:
+                with self.writing() if fast.needs_transaction else self._statement() as conn:
+                    done = fast.commit(conn, writes, expected_seq, head)
+                if done:
+                    self._remember(_row_of(writes.case))
+                    return
+                self._forget(case.id)
+                broken = broken_head(case.id, expected_seq)
+            with self.reading() as conn:
+                self._refuse(conn, case.id, expected_seq, broken, idempotency_key)
         works = self._works
         params = {name: writes.case[name] for name in _UPDATED if name in writes.case}
         params["b_id"] = case.id
@@ -425,15 +509,25 @@ class SqlStore(Store):
             self._write_children(conn, writes, old_timers=old_timers, old_work=old_work)
 
     def _refuse(
-        self, conn: Connection, case_id: str, expected_seq: int, broken: InvalidValue
+        self,
+        conn: Connection,
+        case_id: str,
+        expected_seq: int,
+        broken: InvalidValue,
+        key: str | None = None,
     ) -> NoReturn:
-        """Raise why a commit cannot be written: no such case, the case has moved on, or
-        else ``broken`` (the entries do not continue the stored chain)."""
+        """Raise why a commit cannot be written: no such case, the case has moved on,
+        ``key`` is stored already (the same request again), or else ``broken`` (the
+        entries do not continue the stored chain)."""
         tip = conn.execute(self._sel_tip, {"b_id": case_id}).first()
         if tip is None:
             raise CaseNotFound(case_id)
         if tip.seq != expected_seq:
             raise ConcurrentUpdate(case_id, expected_seq, tip.seq)
+        if key is not None:
+            found = conn.execute(self._sel_key, {"b_id": case_id, "b_key": key}).first()
+            if found is not None and found.body is not None:
+                raise ConcurrentUpdate(case_id, expected_seq, tip.seq)
         raise broken
 
     # --- reading -------------------------------------------------------------------------
@@ -443,6 +537,7 @@ class SqlStore(Store):
             row = conn.execute(self._sel_case, {"b_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
+        self._remember(tuple(row))
         return _case_from(row)
 
     def history(self, case_id: str) -> list[HistoryEntry]:
@@ -919,6 +1014,10 @@ class _BoundSqlStore(SqlStore):
         yield self._connection()
 
     @contextlib.contextmanager
+    def _statement(self) -> Iterator[Connection]:
+        yield self._connection()
+
+    @contextlib.contextmanager
     def snapshot(self) -> Iterator[Connection]:
         yield self._connection()
 
@@ -930,6 +1029,14 @@ class _BoundSqlStore(SqlStore):
 
     def close(self) -> None:
         """Nothing to release: the host owns the connection."""
+
+
+_ROW_COLUMNS = (*_CASE_COLUMNS, "body")
+
+
+def _row_of(written: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The row :meth:`SqlStore.load` reads, from the values a write wrote."""
+    return tuple([written[name] for name in _ROW_COLUMNS])
 
 
 def _broken(

@@ -1,0 +1,309 @@
+"""The writes of a create and a commit, in as few driver calls as the database allows
+(private to :mod:`techsvc_flow.sql`).
+
+A fire's write is the store's hottest path, and on a real network every round trip to
+the database costs more than all the client's work. So the statements are compiled once
+per store and sent through the database driver itself:
+
+- **PostgreSQL**: the whole write — the case row under the optimistic check, its history
+  entries, its timers and work rows replaced, its outbox rows and idempotency key — is
+  *one* statement (data-modifying ``WITH`` clauses, rows passed as arrays and
+  ``unnest``-ed). Every child write reads the row the ``UPDATE`` (or ``INSERT … ON
+  CONFLICT DO NOTHING``) returned, so when the check fails nothing at all is written.
+  Sent outside a transaction it is its own transaction: one round trip, no ``BEGIN``,
+  no ``COMMIT``; inside a host's transaction it is one statement of that transaction.
+- **SQLite** (in process; statements cost CPU, not round trips): the same writes as
+  separate statements in the store's ``BEGIN IMMEDIATE`` transaction, precompiled, their
+  parameters converted by the columns' own SQLAlchemy bind processors, repeated rows
+  sent with ``executemany``.
+
+The optimistic check also refuses a commit whose idempotency key is stored already, so
+that a fire computed from a cached case can never apply a request twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import Connection
+
+from ._rows import _UPDATED, _Writes
+from .tables import SqlTables
+
+__all__ = ["Writer", "writer_for"]
+
+_CASE_INSERTED = ("id", "process", "process_version", "state", "version", "seq", "head",
+                  "created_at", "updated_at", "body", "assignee", "due_at", "paused")  # fmt: skip
+_HISTORY = ("case_id", "seq", "kind", "at", "version", "hash", "body", "dest", "at_offset")
+_TIMER = ("case_id", "sla", "mark", "due_at", "attempts", "error", "since")
+_OUTBOX = ("event_id", "case_id", "type", "status", "attempts", "delivered_to", "event")
+_KEY = ("case_id", "key", "body")
+_WORK = ("case_id", "who", "due_at")
+_TIMER_DEFAULTS = {"attempts": 0, "error": None, "since": None}
+
+
+class Writer:
+    """Writes a case's create or commit (:class:`_Writes`) on a connection."""
+
+    #: whether :meth:`commit` and :meth:`create` need a transaction around them
+    needs_transaction = True
+
+    def create(self, conn: Connection, w: _Writes) -> bool:
+        """Insert the case and its children; False (nothing written) if the id is taken."""
+        raise NotImplementedError
+
+    def commit(self, conn: Connection, w: _Writes, seq: int, head: str) -> bool:
+        """Update the case from ``seq``/``head`` and write its children; False (nothing
+        written) if the case is not at ``seq``/``head`` or the key is stored already."""
+        raise NotImplementedError
+
+
+def _driver(conn: Connection) -> Any:
+    """The driver's own connection under ``conn``."""
+    return conn.connection.dbapi_connection
+
+
+# --- SQLite ------------------------------------------------------------------------------
+
+
+class _Statement:
+    """A statement compiled once: its driver SQL and how to turn a row into parameters."""
+
+    def __init__(self, statement: Any, dialect: sa.Dialect, keys: Sequence[str] = ()) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys) or None)
+        self.sql: str = compiled.string
+        names: list[str] = list(compiled.positiontup or ())
+        self.convert: list[tuple[str, Callable[[Any], Any] | None]] = [
+            (name, compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect))
+            for name in names
+        ]
+
+    def params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            row[name] if convert is None or row[name] is None else convert(row[name])
+            for name, convert in self.convert
+        )
+
+
+class _SqliteWriter(Writer):
+    def __init__(self, tables: SqlTables, dialect: sa.Dialect) -> None:
+        t = tables
+        c, k, tm, w, bp = t.cases, t.idempotency, t.timers, t.work, sa.bindparam
+        update = (
+            sa.update(c)
+            .where(
+                c.c.id == bp("b_id"),
+                c.c.seq == bp("b_seq"),
+                c.c.head == bp("b_head"),
+                ~sa.exists().where(k.c.case_id == bp("b_id"), k.c.key == bp("b_key")),
+            )
+            .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
+            .returning(
+                sa.exists().where(tm.c.case_id == bp("b_id")).label("has_timers"),
+                sa.exists().where(w.c.case_id == bp("b_id")).label("has_work"),
+            )
+        )
+        self.update = _Statement(update, dialect)
+        self.insert_case = _Statement(
+            sqlite_dialect.insert(c).on_conflict_do_nothing(index_elements=[c.c.id]),
+            dialect,
+            _CASE_INSERTED,
+        )
+        self.history = _Statement(sa.insert(t.history), dialect, _HISTORY)
+        self.timers = _Statement(sa.insert(tm), dialect, _TIMER)
+        self.outbox = _Statement(
+            sqlite_dialect.insert(t.outbox).on_conflict_do_nothing(
+                index_elements=[t.outbox.c.event_id]
+            ),
+            dialect,
+            _OUTBOX,
+        )
+        self.key = _Statement(sa.insert(k), dialect, _KEY)
+        self.work = _Statement(sa.insert(w), dialect, _WORK)
+        self.del_timers = _Statement(sa.delete(tm).where(tm.c.case_id == bp("b_id")), dialect)
+        self.del_work = _Statement(sa.delete(w).where(w.c.case_id == bp("b_id")), dialect)
+
+    def create(self, conn: Connection, w: _Writes) -> bool:
+        cursor = _driver(conn).cursor()
+        try:
+            cursor.execute(self.insert_case.sql, self.insert_case.params(w.case))
+            if cursor.rowcount != 1:
+                return False
+            self._children(cursor, w, old_timers=False, old_work=False)
+        finally:
+            cursor.close()
+        return True
+
+    def commit(self, conn: Connection, w: _Writes, seq: int, head: str) -> bool:
+        params = {name: w.case[name] for name in _UPDATED}
+        params |= {"b_id": w.case["id"], "b_seq": seq, "b_head": head,
+                   "b_key": None if w.key is None else w.key["key"]}  # fmt: skip
+        cursor = _driver(conn).cursor()
+        try:
+            row = cursor.execute(self.update.sql, self.update.params(params)).fetchone()
+            if row is None:
+                return False
+            self._children(cursor, w, old_timers=bool(row[0]), old_work=bool(row[1]))
+        finally:
+            cursor.close()
+        return True
+
+    def _children(self, cursor: Any, w: _Writes, *, old_timers: bool, old_work: bool) -> None:
+        case_id = (w.case["id"],)
+        _rows(cursor, self.history, w.entries)
+        if old_timers:
+            cursor.execute(self.del_timers.sql, case_id)
+        _rows(cursor, self.timers, [_TIMER_DEFAULTS | row for row in w.timers])
+        _rows(cursor, self.outbox, w.events)
+        if w.key is not None:
+            cursor.execute(self.key.sql, self.key.params(w.key))
+        if old_work:
+            cursor.execute(self.del_work.sql, case_id)
+        _rows(cursor, self.work, w.work)
+
+
+def _rows(cursor: Any, statement: _Statement, rows: Sequence[Mapping[str, Any]]) -> None:
+    if len(rows) == 1:
+        cursor.execute(statement.sql, statement.params(rows[0]))
+    elif rows:
+        cursor.executemany(statement.sql, [statement.params(row) for row in rows])
+
+
+# --- PostgreSQL --------------------------------------------------------------------------
+
+#: the children of the written case row ``done`` (the ``RETURNING id`` of the update or
+#: insert): each reads ``done``, so nothing is written when it is empty
+_CHILDREN = """\
+, h AS (
+  INSERT INTO {history} (case_id, seq, kind, at, version, hash, body, dest, at_offset)
+  SELECT done.id, x.* FROM done, unnest(
+    %(h_seq)b::int[], %(h_kind)b::text[], %(h_at)b::timestamptz[], %(h_version)b::int[],
+    %(h_hash)b::text[], %(h_body)b::text[], %(h_dest)b::text[], %(h_offset)b::int[]) AS x
+), td AS (
+  DELETE FROM {timers} WHERE case_id IN (SELECT id FROM done)
+    AND sla <> ALL(%(t_sla)b::text[])
+), ti AS (
+  INSERT INTO {timers} (case_id, sla, mark, due_at, attempts, error, since)
+  SELECT done.id, x.* FROM done, unnest(
+    %(t_sla)b::text[], %(t_mark)b::text[], %(t_due)b::timestamptz[],
+    %(t_attempts)b::int[], %(t_error)b::text[], %(t_since)b::timestamptz[]) AS x
+  ON CONFLICT (case_id, sla) DO UPDATE SET mark = EXCLUDED.mark, due_at = EXCLUDED.due_at,
+    attempts = EXCLUDED.attempts, error = EXCLUDED.error, since = EXCLUDED.since,
+    claimed_until = NULL, claimed_by = NULL
+), o AS (
+  INSERT INTO {outbox} (event_id, case_id, type, status, attempts, delivered_to, event)
+  SELECT x.event_id, x.case_id, x.type, 'pending', 0, '[]', x.event FROM done, unnest(
+    %(o_id)b::text[], %(o_case)b::text[], %(o_type)b::text[], %(o_event)b::text[])
+    AS x(event_id, case_id, type, event)
+  ON CONFLICT (event_id) DO NOTHING
+), k AS (
+  INSERT INTO {keys} (case_id, key, body)
+  SELECT done.id, %(k_key)s::text, %(k_body)s::text FROM done WHERE %(k_key)s::text IS NOT NULL
+), wd AS (
+  DELETE FROM {work} WHERE case_id IN (SELECT id FROM done) AND who <> ALL(%(w_who)b::text[])
+), wi AS (
+  INSERT INTO {work} (case_id, who, due_at)
+  SELECT done.id, x.* FROM done, unnest(%(w_who)b::text[], %(w_due)b::timestamptz[]) AS x
+  ON CONFLICT (case_id, who) DO UPDATE SET due_at = EXCLUDED.due_at
+)
+SELECT count(*) FROM done"""
+
+_UPDATE = """\
+WITH done AS (
+  UPDATE {cases} SET {assignments}
+  WHERE id = %(b_id)s AND seq = %(b_seq)s AND head = %(b_head)s
+    AND NOT EXISTS (SELECT 1 FROM {keys} WHERE case_id = %(b_id)s AND key = %(k_key)s::text)
+  RETURNING id
+)"""
+
+_INSERT = """\
+WITH done AS (
+  INSERT INTO {cases} ({columns}) VALUES ({values})
+  ON CONFLICT (id) DO NOTHING RETURNING id
+)"""
+
+
+class _PostgresWriter(Writer):
+    needs_transaction = False
+
+    def __init__(self, tables: SqlTables, dialect: sa.Dialect) -> None:
+        quote = dialect.identifier_preparer.format_table
+        names = {
+            "cases": quote(tables.cases),
+            "history": quote(tables.history),
+            "timers": quote(tables.timers),
+            "outbox": quote(tables.outbox),
+            "keys": quote(tables.idempotency),
+            "work": quote(tables.work),
+        }
+        children = _CHILDREN.format(**names)
+        assignments = ", ".join(f"{name} = %({name})s" for name in _UPDATED)
+        self.update = _UPDATE.format(assignments=assignments, **names) + children
+        self.insert = (
+            _INSERT.format(
+                columns=", ".join(_CASE_INSERTED),
+                values=", ".join(f"%({name})s" for name in _CASE_INSERTED),
+                **names,
+            )
+            + children
+        )
+
+    def create(self, conn: Connection, w: _Writes) -> bool:
+        params = dict(w.case)
+        for name in ("created_at", "updated_at", "due_at"):
+            params[name] = _utc(params[name])
+        return self._run(conn, self.insert, params, w)
+
+    def commit(self, conn: Connection, w: _Writes, seq: int, head: str) -> bool:
+        params = {name: w.case[name] for name in _UPDATED}
+        params["updated_at"] = _utc(params["updated_at"])
+        params["due_at"] = _utc(params["due_at"])
+        params |= {"b_id": w.case["id"], "b_seq": seq, "b_head": head}
+        return self._run(conn, self.update, params, w)
+
+    def _run(self, conn: Connection, sql: str, params: dict[str, Any], w: _Writes) -> bool:
+        params |= _columns("h", w.entries, {
+            "seq": "seq", "kind": "kind", "at": "at", "version": "version", "hash": "hash",
+            "body": "body", "dest": "dest", "offset": "at_offset"})  # fmt: skip
+        timers = [_TIMER_DEFAULTS | row for row in w.timers]
+        params |= _columns("t", timers, {
+            "sla": "sla", "mark": "mark", "due": "due_at", "attempts": "attempts",
+            "error": "error", "since": "since"})  # fmt: skip
+        params |= _columns("o", w.events, {
+            "id": "event_id", "case": "case_id", "type": "type", "event": "event"})  # fmt: skip
+        params |= _columns("w", w.work, {"who": "who", "due": "due_at"})
+        for name in ("h_at", "t_due", "t_since", "w_due"):
+            params[name] = [_utc(value) for value in params[name]]
+        key = w.key
+        params["k_key"] = None if key is None else key["key"]
+        params["k_body"] = None if key is None else key["body"]
+        with _driver(conn).cursor() as cursor:
+            # binary: arrays of JSON text go as they are, with no quoting to do
+            cursor.execute(sql, params, binary=True)
+            row = cursor.fetchone()
+        return bool(row[0])
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """An instant in UTC (the driver cannot send every offset, e.g. one of seconds)."""
+    return None if value is None else value.astimezone(dt.UTC)
+
+
+def _columns(
+    prefix: str, rows: Sequence[Mapping[str, Any]], names: Mapping[str, str]
+) -> dict[str, list[Any]]:
+    """``rows`` as one array per column, named ``<prefix>_<name>``."""
+    return {f"{prefix}_{name}": [row[column] for row in rows] for name, column in names.items()}
+
+
+def writer_for(tables: SqlTables, dialect: sa.Dialect) -> Writer | None:
+    """The writer for ``dialect`` (None: write with SQLAlchemy statements)."""
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        return _PostgresWriter(tables, dialect)
+    if dialect.name == "sqlite" and dialect.driver == "pysqlite":
+        return _SqliteWriter(tables, dialect)
+    return None
