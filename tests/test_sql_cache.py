@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from test_sqlstore import T0, TICKET, Database, db, workflow  # noqa: F401
+import test_sqlstore
+from test_sqlstore import T0, Database, workflow
 
 from techsvc_flow import (
     ConcurrentUpdate,
@@ -26,6 +27,7 @@ from techsvc_flow import (
 from techsvc_flow.case import verify_chain
 
 H = dt.timedelta(hours=1)
+db = test_sqlstore.db  # the same databases: a SQLite file, a PostgreSQL schema
 
 
 def servers(db: Database, **options: Any) -> tuple[Any, Any]:
@@ -42,9 +44,9 @@ def test_a_fire_after_a_write_reads_nothing(db: Database) -> None:
     sa.event.listen(
         store.engine,
         "before_cursor_execute",
-        lambda conn, cursor, statement, *rest: selects.append(statement)
-        if statement.lstrip().upper().startswith("SELECT")
-        else None,
+        lambda conn, cursor, statement, *rest: (
+            selects.append(statement) if statement.lstrip().upper().startswith("SELECT") else None
+        ),
     )
     wf.fire("T-1", "note", payload={"text": "a"}, at=T0 + H)
     assert selects == []  # the case came from the cache: no read

@@ -532,9 +532,7 @@ class Workflow:
         )  # fmt: skip
         if isinstance(planned, Refused):
             if planned.record is not None and not remembered:
-                self._record_refusal(
-                    definition, case_id, r.trigger, r.actor_id, planned.record, at
-                )
+                self._record_refusal(definition, case_id, r.trigger, r.actor_id, planned.record, at)
             raise planned.error
         moved, drafts = planned
         try:

@@ -80,6 +80,7 @@ from ._rows import (
     _timer_row,
     _Writes,
 )
+from ._writer import Writer, writer_for
 from .quality_index import ObservationIndex
 from .schema import (
     BEGIN_OPTION,
@@ -89,7 +90,6 @@ from .schema import (
     make_engine,
     upgrade_engine,
 )
-from ._writer import Writer, writer_for
 from .tables import UtcDateTime, flow_tables
 
 if TYPE_CHECKING:
@@ -351,11 +351,11 @@ class SqlStore(Store):
     def _fast(self) -> Writer | None:
         """The driver-level writer, on tables of the current revision (a store made
         with ``migrate=False`` on older tables writes with SQLAlchemy statements)."""
-        known: Writer | None | bool = self.__dict__.get("_fast_known")
+        known: tuple[Writer | None] | None = self.__dict__.get("_fast_known")
         if known is None:
             current = self._writes is not None and self._works and self._defers
-            known = self.__dict__["_fast_known"] = self._writes if current else False
-        return known or None
+            known = self.__dict__["_fast_known"] = (self._writes if current else None,)
+        return known[0]
 
     # --- the cache of recent cases -------------------------------------------------------
 
