@@ -63,6 +63,7 @@ from ..query import NEVER, CaseQuery, sort_key
 from ..sla import Timer
 from ..store import Store, StoredHistory, broken_head, continuation
 from ._facts import _facts_query, _facts_rows
+from ._recent import RecentCases
 from ._rows import (
     _CASE_COLUMNS,
     _UPDATED,
@@ -79,7 +80,6 @@ from ._rows import (
     _timer_row,
     _Writes,
 )
-from ._recent import RecentCases
 from ._writer import Writer, writer_for
 from .quality_index import ObservationIndex
 from .schema import (
