@@ -43,7 +43,6 @@ import contextlib
 import datetime as dt
 import hashlib
 import json
-import threading
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -64,6 +63,7 @@ from ..query import NEVER, CaseQuery, sort_key
 from ..sla import Timer
 from ..store import Store, StoredHistory, broken_head, continuation
 from ._facts import _facts_query, _facts_rows
+from ._recent import RecentCases
 from ._rows import (
     _CASE_COLUMNS,
     _UPDATED,
@@ -163,11 +163,7 @@ class SqlStore(Store):
             raise ValueError(f"max_payload must be at least 1024 bytes, not {max_payload}")
         if lease <= dt.timedelta(0):
             raise ValueError(f"lease must be positive, not {lease}")
-        if cache_size < 0:
-            raise ValueError(f"cache_size must be 0 or more, not {cache_size}")
-        self.cache_size = cache_size
-        self._recent: dict[str, tuple[Any, ...]] = {}
-        self._recent_lock = threading.Lock()
+        self._recent = RecentCases(cache_size)
         self._owns_engine = not isinstance(url, Engine)
         self.engine = make_engine(url, engine_options or {})
         self.tables = flow_tables(metadata, prefix=prefix, schema=schema)
@@ -373,20 +369,6 @@ class SqlStore(Store):
         row = self._recent.get(case_id)
         return None if row is None else _case_from(row)
 
-    def _remember(self, row: tuple[Any, ...]) -> None:
-        if not self.cache_size:
-            return
-        recent = self._recent
-        with self._recent_lock:
-            recent.pop(row[0], None)  # re-inserted last: the oldest go first
-            recent[row[0]] = row
-            while len(recent) > self.cache_size:
-                del recent[next(iter(recent))]
-
-    def _forget(self, case_id: str) -> None:
-        with self._recent_lock:
-            self._recent.pop(case_id, None)
-
     # --- writing -------------------------------------------------------------------------
 
     def _prepare(
@@ -450,7 +432,7 @@ class SqlStore(Store):
                 if not self._insert_case(conn, writes.case):
                     raise CaseExists(case.id)
                 self._write_children(conn, writes, old_timers=False)
-        self._remember(_row_of(writes.case))
+        self._recent.put(_row_of(writes.case))
 
     def _insert_case(self, conn: Connection, row: dict[str, Any]) -> bool:
         """Insert the case row unless its id is taken (by a concurrent writer too);
@@ -483,9 +465,9 @@ class SqlStore(Store):
                 with self.writing() if fast.needs_transaction else self._statement() as conn:
                     done = fast.commit(conn, writes, expected_seq, head)
                 if done:
-                    self._remember(_row_of(writes.case))
+                    self._recent.put(_row_of(writes.case))
                     return
-                self._forget(case.id)
+                self._recent.forget(case.id)
                 broken = broken_head(case.id, expected_seq)
             with self.reading() as conn:
                 self._refuse(conn, case.id, expected_seq, broken, idempotency_key)
@@ -537,7 +519,7 @@ class SqlStore(Store):
             row = conn.execute(self._sel_case, {"b_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
-        self._remember(tuple(row))
+        self._recent.put(tuple(row))
         return _case_from(row)
 
     def history(self, case_id: str) -> list[HistoryEntry]:
