@@ -62,6 +62,8 @@ __all__ = [
 ]
 
 FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
+#: the field types that may be ``indexed`` (compared in SQL: equal, one of)
+INDEXED_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _CALENDAR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # e.g. "7x24"
 
@@ -156,7 +158,9 @@ class State:
 class Field:
     """A data field of a case: its type, and whether it is confidential (保密).
 
-    Confidential fields never appear in notification payloads or log lines.
+    Confidential fields never appear in notification payloads or log lines. An
+    ``indexed`` field (of a scalar type: :data:`INDEXED_TYPES`) can be a filter of
+    cross-case queries (``wf.query(fields={...})``, see ``docs/work.md``).
     """
 
     name: str
@@ -165,6 +169,7 @@ class Field:
     choices: tuple[Any, ...] | None = attrs.field(default=None, converter=_choices)
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
     description: str = ""
+    indexed: bool = False
 
 
 @attrs.frozen
@@ -450,6 +455,11 @@ class ProcessDefinition:
         return frozenset(n for n, f in self.fields.items() if f.confidential)
 
     @cached_property
+    def indexed(self) -> dict[str, str]:
+        """The ``indexed`` fields: name → type."""
+        return {n: f.type for n, f in self.fields.items() if f.indexed}
+
+    @cached_property
     def hash(self) -> str:
         """A content hash (SHA-256 of the canonical dict form) identifying this version."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
@@ -573,6 +583,19 @@ def _validate(p: ProcessDefinition) -> None:
                 f"unknown type {f.type!r}; use one of {', '.join(FIELD_TYPES)}",
             )
         _bool(f"fields.{name}.confidential", f.confidential)
+        _bool(f"fields.{name}.indexed", f.indexed)
+        if f.indexed and f.type not in INDEXED_TYPES:
+            raise DefinitionError(
+                f"fields.{name}.indexed",
+                f"field {name!r} of type {f.type!r} cannot be indexed; only a field of "
+                f"type {', '.join(INDEXED_TYPES)} can",
+            )
+        if f.indexed and f.confidential:
+            raise DefinitionError(
+                f"fields.{name}.indexed",
+                f"field {name!r} is confidential: its values would be copied into the "
+                "query index in clear",
+            )
         if f.choices is not None and not isinstance(f.choices, tuple):
             raise DefinitionError(
                 f"fields.{name}.choices",
@@ -898,6 +921,8 @@ def _field_dict(f: Field) -> dict[str, Any]:
     out: dict[str, Any] = {"name": f.name, "type": f.type}
     if f.confidential:
         out["confidential"] = True
+    if f.indexed:
+        out["indexed"] = True
     if f.choices is not None:
         out["choices"] = list(f.choices)
     if f.label:
@@ -1022,8 +1047,9 @@ def _from_dict(
     for i, f in enumerate(_list(data, "fields", "")):
         path = f"fields[{i}]"
         _take(
-            f, path, {"name", "type", "confidential", "choices", "label", "description"}, {"name"}
-        )
+            f, path, {"name", "type", "confidential", "indexed", "choices", "label", "description"},
+            {"name"},
+        )  # fmt: skip
         fields.append(_build(Field, path, f))
     states = []
     for i, s in enumerate(_list(data, "states", "")):
