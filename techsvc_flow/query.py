@@ -1,10 +1,11 @@
 """Cross-case queries: what a worklist or a dashboard asks a store (:class:`CaseQuery`).
 
 A query filters the stored cases (process, state, who is to act, SLA status, created
-and updated ranges, the values of indexed case data fields) and orders them by due instant or by last change, a page at a time
-with an opaque keyset cursor (:class:`Page`). :func:`matches` and :func:`sort_key` are
-the meaning every store answers: the :class:`~techsvc_flow.store.MemoryStore` applies
-them to every case, the SQL store asks its indexes the same question.
+and updated ranges, the values of indexed case data fields) and orders them by due
+instant or by last change, a page at a time with an opaque keyset cursor
+(:class:`Page`). :func:`matches` and :func:`sort_key` are the meaning every store
+answers: the :class:`~techsvc_flow.store.MemoryStore` applies them to every case, the
+SQL store asks its indexes the same question.
 
 >>> import datetime as dt
 >>> q = CaseQuery(process="complaint", overdue_at=dt.datetime(2025, 10, 9, tzinfo=dt.UTC))

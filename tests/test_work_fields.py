@@ -39,6 +39,9 @@ NOW = T0 + dt.timedelta(hours=8)
 CALENDAR = WorkCalendar.china(coverage="provisional")
 
 
+EDITABLE = ("client_id", "amount", "vip", "price", "day", "seen")
+
+
 def order(version: int = 1, indexed: bool = True) -> ProcessDefinition:
     return ProcessDefinition(
         name="order",
@@ -51,10 +54,9 @@ def order(version: int = 1, indexed: bool = True) -> ProcessDefinition:
         transitions=[
             Transition("ship", source="open", dest="shipped"),
             Transition("back", source="shipped", dest="open"),
-            Transition("edit", source=("open", "shipped"), dest="open",
-                       accepts=("client_id", "amount", "vip", "price", "day", "seen")),
+            Transition("edit", source=("open", "shipped"), dest="open", accepts=EDITABLE),
             Transition("close", source="*", dest="done"),
-        ],  # fmt: skip
+        ],
         fields=[
             Field("client_id", "str", indexed=indexed),
             Field("amount", "int", indexed=indexed),

@@ -91,6 +91,7 @@ def check_fields(wf: Workflow, q: CaseQuery) -> None:
                     f"{value!r} is not a value of the field's type ({', '.join(sorted(kinds))})",
                 )
 
+
 #: the largest page a query returns
 MAX_PAGE = 1000
 

@@ -370,14 +370,15 @@ class SqlStore(Store):
         from the stored cases' bodies first, in one transaction. Every worker writing
         cases of ``process`` must register the same definitions (a worker that does
         not know a field is indexed writes its cases without it)."""
-        if not self._indexes:
+        known = self._indexed.get(process, ())
+        if not self._indexes or set(fields) <= set(known):  # nothing new here
             return
-        names = tuple(sorted({*self._indexed.get(process, ()), *fields}))
+        names = tuple(sorted({*known, *fields}))
         self._indexed[process] = names
-        ix, c, f = self.tables.indexed_fields, self.tables.cases, self.tables.case_fields
+        ix, c = self.tables.indexed_fields, self.tables.cases
         with self.writing() as conn:
-            kept = {n for (n,) in conn.execute(
-                sa.select(ix.c.name).where(ix.c.process == process))}  # fmt: skip
+            found = conn.execute(sa.select(ix.c.name).where(ix.c.process == process))
+            kept = {n for (n,) in found}
             new = [n for n in sorted(fields) if n not in kept]
             if not new:
                 return
