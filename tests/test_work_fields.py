@@ -303,3 +303,21 @@ def test_cases_written_on_revision_0007_tables_are_right_after_the_upgrade(
     assert [c.id for c in wf.query(assignee="bob")] == ["P-1"]
     assert wf.counts("role") == {"agent": 1, None: 1}
     store.close()
+
+
+def test_event_payloads_copied_directly_are_what_json_gives() -> None:
+    from techsvc_flow._codec import jsonable
+    from techsvc_flow.engine._events import _plain
+
+    payloads: list[dict[str, Any]] = [
+        {"assignment": {"assignee": None, "roles": ["agent"], "delegate": None}, "rule": "x"},
+        {"a": (1, [2.5, {"b": True}]), "c": None},
+        {"when": dt.date(2025, 1, 2), "n": Decimal("1.5")},  # through the codec
+        {"map": {1: "one"}},  # a key JSON turns into text
+        {"s": {"x"}},
+    ]
+    for payload in payloads:
+        assert _plain(payload) == jsonable(payload)
+    nested = {"a": {"b": [1]}}
+    copied = _plain(nested)
+    assert copied == nested and copied["a"] is not nested["a"]
