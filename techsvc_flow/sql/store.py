@@ -377,8 +377,8 @@ class SqlStore(Store):
         self._indexed[process] = names
         ix, c = self.tables.indexed_fields, self.tables.cases
         with self.writing() as conn:
-            found = conn.execute(sa.select(ix.c.name).where(ix.c.process == process))
-            kept = {n for (n,) in found}
+            listed = conn.execute(sa.select(ix.c.name).where(ix.c.process == process))
+            kept = {n for (n,) in listed}
             new = [n for n in sorted(fields) if n not in kept]
             if not new:
                 return
