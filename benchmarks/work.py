@@ -13,6 +13,8 @@ rest unclaimed for the role ``agent``. Measured, each the best of ``--repeat`` r
 - ``worklist``: ``wf.worklist(person, limit=50)``: their cases, then the claimable ones;
 - ``overdue``: ``wf.query(overdue=True, limit=50)``;
 - ``due 4wh``: ``wf.query(due_within="4wh", limit=50)``;
+- ``client page``: ``wf.query(fields={"client": ...}, limit=50)``, an indexed field
+  (1,000 clients, so one in a thousand cases matches);
 - the baseline: the same overdue page by reading every case (``store.cases()``) and
   filtering in Python (run up to ``--baseline-max`` cases);
 - a fire into a state with an assignment rule against the same fire into one without
@@ -41,8 +43,11 @@ NOW = T0 + dt.timedelta(days=10)
 PEOPLE = 1000
 
 
-def _process(assigned: bool) -> Any:
-    from techsvc_flow import ProcessDefinition, Sla, State, Transition
+CLIENTS = 1000
+
+
+def _process(assigned: bool, indexed: bool = False) -> Any:
+    from techsvc_flow import Field, ProcessDefinition, Sla, State, Transition
     from techsvc_flow.definition import Assign
 
     rule = Assign(roles=("agent",), managers=("lead",)) if assigned else None
@@ -60,6 +65,7 @@ def _process(assigned: bool) -> Any:
             Transition("close", source="*", dest="done"),
         ],
         slas=[Sla("respond", "8wh", start_states=("open",), stop_states=("done",))],
+        fields=[Field("client", "str", indexed=True)] if indexed else [],
     )
 
 
@@ -76,9 +82,9 @@ def fill(store: Any, n: int, batch: int = 20_000) -> None:
 
     from techsvc_flow import Actor
 
-    wf = _workflow(store, _process(True))
-    wf.start("ticket", case_id="seed-u", at=T0)
-    wf.start("ticket", case_id="seed-a", at=T0)
+    wf = _workflow(store, _process(True, indexed=True))
+    wf.start("ticket", case_id="seed-u", at=T0, data={"client": "c0"})
+    wf.start("ticket", case_id="seed-a", at=T0, data={"client": "c0"})
     wf.claim("seed-a", actor=Actor("p0", {"agent"}), at=T0)
     t = store.tables
     with store.engine.connect() as conn:
@@ -91,13 +97,16 @@ def fill(store: Any, n: int, batch: int = 20_000) -> None:
     step = dt.timedelta(days=30) / n
     rows: list[dict[str, Any]] = []
     work: list[dict[str, Any]] = []
+    fields: list[dict[str, Any]] = []
 
     def flush() -> None:
         with store.engine.begin() as conn:
             conn.execute(sa.insert(t.cases), rows)
             conn.execute(sa.insert(t.work), work)
+            conn.execute(sa.insert(t.case_fields), fields)
         rows.clear()
         work.clear()
+        fields.clear()
 
     for i in range(n):
         claimed = i % 3 == 0
@@ -108,11 +117,14 @@ def fill(store: Any, n: int, batch: int = 20_000) -> None:
         person = f"p{i % PEOPLE}"
         if claimed:
             body["assignment"]["assignee"] = person
+        client = f"c{i % CLIENTS}"
+        body["data"]["client"] = client
         case_id = f"B{i:07}"
         rows.append({**seed, "id": case_id, "due_at": due, "body": json.dumps(body),
                      "assignee": person if claimed else None})  # fmt: skip
         work.append({"case_id": case_id, "who": f"u:{person}" if claimed else "r:agent",
                      "due_at": due})  # fmt: skip
+        fields.append({"case_id": case_id, "name": "client", "s": client})
         if len(rows) >= batch:
             flush()
     if rows:
@@ -136,7 +148,7 @@ def measure(store: Any, n: int, repeat: int, baseline_max: int) -> list[tuple[st
     from techsvc_flow import Actor
     from techsvc_flow.query import CaseQuery, matches, sort_key
 
-    wf = _workflow(store, _process(True))
+    wf = _workflow(store, _process(True, indexed=True))
     person = Actor("p3", {"agent"})
     out = []
     ms, page = _best(lambda: wf.worklist(person, limit=50, at=NOW), repeat)
@@ -149,6 +161,9 @@ def measure(store: Any, n: int, repeat: int, baseline_max: int) -> list[tuple[st
     ms, page = _best(lambda: wf.query(due_within="4wh", limit=50, at=NOW), repeat)
     assert len(page) == 50
     out.append(("due within 4wh page", ms))
+    ms, page = _best(lambda: wf.query(fields={"client": "c7"}, limit=50, at=NOW), repeat)
+    assert len(page) and all(c.data["client"] == "c7" for c in page)
+    out.append(("client page (indexed field)", ms))
     if n <= baseline_max:
         q = CaseQuery(overdue_at=NOW)
 

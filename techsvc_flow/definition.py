@@ -63,6 +63,8 @@ __all__ = [
 ]
 
 FIELD_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime", "list", "dict", "any")
+#: the field types that may be ``indexed`` (compared in SQL: equal, one of)
+INDEXED_TYPES = ("str", "int", "float", "bool", "decimal", "date", "datetime")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _CALENDAR = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")  # e.g. "7x24"
 
@@ -170,6 +172,8 @@ class Field:
             ``public``, ``internal``, ``confidential``, ``secret``); a reader whose
             clearance is lower gets a marker instead of the value. ``None``: the
             process's ``default_level`` (``"confidential"`` with ``confidential=True``).
+        indexed: a filter of cross-case queries (``wf.query(fields={...})``, see
+            ``docs/work.md``); only of a scalar type (:data:`INDEXED_TYPES`).
     """
 
     name: str
@@ -179,6 +183,7 @@ class Field:
     label: Mapping[str, str] = attrs.field(factory=dict, converter=_labels)
     description: str = ""
     level: str | None = None
+    indexed: bool = False
 
     def __attrs_post_init__(self) -> None:
         # a level from "confidential" up implies confidential (an unknown level is
@@ -484,6 +489,11 @@ class ProcessDefinition:
         return frozenset(n for n, lv in self.levels.items() if LEVELS.index(lv) >= least)
 
     @cached_property
+    def indexed(self) -> dict[str, str]:
+        """The ``indexed`` fields: name → type."""
+        return {n: f.type for n, f in self.fields.items() if f.indexed}
+
+    @cached_property
     def hash(self) -> str:
         """A content hash (SHA-256 of the canonical dict form) identifying this version."""
         text = json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, default=str)
@@ -618,6 +628,19 @@ def _validate(p: ProcessDefinition) -> None:
                     f"fields.{name}.level",
                     f"{f.level!r} is below 'confidential', which confidential=True means",
                 )
+        _bool(f"fields.{name}.indexed", f.indexed)
+        if f.indexed and f.type not in INDEXED_TYPES:
+            raise DefinitionError(
+                f"fields.{name}.indexed",
+                f"field {name!r} of type {f.type!r} cannot be indexed; only a field of "
+                f"type {', '.join(INDEXED_TYPES)} can",
+            )
+        if f.indexed and name in p.confidential:
+            raise DefinitionError(
+                f"fields.{name}.indexed",
+                f"field {name!r} is confidential: its values would be copied into the "
+                "query index in clear",
+            )
         if f.choices is not None and not isinstance(f.choices, tuple):
             raise DefinitionError(
                 f"fields.{name}.choices",
@@ -950,6 +973,8 @@ def _field_dict(f: Field) -> dict[str, Any]:
     out: dict[str, Any] = {"name": f.name, "type": f.type}
     if f.confidential:
         out["confidential"] = True
+    if f.indexed:
+        out["indexed"] = True
     if f.choices is not None:
         out["choices"] = list(f.choices)
     if f.label:
@@ -1078,9 +1103,10 @@ def _from_dict(
         _take(
             f,
             path,
-            {"name", "type", "confidential", "choices", "label", "description", "level"},
+            {"name", "type", "confidential", "indexed", "choices", "label", "description",
+             "level"},
             {"name"},
-        )
+        )  # fmt: skip
         fields.append(_build(Field, path, f))
     states = []
     for i, s in enumerate(_list(data, "states", "")):

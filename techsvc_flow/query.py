@@ -1,10 +1,11 @@
 """Cross-case queries: what a worklist or a dashboard asks a store (:class:`CaseQuery`).
 
 A query filters the stored cases (process, state, who is to act, SLA status, created
-and updated ranges) and orders them by due instant or by last change, a page at a time
-with an opaque keyset cursor (:class:`Page`). :func:`matches` and :func:`sort_key` are
-the meaning every store answers: the :class:`~techsvc_flow.store.MemoryStore` applies
-them to every case, the SQL store asks its indexes the same question.
+and updated ranges, the values of indexed case data fields) and orders them by due
+instant or by last change, a page at a time with an opaque keyset cursor
+(:class:`Page`). :func:`matches` and :func:`sort_key` are the meaning every store
+answers: the :class:`~techsvc_flow.store.MemoryStore` applies them to every case, the
+SQL store asks its indexes the same question.
 
 >>> import datetime as dt
 >>> q = CaseQuery(process="complaint", overdue_at=dt.datetime(2025, 10, 9, tzinfo=dt.UTC))
@@ -17,11 +18,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator
+import math
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal
 from typing import Generic, Literal, TypeVar
 
 import attrs
 
+from ._codec import MAX_KEY
 from .case import Case
 from .errors import InvalidValue
 
@@ -31,6 +35,7 @@ __all__ = [
     "Page",
     "decode_cursor",
     "encode_cursor",
+    "index_value",
     "is_paused",
     "matches",
     "sort_key",
@@ -49,6 +54,55 @@ def _tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
 
 
+#: an indexed value as it is compared: text (str, date, datetime in UTC) or a number
+IndexValue = tuple[str, str] | tuple[str, float]
+
+
+def index_value(value: object) -> IndexValue | None:
+    """How an indexed field's value is compared (``None``: not a value an index holds).
+
+    Text (up to :data:`~techsvc_flow._codec.MAX_KEY` characters, without NUL) is
+    compared as text, a date as its ISO text, an aware datetime as its ISO text
+    in UTC (so instants compare as instants), numbers and booleans as doubles.
+
+    >>> index_value("C-7"), index_value(True), index_value(dt.date(2025, 10, 9))
+    (('s', 'C-7'), ('n', 1.0), ('s', '2025-10-09'))
+    >>> index_value([1, 2]) is None
+    True
+    """
+    if isinstance(value, str):
+        ok = len(value) <= MAX_KEY and "\x00" not in value
+        return ("s", value) if ok else None
+    if isinstance(value, bool | int | Decimal | float):
+        try:
+            number = float(value)
+        except OverflowError:
+            return None
+        return ("n", number) if math.isfinite(number) else None
+    if isinstance(value, dt.datetime):
+        if value.utcoffset() is None:
+            return None
+        return ("s", value.astimezone(dt.UTC).isoformat(timespec="microseconds"))
+    if isinstance(value, dt.date):
+        return ("s", value.isoformat())
+    return None
+
+
+FieldFilter = tuple[tuple[str, tuple[object, ...]], ...]
+
+
+def _fields(value: Mapping[str, object] | FieldFilter | None) -> FieldFilter:
+    if value is None:
+        return ()
+    items = value.items() if isinstance(value, Mapping) else value
+    out = []
+    for name, wanted in items:
+        many = isinstance(wanted, list | tuple | set | frozenset)
+        values = tuple(wanted) if many else (wanted,)  # type: ignore[arg-type]
+        out.append((name, values))
+    return tuple(sorted(out, key=lambda nv: str(nv[0])))
+
+
 @attrs.frozen
 class CaseQuery:
     """Which cases, in which order. Every filter given must hold (``None``: any).
@@ -65,6 +119,8 @@ class CaseQuery:
         running: True: an SLA clock runs (a due instant); False: none runs.
         created_from, created_until: created in ``[from, until)``.
         updated_from, updated_until: last changed in ``[from, until)``.
+        fields: indexed case data field → the value it must have, or a list (or tuple
+            or set) of values it must have one of (see :func:`index_value`).
         order: ``"due"`` (earliest due first, cases without one last) or ``"updated"``
             (least recently changed first); ties by case id.
     """
@@ -82,6 +138,7 @@ class CaseQuery:
     created_until: dt.datetime | None = None
     updated_from: dt.datetime | None = None
     updated_until: dt.datetime | None = None
+    fields: FieldFilter = attrs.field(default=(), converter=_fields)
     order: Order = "due"
 
     def __attrs_post_init__(self) -> None:
@@ -94,6 +151,18 @@ class CaseQuery:
                 not isinstance(value, dt.datetime) or value.utcoffset() is None
             ):
                 raise InvalidValue(name, f"must be an aware datetime, not {value!r}")
+        for field, values in self.fields:
+            if not isinstance(field, str) or not field:
+                raise InvalidValue("fields", f"{field!r} is not a field name")
+            if not values:
+                raise InvalidValue(f"fields.{field}", "gives no value to match")
+            for value in values:
+                if index_value(value) is None:
+                    raise InvalidValue(
+                        f"fields.{field}",
+                        f"{value!r} is not a value an index holds (text, a number, a "
+                        "boolean, a date or an aware datetime)",
+                    )
 
 
 @attrs.frozen
@@ -147,6 +216,10 @@ def matches(case: Case, q: CaseQuery) -> bool:
         return False
     if q.paused is not None and q.paused != is_paused(case):
         return False
+    for name, values in q.fields:
+        held = index_value(case.data.get(name))
+        if held is None or held not in {index_value(v) for v in values}:
+            return False
     return _between(case.created_at, q.created_from, q.created_until) and _between(
         case.updated_at, q.updated_from, q.updated_until
     )

@@ -13,7 +13,7 @@ import collections
 import datetime as dt
 import heapq
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
@@ -324,6 +324,12 @@ class Store(abc.ABC):
             for key in _groups(case, by):
                 out[key] = out.get(key, 0) + 1
         return out
+
+    def index_fields(self, process: str, fields: Mapping[str, str]) -> None:  # noqa: B027
+        """Keep the values of ``fields`` (name → type: the process's ``indexed`` fields)
+        of the cases of ``process`` where :meth:`query` can find them (optional; called
+        when a workflow registers the process; the default reads the case data at query
+        time and keeps nothing)."""
 
     def stored_history(self, case_id: str) -> StoredHistory:
         """The case's history as stored, for verification (optional).

@@ -393,16 +393,17 @@ def test_the_migration_backfills_existing_cases(tmp_path: Path) -> None:
     wf.start("ticket", case_id="T-1")
     wf.claim("T-1", actor=ANN)
     wf.start("ticket", case_id="T-2")
-    # back to the revision before this one, as an existing database would be
+    # back to revision 0006, as an existing database would be
     t = store.tables
     with store.engine.begin() as conn:
-        conn.execute(sa.text(f"DROP TABLE {t.prefix}work"))
+        for table in ("case_fields", "indexed_fields", "work"):
+            conn.execute(sa.text(f"DROP TABLE {t.prefix}{table}"))
+        conn.execute(sa.text(f"ALTER TABLE {t.prefix}cases DROP COLUMN index_sig"))
         for index in ("cases_due_at", "cases_updated_at"):
             conn.execute(sa.text(f"DROP INDEX ix_{t.prefix}{index}"))
         for column in ("assignee", "due_at", "paused"):
             conn.execute(sa.text(f"ALTER TABLE {t.prefix}cases DROP COLUMN {column}"))
-        previous = [r for r in _revisions() if r != SCHEMA_REVISION][-1]
-        conn.execute(sa.text(f"UPDATE {t.version_table} SET version_num = :r"), {"r": previous})
+        conn.execute(sa.text(f"UPDATE {t.version_table} SET version_num = '0006'"))
     store.close()
     store = SqlStore(url, migrate=False)
     upgrade_engine(store.engine, store.tables)

@@ -17,13 +17,39 @@ __all__ = ["events_of", "public"]
 _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
+class _NotPlain(Exception):
+    """A value :func:`_copy` leaves to the codec."""
+
+
+def _copy(value: Any) -> Any:
+    """A copy of ``value`` made of JSON scalars, str-keyed dicts and lists only (tuples
+    become lists, as through JSON); anything else raises :class:`_NotPlain`."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            out[key] = item if type(item) in _SCALARS else _copy(item)
+        return out
+    if kind is list or kind is tuple:
+        return [item if type(item) in _SCALARS else _copy(item) for item in value]
+    raise _NotPlain
+
+
 def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON-ready copy (instants and dates as ISO text, Decimals as text); a plain
-    copy when every value is a scalar already, the common case."""
+    """A JSON-ready copy (instants and dates as ISO text, Decimals as text); copied
+    directly when it holds only scalars, str-keyed dicts and lists (the common case,
+    e.g. a ``work.assign`` payload), else through the codec's JSON."""
     for value in values.values():
         if type(value) not in _SCALARS:
-            converted: dict[str, Any] = jsonable(dict(values))
-            return converted
+            try:
+                copied: dict[str, Any] = _copy(dict(values))
+            except _NotPlain:
+                copied = jsonable(dict(values))
+            return copied
     return dict(values)
 
 

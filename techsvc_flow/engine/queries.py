@@ -5,13 +5,17 @@ them, then the unclaimed ones their roles may claim, each section earliest due f
 with where each running SLA clock stands (:class:`WorkItem`). :func:`query` pages any
 :class:`~techsvc_flow.query.CaseQuery`; :func:`counts` groups the matches for a
 dashboard. "Due within N working hours" is turned into an instant with the workflow's
-calendar first, so that the store answers it from its index.
+calendar first, so that the store answers it from its index. A filter on case data
+``fields`` is checked first (:func:`check_fields`): each must be declared ``indexed``
+by the process asked for (or, without one, by every process declaring it), and given
+values of its type.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,7 +28,69 @@ from ..query import CaseQuery, Page, decode_cursor, encode_cursor, sort_key
 if TYPE_CHECKING:
     from .workflow import Workflow
 
-__all__ = ["MAX_PAGE", "WorkItem", "counts", "due_by", "query", "worklist"]
+__all__ = ["MAX_PAGE", "WorkItem", "check_fields", "counts", "due_by", "query", "worklist"]
+
+#: the Python types an indexed field's query value may have, by field type
+_VALUE_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "float": (int, float, Decimal),
+    "decimal": (int, float, Decimal),
+    "bool": (bool,),
+    "date": (dt.date,),
+    "datetime": (dt.datetime,),
+}
+
+
+def _fits(value: object, kind: str) -> bool:
+    if isinstance(value, bool) and kind != "bool":
+        return False
+    if isinstance(value, dt.datetime) and kind == "date":
+        return False
+    return isinstance(value, _VALUE_TYPES[kind])
+
+
+def check_fields(wf: Workflow, q: CaseQuery) -> None:
+    """Check ``q``'s case data field filters against the registered definitions.
+
+    Raises:
+        InvalidValue: a field the process asked for (or, without one, a process
+            declaring the field) does not declare ``indexed``, or a value not of the
+            field's type.
+    """
+    for name, values in q.fields:
+        declared: dict[str, set[str]] = {}  # process -> the field's types, where indexed
+        plain: set[str] = set()  # processes declaring the field without an index
+        indexed: set[str] = set()
+        for (process, _), machine in wf._machines.items():
+            if q.process is not None and process != q.process:
+                continue
+            d = machine.definition
+            indexed.update(f"{process}.{n}" for n in d.indexed)
+            field = d.fields.get(name)
+            if field is None:
+                continue
+            if field.indexed:
+                declared.setdefault(process, set()).add(field.type)
+            else:
+                plain.add(process)
+        plain -= set(declared)  # indexed in another version of the process
+        if not declared or plain:
+            where = f"process {q.process!r}" if q.process is not None else "every process"
+            missing = f" ({', '.join(sorted(plain))} do not)" if plain and declared else ""
+            raise InvalidValue(
+                f"fields.{name}",
+                f"is not an indexed field of {where}{missing}; indexed: "
+                f"{', '.join(sorted(indexed)) or '(none)'}",
+            )
+        kinds = set().union(*declared.values())
+        for value in values:
+            if not any(_fits(value, kind) for kind in kinds):
+                raise InvalidValue(
+                    f"fields.{name}",
+                    f"{value!r} is not a value of the field's type ({', '.join(sorted(kinds))})",
+                )
+
 
 #: the largest page a query returns
 MAX_PAGE = 1000
@@ -82,6 +148,7 @@ def due_by(wf: Workflow, within: Duration | str, at: dt.datetime) -> dt.datetime
 def query(wf: Workflow, q: CaseQuery, limit: int, after: str | None) -> Page[Case]:
     """See :meth:`Workflow.query`."""
     limit = _limit(limit)
+    check_fields(wf, q)
     position = None
     if after is not None:
         section, instant, case_id = decode_cursor(after)
@@ -118,6 +185,7 @@ def worklist(
 ) -> Page[WorkItem]:
     """See :meth:`Workflow.worklist`."""
     limit = _limit(limit)
+    check_fields(wf, q)
     section, position = 1, None
     if after is not None:
         section, instant, case_id = decode_cursor(after)
@@ -153,4 +221,5 @@ def counts(wf: Workflow, q: CaseQuery, by: str) -> dict[str | None, int]:
     """See :meth:`Workflow.counts`."""
     if by not in GROUPS:
         raise InvalidValue("by", f"is {by!r}: use one of {', '.join(GROUPS)}")
+    check_fields(wf, q)
     return wf.store.count(q, by)

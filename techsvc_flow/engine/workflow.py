@@ -256,6 +256,8 @@ class Workflow:
                     "theirs",
                 )
             self._machines[key] = CompiledMachine(definition)
+            if definition.indexed:
+                self.store.index_fields(definition.name, definition.indexed)
         self._latest[definition.name] = max(self._latest.get(definition.name, 0), key[1])
         return definition
 
@@ -294,6 +296,9 @@ class Workflow:
         writing to ``store`` (e.g. a SQL store bound to the host's own transaction)."""
         other = copy.copy(self)
         other.store = store
+        for machine in self._machines.values():
+            if machine.definition.indexed:
+                store.index_fields(machine.definition.name, machine.definition.indexed)
         return other
 
     def process(self, name: str, version: int | None = None) -> ProcessDefinition:
@@ -966,7 +971,8 @@ class Workflow:
         Takes the filters of :class:`~techsvc_flow.query.CaseQuery` (``process``,
         ``states``, ``assignee``, ``roles``, ``unclaimed``, ``paused``, ``running``,
         ``created_from`` / ``created_until``, ``updated_from`` / ``updated_until``,
-        ``order``), and: ``overdue=True`` (a running clock is late at ``at``),
+        ``fields`` (indexed case data fields: ``{"client_id": "C-7"}``, a list for one
+        of several values), ``order``), and: ``overdue=True`` (a running clock is late at ``at``),
         ``due_within="4wh"`` (due within that working time of ``at``, overdue
         included). Pass the page's ``next`` as ``after`` for the next page.
 

@@ -14,6 +14,7 @@ publicly for the observation index.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -26,7 +27,7 @@ from ..case import Case, HistoryEntry
 from ..durations import Duration
 from ..facts import CaseFacts
 from ..notifications import Delivery, DeliveryStatus, Event
-from ..query import NEVER, is_paused
+from ..query import NEVER, index_value, is_paused
 from ..sla import ClockEvent, SlaClock, Timer
 from .errors import PayloadTooLarge, UnstorableValue
 from .tables import MAX_KEY
@@ -40,7 +41,7 @@ _CASE_COLUMNS = ("id", "process", "process_version", "state", "version", "seq", 
 #: the case row's columns for worklists and queries (revision 0007), last in ``_UPDATED``
 _WORK_COLUMNS = ("assignee", "due_at", "paused")
 _UPDATED = ("process_version", "state", "version", "seq", "head", "updated_at", "body",
-            *_WORK_COLUMNS)  # fmt: skip
+            *_WORK_COLUMNS, "index_sig")  # fmt: skip
 
 
 def _aware(value: dt.datetime, what: str) -> dt.datetime:
@@ -273,6 +274,8 @@ class _Writes:
     events: list[dict[str, Any]]
     key: dict[str, Any] | None
     work: list[dict[str, Any]]
+    #: the ``case_fields`` rows (``None``: the process indexes no field)
+    fields: list[dict[str, Any]] | None = None
 
 
 def _prepare(
@@ -282,9 +285,15 @@ def _prepare(
     timers: Sequence[Timer],
     events: Sequence[Event],
     idempotency_key: str | None,
+    indexed: Sequence[str] | None = None,
 ) -> _Writes:
     """The rows ``case``'s create or commit writes, each value checked and serialised
-    (``size``) first: nothing is written when one is refused."""
+    (``size``) first: nothing is written when one is refused. ``indexed``: the
+    process's indexed fields (``None`` or empty: no ``case_fields`` rows).
+
+    The ``work`` and ``case_fields`` rows and the case row's ``index_sig`` carry one
+    digest of those rows, so that a commit can tell in its UPDATE whether the stored
+    rows are these already (see ``SqlStore._statements``)."""
     _key(case.id, "case id")
     name = f"case {case.id!r}"
     row = {
@@ -333,7 +342,35 @@ def _prepare(
                 f"{name} (as remembered for the idempotency key)",
             ),
         }
-    return _Writes(row, entry_rows, timer_rows, event_rows, key_row, _work_rows(case, name))
+    work = _work_rows(case, name)
+    fields = _field_rows(case, indexed) if indexed else None
+    sig = None
+    if work or fields:
+        digest = hashlib.blake2b(digest_size=16)
+        for w in work:
+            digest.update(f"w\x00{w['who']}\x00{w['due_at'].timestamp()!r}\x00".encode())
+        for f in fields or ():
+            digest.update(f"f\x00{f['name']}\x00{f['s']}\x00{f['n']!r}\x00".encode())
+        sig = digest.hexdigest()
+        for r in work:
+            r["sig"] = sig
+        for r in fields or ():
+            r["sig"] = sig
+    row["index_sig"] = sig
+    return _Writes(row, entry_rows, timer_rows, event_rows, key_row, work, fields)
+
+
+def _field_rows(case: Case, indexed: Sequence[str]) -> list[dict[str, Any]]:
+    """The ``case_fields`` rows of ``case``: one per ``indexed`` field whose value an
+    index holds (:func:`~techsvc_flow.query.index_value`)."""
+    out = []
+    for name in indexed:
+        value = index_value(case.data.get(name))
+        if value is not None:
+            kind, held = value
+            text, number = (held, None) if kind == "s" else (None, held)
+            out.append({"case_id": case.id, "name": name, "s": text, "n": number})
+    return out
 
 
 def _work_rows(case: Case, name: str) -> list[dict[str, Any]]:

@@ -34,15 +34,17 @@ from sqlalchemy.engine import Connection
 from ._rows import _UPDATED, _Writes
 from .tables import SqlTables
 
-__all__ = ["Writer", "writer_for"]
+__all__ = ["Writer", "rows_replaced", "writer_for"]
 
 _CASE_INSERTED = ("id", "process", "process_version", "state", "version", "seq", "head",
-                  "created_at", "updated_at", "body", "assignee", "due_at", "paused")  # fmt: skip
+                  "created_at", "updated_at", "body", "assignee", "due_at", "paused",
+                  "index_sig")  # fmt: skip
 _HISTORY = ("case_id", "seq", "kind", "at", "version", "hash", "body", "dest", "at_offset")
 _TIMER = ("case_id", "sla", "mark", "due_at", "attempts", "error", "since")
 _OUTBOX = ("event_id", "case_id", "type", "status", "attempts", "delivered_to", "event")
 _KEY = ("case_id", "key", "body")
-_WORK = ("case_id", "who", "due_at")
+_WORK = ("case_id", "who", "due_at", "sig")
+_FIELDS = ("case_id", "name", "s", "n", "sig")
 _TIMER_DEFAULTS = {"attempts": 0, "error": None, "since": None}
 
 
@@ -60,6 +62,24 @@ class Writer:
         """Update the case from ``seq``/``head`` and write its children; False (nothing
         written) if the case is not at ``seq``/``head`` or the key is stored already."""
         raise NotImplementedError
+
+
+def rows_replaced(t: SqlTables) -> sa.ColumnElement[bool]:
+    """Whether a commit must replace the case's stored ``work`` and ``case_fields``
+    rows (labelled ``has_work``, for the case row's ``UPDATE … RETURNING``): they are
+    not those of the new ``index_sig`` (a digest the rows carry) — rows with another
+    digest, or none with it while it names some."""
+    w, f, bp = t.work, t.case_fields, sa.bindparam
+    sig = bp("index_sig", type_=t.cases.c.index_sig.type)
+    return sa.or_(
+        sa.exists().where(w.c.case_id == bp("b_id"), w.c.sig.is_distinct_from(sig)),
+        sa.exists().where(f.c.case_id == bp("b_id"), f.c.sig.is_distinct_from(sig)),
+        sa.and_(
+            sig.is_not(None),
+            ~sa.exists().where(w.c.case_id == bp("b_id"), w.c.sig == sig),
+            ~sa.exists().where(f.c.case_id == bp("b_id"), f.c.sig == sig),
+        ),
+    ).label("has_work")
 
 
 def _driver(conn: Connection) -> Any:
@@ -104,7 +124,7 @@ class _SqliteWriter(Writer):
             .values({name: bp(name, type_=c.c[name].type) for name in _UPDATED})
             .returning(
                 sa.exists().where(tm.c.case_id == bp("b_id")).label("has_timers"),
-                sa.exists().where(w.c.case_id == bp("b_id")).label("has_work"),
+                rows_replaced(t),
             )
         )
         self.update = _Statement(update, dialect)
@@ -124,8 +144,11 @@ class _SqliteWriter(Writer):
         )
         self.key = _Statement(sa.insert(k), dialect, _KEY)
         self.work = _Statement(sa.insert(w), dialect, _WORK)
+        self.fields = _Statement(sa.insert(t.case_fields), dialect, _FIELDS)
         self.del_timers = _Statement(sa.delete(tm).where(tm.c.case_id == bp("b_id")), dialect)
         self.del_work = _Statement(sa.delete(w).where(w.c.case_id == bp("b_id")), dialect)
+        f = t.case_fields
+        self.del_fields = _Statement(sa.delete(f).where(f.c.case_id == bp("b_id")), dialect)
 
     def create(self, conn: Connection, w: _Writes) -> bool:
         cursor = _driver(conn).cursor()
@@ -133,7 +156,7 @@ class _SqliteWriter(Writer):
             cursor.execute(self.insert_case.sql, self.insert_case.params(w.case))
             if cursor.rowcount != 1:
                 return False
-            self._children(cursor, w, old_timers=False, old_work=False)
+            self._children(cursor, w, old_timers=False, old_work=None)
         finally:
             cursor.close()
         return True
@@ -152,7 +175,11 @@ class _SqliteWriter(Writer):
             cursor.close()
         return True
 
-    def _children(self, cursor: Any, w: _Writes, *, old_timers: bool, old_work: bool) -> None:
+    def _children(
+        self, cursor: Any, w: _Writes, *, old_timers: bool, old_work: bool | None
+    ) -> None:
+        """The rows beside the case row; ``old_work``: whether the stored ``work`` and
+        ``case_fields`` rows are to be replaced (``None``: a new case has none)."""
         case_id = (w.case["id"],)
         _rows(cursor, self.history, w.entries)
         if old_timers:
@@ -161,9 +188,14 @@ class _SqliteWriter(Writer):
         _rows(cursor, self.outbox, w.events)
         if w.key is not None:
             cursor.execute(self.key.sql, self.key.params(w.key))
+        if old_work is False:  # the stored rows are these already
+            return
         if old_work:
             cursor.execute(self.del_work.sql, case_id)
+            if w.fields is not None:
+                cursor.execute(self.del_fields.sql, case_id)
         _rows(cursor, self.work, w.work)
+        _rows(cursor, self.fields, w.fields or [])
 
 
 def _rows(cursor: Any, statement: _Statement, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -206,9 +238,20 @@ _CHILDREN = """\
 ), wd AS (
   DELETE FROM {work} WHERE case_id IN (SELECT id FROM done) AND who <> ALL(%(w_who)b::text[])
 ), wi AS (
-  INSERT INTO {work} (case_id, who, due_at)
-  SELECT done.id, x.* FROM done, unnest(%(w_who)b::text[], %(w_due)b::timestamptz[]) AS x
-  ON CONFLICT (case_id, who) DO UPDATE SET due_at = EXCLUDED.due_at
+  INSERT INTO {work} AS old (case_id, who, due_at, sig)
+  SELECT done.id, x.* FROM done, unnest(
+    %(w_who)b::text[], %(w_due)b::timestamptz[], %(w_sig)b::text[]) AS x
+  ON CONFLICT (case_id, who) DO UPDATE SET due_at = EXCLUDED.due_at, sig = EXCLUDED.sig
+    WHERE (old.due_at, old.sig) IS DISTINCT FROM (EXCLUDED.due_at, EXCLUDED.sig)
+), fd AS (
+  DELETE FROM {fields} WHERE %(f_kept)s::boolean AND case_id IN (SELECT id FROM done)
+    AND name <> ALL(%(f_name)b::text[])
+), fi AS (
+  INSERT INTO {fields} AS old (case_id, name, s, n, sig)
+  SELECT done.id, x.* FROM done, unnest(
+    %(f_name)b::text[], %(f_s)b::text[], %(f_n)b::float8[], %(f_sig)b::text[]) AS x
+  ON CONFLICT (case_id, name) DO UPDATE SET s = EXCLUDED.s, n = EXCLUDED.n, sig = EXCLUDED.sig
+    WHERE (old.s, old.n, old.sig) IS DISTINCT FROM (EXCLUDED.s, EXCLUDED.n, EXCLUDED.sig)
 )
 SELECT count(*) FROM done"""
 
@@ -239,6 +282,7 @@ class _PostgresWriter(Writer):
             "outbox": quote(tables.outbox),
             "keys": quote(tables.idempotency),
             "work": quote(tables.work),
+            "fields": quote(tables.case_fields),
         }
         children = _CHILDREN.format(**names)
         assignments = ", ".join(f"{name} = %({name})s" for name in _UPDATED)
@@ -254,7 +298,7 @@ class _PostgresWriter(Writer):
 
     def create(self, conn: Connection, w: _Writes) -> bool:
         params = dict(w.case)
-        for name in ("created_at", "updated_at", "due_at"):
+        for name in ("created_at", "updated_at", "due_at"):  # index_sig: as it is
             params[name] = _utc(params[name])
         return self._run(conn, self.insert, params, w)
 
@@ -275,7 +319,10 @@ class _PostgresWriter(Writer):
             "error": "error", "since": "since"})  # fmt: skip
         params |= _columns("o", w.events, {
             "id": "event_id", "case": "case_id", "type": "type", "event": "event"})  # fmt: skip
-        params |= _columns("w", w.work, {"who": "who", "due": "due_at"})
+        params |= _columns("w", w.work, {"who": "who", "due": "due_at", "sig": "sig"})
+        # the fields of a process that indexes some (``None``: it indexes none)
+        params |= _columns("f", w.fields or [], {"name": "name", "s": "s", "n": "n", "sig": "sig"})
+        params["f_kept"] = w.fields is not None
         for name in ("h_at", "t_due", "t_since", "w_due"):
             params[name] = [_utc(value) for value in params[name]]
         key = w.key

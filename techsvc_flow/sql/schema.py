@@ -38,7 +38,7 @@ __all__ = [
 ]
 
 #: The Alembic revision the tables defined here correspond to.
-SCHEMA_REVISION = "0007"
+SCHEMA_REVISION = "0008"
 
 #: The folder of the shipped Alembic migrations.
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"

@@ -59,7 +59,7 @@ from ..case import GENESIS, Case, HistoryEntry
 from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from ..facts import CaseFacts
 from ..notifications import Delivery, Event
-from ..query import NEVER, CaseQuery, sort_key
+from ..query import NEVER, CaseQuery, index_value, sort_key
 from ..sla import Timer
 from ..store import Store, StoredHistory, broken_head, continuation
 from ._facts import _facts_query, _facts_rows
@@ -72,6 +72,7 @@ from ._rows import (
     _delivery_from,
     _entry_from,
     _event_row,
+    _field_rows,
     _loads,
     _outbox_row,
     _prepare,
@@ -80,7 +81,7 @@ from ._rows import (
     _timer_row,
     _Writes,
 )
-from ._writer import Writer, writer_for
+from ._writer import Writer, rows_replaced, writer_for
 from .quality_index import ObservationIndex
 from .schema import (
     BEGIN_OPTION,
@@ -203,6 +204,7 @@ class SqlStore(Store):
         self.__dict__.pop("_defers_known", None)
         self.__dict__.pop("_works_known", None)
         self.__dict__.pop("_fast_known", None)
+        self.__dict__.pop("_indexes_known", None)
         with self.engine.connect() as conn:
             revision = current_revision(conn, self.tables)
         if revision == SCHEMA_REVISION:
@@ -286,18 +288,30 @@ class SqlStore(Store):
                 insert(c).on_conflict_do_nothing(index_elements=[c.c.id]).returning(c.c.id)
             )
         self._upd_case = self._update_case(_UPDATED)
-        # on tables before revision 0007 (a store made with ``migrate=False``)
-        self._upd_case_0005 = self._update_case(_UPDATED[: -len(_WORK_COLUMNS)])
+        # on tables of revision 0007 and before (a store made with ``migrate=False``)
+        self._upd_case_0007 = self._update_case(_UPDATED[:-1])
+        self._upd_case_0005 = self._update_case(
+            [n for n in _UPDATED if n not in (*_WORK_COLUMNS, "index_sig")]
+        )
         # whether the case has timers to replace, learnt in the same statement (saves a
         # DELETE per commit for the many cases without a running SLA clock)
         self._returning = self.dialect in ("sqlite", "postgresql")
+        w, f = t.work, t.case_fields
         if self._returning:
             has_timers = sa.exists().where(tm.c.case_id == bp("b_id")).label("has_timers")
-            has_work = sa.exists().where(t.work.c.case_id == bp("b_id")).label("has_work")
-            self._upd_case = self._upd_case.returning(has_timers, has_work)
+            stale = rows_replaced(t)
+            self._upd_case = self._upd_case.returning(has_timers, stale)
+            # on 0007 tables (no digests) the rows are replaced every time
+            always = sa.literal(True).label("has_work")
+            self._upd_case_0007 = self._upd_case_0007.returning(has_timers, always)
             self._upd_case_0005 = self._upd_case_0005.returning(has_timers)
-        self._del_work = sa.delete(t.work).where(t.work.c.case_id == bp("b_id"))
-        self._ins_work = sa.insert(t.work)
+        self._upd_case_0008 = self._upd_case
+        self._del_work = sa.delete(w).where(w.c.case_id == bp("b_id"))
+        self._ins_work = sa.insert(w)
+        self._del_fields = sa.delete(f).where(f.c.case_id == bp("b_id"))
+        self._ins_fields = sa.insert(f)
+        #: the indexed fields of each process (``index_fields``)
+        self._indexed: dict[str, tuple[str, ...]] = {}
         self._ins_history = sa.insert(h)
         self._sel_history = (
             sa.select(h.c.seq, h.c.body).where(h.c.case_id == bp("b_id")).order_by(h.c.seq)
@@ -349,7 +363,7 @@ class SqlStore(Store):
         with ``migrate=False`` on older tables writes with SQLAlchemy statements)."""
         known: tuple[Writer | None] | None = self.__dict__.get("_fast_known")
         if known is None:
-            current = self._writes is not None and self._works and self._defers
+            current = self._writes is not None and self._works and self._defers and self._indexes
             known = self.__dict__["_fast_known"] = (self._writes if current else None,)
         return known[0]
 
@@ -369,6 +383,56 @@ class SqlStore(Store):
         row = self._recent.get(case_id)
         return None if row is None else _case_from(row)
 
+    @property
+    def _indexes(self) -> bool:
+        """Whether the tables keep indexed fields and row digests (revision 0008; on
+        older tables a commit writes without them, rewriting the ``work`` rows every
+        time, and a query on fields reads every case)."""
+        known: bool | None = self.__dict__.get("_indexes_known")
+        if known is None:
+            c = self.tables.cases
+            with self.reading() as conn:
+                columns = sa.inspect(conn).get_columns(c.name, schema=c.schema)
+            known = any(x["name"] == "index_sig" for x in columns)
+            self.__dict__["_indexes_known"] = known
+            self._upd_case = self._upd_case_0008 if known else self._upd_case_0007
+        return known
+
+    def index_fields(self, process: str, fields: Mapping[str, str]) -> None:
+        """Keep the ``case_fields`` rows of ``fields`` for the cases of ``process`` from
+        now on; a field not kept before (the ``indexed_fields`` table) is filled in
+        from the stored cases' bodies first, in one transaction. Every worker writing
+        cases of ``process`` must register the same definitions (a worker that does
+        not know a field is indexed writes its cases without it)."""
+        known = self._indexed.get(process, ())
+        if not self._indexes or set(fields) <= set(known):  # nothing new here
+            return
+        names = tuple(sorted({*known, *fields}))
+        self._indexed[process] = names
+        ix, c = self.tables.indexed_fields, self.tables.cases
+        with self.writing() as conn:
+            listed = conn.execute(sa.select(ix.c.name).where(ix.c.process == process))
+            kept = {n for (n,) in listed}
+            new = [n for n in sorted(fields) if n not in kept]
+            if not new:
+                return
+            conn.execute(sa.insert(ix), [{"process": process, "name": n} for n in new])
+            read = (
+                sa.select(*self._case_columns)
+                .where(c.c.process == process)
+                .order_by(c.c.id)
+                .limit(self.page_size)
+            )
+            after: str | None = None
+            while True:
+                rows = conn.execute(read if after is None else read.where(c.c.id > after)).all()
+                found = [r for row in rows for r in _field_rows(_case_from(row), new)]
+                if found:  # without a digest: the case's next commit rewrites its rows
+                    conn.execute(self._ins_fields, [r | {"sig": None} for r in found])
+                if len(rows) < self.page_size:
+                    return
+                after = rows[-1].id
+
     # --- writing -------------------------------------------------------------------------
 
     def _prepare(
@@ -380,7 +444,15 @@ class SqlStore(Store):
         idempotency_key: str | None,
     ) -> _Writes:
         """The rows a create or commit of ``case`` writes, checked and serialised."""
-        writes = _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+        if not self._indexes:
+            writes = _prepare(self._sizer, case, entries, timers, events, idempotency_key)
+            del writes.case["index_sig"]
+            for row in writes.work:
+                del row["sig"]
+        else:
+            indexed = self._indexed.get(case.process)
+            writes = _prepare(self._sizer, case, entries, timers, events, idempotency_key,
+                              indexed)  # fmt: skip
         if not self._works:
             for name in _WORK_COLUMNS:
                 del writes.case[name]
@@ -388,8 +460,17 @@ class SqlStore(Store):
         return writes
 
     def _write_children(
-        self, conn: Connection, writes: _Writes, *, old_timers: bool, old_work: bool = False
+        self,
+        conn: Connection,
+        writes: _Writes,
+        *,
+        old_timers: bool,
+        old_work: bool | None = None,
     ) -> None:
+        """Write the rows beside the case row. ``old_work``: ``None`` for a new case;
+        else whether the stored ``work`` and ``case_fields`` rows are to be replaced
+        (the UPDATE's ``has_work``: they are not those of the new digest)."""
+
         def rows(items: list[dict[str, Any]]) -> Any:
             return items[0] if len(items) == 1 else items  # one row: no executemany
 
@@ -403,10 +484,16 @@ class SqlStore(Store):
             conn.execute(self._ins_outbox, rows(writes.events))
         if writes.key is not None:
             conn.execute(self._ins_key, writes.key)
+        if old_work is False:  # the stored rows are these already
+            return
         if old_work:
             conn.execute(self._del_work, {"b_id": writes.case["id"]})
+            if writes.fields is not None:
+                conn.execute(self._del_fields, {"b_id": writes.case["id"]})
         if writes.work:
             conn.execute(self._ins_work, rows(writes.work))
+        if writes.fields:
+            conn.execute(self._ins_fields, rows(writes.fields))
 
     def create(
         self,
@@ -597,7 +684,7 @@ class SqlStore(Store):
         ``due_at`` or ``updated_at`` with the id for the order and the keyset, the
         ``work`` table for an assignee or candidate roles (one range per role,
         merged)."""
-        if not self._works:  # tables before revision 0007
+        if not self._works or (query.fields and not self._indexes):  # older tables
             return super().query(query, limit, after)
         if len(query.roles) > 1:  # one index range per role, merged by the sort key
             merged: dict[str, tuple[Any, Case]] = {}
@@ -619,7 +706,7 @@ class SqlStore(Store):
             if query.order == "due":
                 key = w.c.due_at
         case_id = c.c.id if who is None else w.c.case_id
-        select = select.where(*_filters(c, query))
+        select = select.where(*_filters(c, query, self.tables.case_fields))
         if after is not None:
             position = NEVER if after[0] > NEVER else after[0]
             select = select.where(sa.tuple_(key, case_id) > sa.tuple_(
@@ -631,7 +718,7 @@ class SqlStore(Store):
     def count(self, query: CaseQuery, by: str) -> dict[str | None, int]:
         """How many cases match ``query``, by group (see :meth:`Store.count`), in one
         grouped statement."""
-        if not self._works:  # tables before revision 0007
+        if not self._works or (query.fields and not self._indexes):  # older tables
             return super().count(query, by)
         c, w = self.tables.cases, self.tables.work
         columns = {"state": c.c.state, "process": c.c.process, "assignee": c.c.assignee}
@@ -648,7 +735,7 @@ class SqlStore(Store):
         if query.assignee is not None or query.roles:
             ids = [case.id for case in self.query(query, 1 << 62)]
             select = select.where(c.c.id.in_(ids))
-        select = select.where(*_filters(c, query)).group_by(group)
+        select = select.where(*_filters(c, query, self.tables.case_fields)).group_by(group)
         with self.reading() as conn:
             return {key: n for key, n in conn.execute(select)}
 
@@ -1034,9 +1121,18 @@ def _broken(
     return None
 
 
-def _filters(c: sa.Table, q: CaseQuery) -> list[sa.ColumnElement[bool]]:
-    """The conditions on the case columns that ``q`` asks for (but assignee and roles)."""
+def _filters(c: sa.Table, q: CaseQuery, f: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """The conditions on the case columns that ``q`` asks for (but assignee and roles),
+    and on the indexed fields' rows (``f``: one ``IN`` over its index per field)."""
     out: list[sa.ColumnElement[bool]] = []
+    for name, values in q.fields:
+        held = [index_value(v) for v in values]
+        texts = [v[1] for v in held if v is not None and v[0] == "s"]
+        numbers = [v[1] for v in held if v is not None and v[0] == "n"]
+        wanted = [column.in_(found) for column, found in ((f.c.s, texts), (f.c.n, numbers))
+                  if found]  # fmt: skip
+        rows = sa.select(f.c.case_id).where(f.c.name == name, sa.or_(*wanted))
+        out.append(c.c.id.in_(rows))
     if q.process is not None:
         out.append(c.c.process == q.process)
     if q.states:

@@ -1,7 +1,8 @@
 """The SQL store's tables: :func:`flow_tables` defines them on a ``MetaData``.
 
-Six tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
-``<prefix>outbox``, ``<prefix>idempotency``, ``<prefix>work``), three the
+Eight tables hold the cases (``<prefix>cases``, ``<prefix>history``, ``<prefix>timers``,
+``<prefix>outbox``, ``<prefix>idempotency``, ``<prefix>work``, ``<prefix>case_fields``,
+``<prefix>indexed_fields``), three the
 quality-indicator observations
 (``<prefix>quality_obs``, ``<prefix>quality_seen``, ``<prefix>quality_meta``). The
 shipped migrations (``sql/migrations/``) create the same schema; a test checks that
@@ -75,6 +76,8 @@ class SqlTables:
         calendars: the calendar data loaded here, in order (notices, holiday-cn files,
             schedules, overlays: :meth:`SqlStore.add_calendar_data`).
         work: who may act on each case, for worklists (revision 0007).
+        case_fields: the values of each case's indexed data fields (revision 0008).
+        indexed_fields: which fields of which process are indexed (revision 0008).
         prefix, schema: how they are named.
     """
 
@@ -90,6 +93,8 @@ class SqlTables:
     processes: sa.Table
     calendars: sa.Table
     work: sa.Table
+    case_fields: sa.Table
+    indexed_fields: sa.Table
     prefix: str
     schema: str | None
 
@@ -110,9 +115,10 @@ def flow_tables(
     >>> import sqlalchemy as sa
     >>> tables = flow_tables(sa.MetaData(), prefix="crm_flow_")
     >>> sorted(tables.metadata.tables)  # doctest: +NORMALIZE_WHITESPACE
-    ['crm_flow_calendars', 'crm_flow_cases', 'crm_flow_history', 'crm_flow_idempotency',
-     'crm_flow_outbox', 'crm_flow_processes', 'crm_flow_quality_meta', 'crm_flow_quality_obs',
-     'crm_flow_quality_seen', 'crm_flow_timers', 'crm_flow_work']
+    ['crm_flow_calendars', 'crm_flow_case_fields', 'crm_flow_cases', 'crm_flow_history',
+     'crm_flow_idempotency', 'crm_flow_indexed_fields', 'crm_flow_outbox', 'crm_flow_processes',
+     'crm_flow_quality_meta', 'crm_flow_quality_obs', 'crm_flow_quality_seen',
+     'crm_flow_timers', 'crm_flow_work']
     """
     metadata = metadata if metadata is not None else sa.MetaData()
     if not prefix.replace("_", "").isalnum() or not prefix[:1].isalpha():
@@ -137,6 +143,8 @@ def flow_tables(
             existing("processes"),
             existing("calendars"),
             existing("work"),
+            existing("case_fields"),
+            existing("indexed_fields"),
             prefix,
             schema,
         )
@@ -167,6 +175,9 @@ def flow_tables(
         sa.Column("assignee", sa.String(MAX_KEY), nullable=True),
         sa.Column("due_at", UtcDateTime, nullable=True),
         sa.Column("paused", sa.SmallInteger, nullable=True),
+        # a digest of the case's ``work`` and ``case_fields`` rows (revision 0008): a
+        # commit rewrites them only when it differs from the digest the rows carry
+        sa.Column("index_sig", sa.String(32), nullable=True),
         sa.PrimaryKeyConstraint("id", name=f"pk_{p}cases"),
         sa.Index(f"ix_{p}cases_process_state", "process", "state"),
         sa.Index(f"ix_{p}cases_due_at", "due_at", "id"),
@@ -319,9 +330,36 @@ def flow_tables(
         sa.Column("case_id", sa.String(MAX_KEY)),
         sa.Column("who", sa.String(MAX_KEY + 2)),
         sa.Column("due_at", UtcDateTime, nullable=False),
+        sa.Column("sig", sa.String(32), nullable=True),  # the case's index_sig (0008)
         sa.PrimaryKeyConstraint("case_id", "who", name=f"pk_{p}work"),
         case_fk("work"),
         sa.Index(f"ix_{p}work_who_due", "who", "due_at", "case_id"),
+        schema=schema,
+    )
+    # the values of the indexed data fields (revision 0008), one row per case and
+    # field: text (str, date, datetime as UTC ISO text) in ``s``, numbers in ``n``
+    case_fields = sa.Table(
+        f"{p}case_fields",
+        metadata,
+        sa.Column("case_id", sa.String(MAX_KEY)),
+        sa.Column("name", sa.String(MAX_KEY)),
+        sa.Column("s", sa.String(MAX_KEY), nullable=True),
+        sa.Column("n", sa.Float, nullable=True),
+        sa.Column("sig", sa.String(32), nullable=True),  # the case's index_sig
+        sa.PrimaryKeyConstraint("case_id", "name", name=f"pk_{p}case_fields"),
+        case_fk("case_fields"),
+        sa.Index(f"ix_{p}case_fields_s", "name", "s", "case_id"),
+        sa.Index(f"ix_{p}case_fields_n", "name", "n", "case_id"),
+        schema=schema,
+    )
+    # the fields whose rows are kept, by process: a field newly declared indexed is
+    # filled in from the case bodies once (``SqlStore.index_fields``)
+    indexed_fields = sa.Table(
+        f"{p}indexed_fields",
+        metadata,
+        sa.Column("process", sa.String(MAX_KEY)),
+        sa.Column("name", sa.String(MAX_KEY)),
+        sa.PrimaryKeyConstraint("process", "name", name=f"pk_{p}indexed_fields"),
         schema=schema,
     )
     processes = sa.Table(
@@ -357,6 +395,8 @@ def flow_tables(
         processes,
         calendars,
         work,
+        case_fields,
+        indexed_fields,
         prefix,
         schema,
     )
