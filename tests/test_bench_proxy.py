@@ -61,12 +61,13 @@ def test_each_request_and_reply_is_one_round_trip(echo: tuple[str, int]) -> None
 
 def test_the_delay_shows_each_way(echo: tuple[str, int]) -> None:
     delay = 0.02
-    with DelayProxy(echo, delay=delay) as proxy:
-        with socket.create_connection(("127.0.0.1", proxy.port), 5) as s:
-            start = time.perf_counter()
-            for _ in range(3):
-                _exchange(s, b"x")
-            took = time.perf_counter() - start
+    proxy = DelayProxy(echo, delay=delay).start()
+    with socket.create_connection(("127.0.0.1", proxy.port), 5) as s:
+        start = time.perf_counter()
+        for _ in range(3):
+            _exchange(s, b"x")
+        took = time.perf_counter() - start
+    proxy.stop()
     assert took >= 3 * 2 * delay
     assert proxy.round_trips == 3
 

@@ -650,7 +650,7 @@ class SqlStore(Store):
             # pick the rows' physical addresses (locked, so they stay put until the
             # update): the update then fetches them by address (a TID scan) instead of
             # joining back through the primary key (30 -> 5 ms for 1,000 of 1M timers)
-            ctid = sa.literal_column("ctid")
+            ctid: sa.ColumnClause[Any] = sa.literal_column("ctid")
             pick = pick.with_only_columns(ctid).with_for_update(skip_locked=True)
             name = self.engine.dialect.identifier_preparer.format_table(tm, use_schema=False)
             claimed = sa.literal_column(f"{name}.ctid") == sa.any_(
