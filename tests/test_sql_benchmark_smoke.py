@@ -36,7 +36,7 @@ def test_sql_benchmark_quick_run() -> None:
     assert "| ours (fires/s) | baseline (fires/s) | ours/baseline fires/s |" in result.stdout
     assert "| SQLite | fsync off | — | 4 |" in result.stdout
     assert "| SQLite | 100,000 |" in result.stdout
-    assert "SQLite: rows checked: 105 fires on each side" in result.stdout
+    assert "SQLite: rows checked: 150 fires on each side" in result.stdout
     assert "targets met:" in result.stdout
 
 
@@ -51,9 +51,9 @@ def test_sql_benchmark_quick_run_on_postgres_through_the_proxy() -> None:
     assert "| PostgreSQL | fsync off | — | 4 |" in result.stdout
     assert "| PostgreSQL | fsync off | 1 ms each way (proxy) | 1 |" in result.stdout
     assert "| PostgreSQL | fsync off | 1 ms each way (proxy) | 4 |" in result.stdout
-    # 2 rounds of 4 workers (1 and 4 workers, straight and through the proxy), each
-    # 20 fires + a warm-up fire, and 5 cases fired twice + a warm-up fire per side
-    assert "PostgreSQL: rows checked: 221 fires on each side" in result.stdout
+    # 1 and 4 workers, straight and through the proxy, each 20 fires + 10 warm-up
+    # fires, and 5 cases fired twice + 10 warm-up fires per side
+    assert "PostgreSQL: rows checked: 320 fires on each side" in result.stdout
     for side in ("baseline", "ours"):
         line = next(
             x for x in result.stdout.splitlines() if x.startswith(f"| PostgreSQL | {side} |")
@@ -71,6 +71,6 @@ def test_short_rows_fail_loudly(tmp_path: Path) -> None:
     engine.dispose()
     for side in ("ours", "baseline"):
         fires_per_second(backend, side, workers=1, fires=4)
-    check_fires(backend, {"ours": 5, "baseline": 5})  # 4 fires and a warm-up fire each
-    with pytest.raises(AssertionError, match="rows short: fires made: ours 6, baseline 5"):
-        check_fires(backend, {"ours": 6, "baseline": 5})
+    check_fires(backend, {"ours": 14, "baseline": 14})  # 4 fires and 10 warm-up fires each
+    with pytest.raises(AssertionError, match="rows short: fires made: ours 15, baseline 14"):
+        check_fires(backend, {"ours": 15, "baseline": 14})
