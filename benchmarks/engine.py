@@ -10,7 +10,7 @@ Side by side in one run, on the same 8-state process:
 
 Then memory per live case, and the cost of a fire as the number of cases grows (1,000,
 10,000, 100,000 and ``--cases`` live cases). Run: ``python -m benchmarks.engine``
-(100,000 cases at most, about a minute), ``python -m benchmarks.engine --cases 1000000``
+(100,000 cases at most, a few minutes), ``python -m benchmarks.engine --cases 1000000``
 (flat to and memory at 1,000,000 live cases: about 20 minutes, about 10 GB), ``--quick``
 for a smoke run.
 """
