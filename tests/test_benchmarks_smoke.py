@@ -90,3 +90,21 @@ def test_work_benchmark_quick_run() -> None:
     for what in ("worklist page", "overdue page", "due within 4wh page", "baseline"):
         assert f"| sqlite | 2,000 | {what}" in result.stdout
     assert "| memory |" in result.stdout and "x |" in result.stdout
+
+
+def test_engine_benchmark_quick_run() -> None:
+    """``benchmarks/engine.py``: the three implementations side by side, flatness up to
+    ``--cases`` live cases and memory per case at that size."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.engine", "--quick", "--markdown"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| transitions, one Machine per case " in result.stdout
+    assert "≥ 5×" in result.stdout and "≥ 10×" in result.stdout
+    assert "|    2,000 cases |" in result.stdout
+    assert "memory per live case (2,000 cases" in result.stdout

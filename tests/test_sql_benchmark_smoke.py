@@ -1,7 +1,7 @@
 """The SQL benchmark runs, and both of its sides write what they claim.
 
-Only that it runs (on SQLite, tiny counts): performance is never asserted in tests (see
-docs/performance.md for the measured table).
+Only that it runs (tiny counts): performance is never asserted in tests (see
+docs/performance.md for the measured tables).
 """
 
 from __future__ import annotations
@@ -10,20 +10,67 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
+from benchmarks._sqlbench import Backend, baseline_tables, check_fires, fires_per_second
+from techsvc_flow.sql import SqlStore
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_sql_benchmark_quick_run() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.sql", "--quick", "--sqlite-only", "--fires", "20"],
+def _bench(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks.sql", "--quick", "--fires", "20", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
         check=False,
         timeout=300,
     )
+
+
+def test_sql_benchmark_quick_run() -> None:
+    result = _bench("--sqlite-only")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "| database | workers | ours (fires/s) | baseline (fires/s) |" in result.stdout
-    assert "| SQLite | 4 |" in result.stdout
+    assert "| ours (fires/s) | baseline (fires/s) | ours/baseline fires/s |" in result.stdout
+    assert "| SQLite | fsync off | — | 4 |" in result.stdout
     assert "| SQLite | 100,000 |" in result.stdout
+    assert "SQLite: rows checked: 150 fires on each side" in result.stdout
     assert "targets met:" in result.stdout
+
+
+@pytest.mark.postgres
+def test_sql_benchmark_quick_run_on_postgres_through_the_proxy() -> None:
+    import pg
+
+    if pg.unavailable() is not None:
+        pg.require()  # skips (fails under CI=true)
+    result = _bench("--no-timers")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| PostgreSQL | fsync off | — | 4 |" in result.stdout
+    assert "| PostgreSQL | fsync off | 1 ms each way (proxy) | 1 |" in result.stdout
+    assert "| PostgreSQL | fsync off | 1 ms each way (proxy) | 4 |" in result.stdout
+    # 1 and 4 workers, straight and through the proxy, each 20 fires + 10 warm-up
+    # fires, and 5 cases fired twice + 10 warm-up fires per side
+    assert "PostgreSQL: rows checked: 320 fires on each side" in result.stdout
+    for side in ("baseline", "ours"):
+        line = next(
+            x for x in result.stdout.splitlines() if x.startswith(f"| PostgreSQL | {side} |")
+        )
+        cold, warm = (float(x) for x in line.split("|")[3:5])
+        assert cold >= 1 and warm >= 1  # every fire goes to the server at least once
+
+
+def test_short_rows_fail_loudly(tmp_path: Path) -> None:
+    backend = Backend("SQLite", f"sqlite:///{tmp_path}/bench.db", durable=False)
+    engine = backend.engine()
+    SqlStore(engine)
+    baseline_tables(metadata := sa.MetaData())
+    metadata.create_all(engine)
+    engine.dispose()
+    for side in ("ours", "baseline"):
+        fires_per_second(backend, side, workers=1, fires=4)
+    check_fires(backend, {"ours": 14, "baseline": 14})  # 4 fires and 10 warm-up fires each
+    with pytest.raises(AssertionError, match="rows short: fires made: ours 15, baseline 14"):
+        check_fires(backend, {"ours": 15, "baseline": 14})

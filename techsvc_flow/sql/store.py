@@ -801,6 +801,21 @@ class SqlStore(Store):
             table.c.claimed_by == self.worker_id,
         )
 
+    def _picked(
+        self, table: sa.Table, pick: sa.Select[Any], key: sa.ColumnElement[Any]
+    ) -> sa.ColumnElement[bool]:
+        """The rows of ``table`` that ``pick`` (selecting ``key``) selects, for an update
+        that claims them. On PostgreSQL ``pick`` locks them, skipping rows another
+        claimer holds, and selects their physical addresses (locked rows stay put until
+        the update): the update fetches them by address (a TID scan) rather than joining
+        back through the primary key (1,000 of 1,000,000 timers: 30 -> 15 ms)."""
+        if self.dialect != "postgresql":
+            return key.in_(pick)
+        ctid: sa.ColumnClause[Any] = sa.literal_column("ctid")
+        pick = pick.with_only_columns(ctid).with_for_update(skip_locked=True)
+        name = self.engine.dialect.identifier_preparer.format_table(table, use_schema=False)
+        return sa.literal_column(f"{name}.ctid") == sa.any_(sa.func.array(pick.scalar_subquery()))
+
     def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
         tm = self.tables.timers
         pick = (
@@ -809,11 +824,9 @@ class SqlStore(Store):
             .order_by(tm.c.due_at, tm.c.case_id, tm.c.sla)
             .limit(limit)
         )
-        if self.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         claim = (
             sa.update(tm)
-            .where(sa.tuple_(tm.c.case_id, tm.c.sla).in_(pick))
+            .where(self._picked(tm, pick, sa.tuple_(tm.c.case_id, tm.c.sla)))
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
             .returning(*self._timer_columns)
         )
@@ -918,11 +931,9 @@ class SqlStore(Store):
             .order_by(o.c.status, o.c.n)
             .limit(limit)
         )
-        if self.dialect == "postgresql":
-            pick = pick.with_for_update(skip_locked=True)
         claim = (
             sa.update(o)
-            .where(o.c.n.in_(pick))
+            .where(self._picked(o, pick, o.c.n))
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
             .returning(*o.c)
         )
