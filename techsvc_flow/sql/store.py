@@ -830,7 +830,7 @@ class SqlStore(Store):
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
             .returning(*self._timer_columns)
         )
-        with self.writing() as conn:
+        with self._statement() as conn:  # one statement: its own transaction
             rows = conn.execute(claim).all()
         timers = [Timer(*r) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.case_id, t.sla))
@@ -937,7 +937,7 @@ class SqlStore(Store):
             .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
             .returning(*o.c)
         )
-        with self.writing() as conn:
+        with self._statement() as conn:  # one statement: its own transaction
             rows = conn.execute(claim).all()
         return [_delivery_from(r) for r in sorted(rows, key=lambda r: int(r.n))]
 
