@@ -53,7 +53,8 @@ PROCESS = ProcessDefinition(
     fields=[Field("text", "str"), Field("n", "int")],
 )
 PAYLOAD_TEXT = "回访记录"
-WARM_CASES = 5  # psycopg prepares a statement on its 5th run, in a round trip of its own
+WARM_CASES = 10  # psycopg prepares a statement (for each set of parameter types) on
+# its 5th run, in a round trip of its own: every kind of statement runs that often first
 WARM_FIRES = 2 * WARM_CASES
 
 

@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
-from ._rows import _UPDATED, _Writes
+from ._rows import _CASE_COLUMNS, _UPDATED, _Writes
 from .tables import SqlTables
 
 __all__ = ["Writer", "rows_replaced", "writer_for"]
@@ -62,6 +62,21 @@ class Writer:
         """Update the case from ``seq``/``head`` and write its children; False (nothing
         written) if the case is not at ``seq``/``head`` or the key is stored already."""
         raise NotImplementedError
+
+    #: the case row's columns as :func:`~._rows._case_from` reads them, by id
+    load_sql: str
+    #: the placeholder of the case id in :attr:`load_sql`
+    load_param: Callable[[str], Any]
+
+    def load(self, conn: Connection, case_id: str) -> tuple[Any, ...] | None:
+        """The case row (``_CASE_COLUMNS`` and ``body``), or None."""
+        cursor = _driver(conn).cursor()
+        try:
+            cursor.execute(self.load_sql, self.load_param(case_id))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else tuple(row)
 
 
 def rows_replaced(t: SqlTables) -> sa.ColumnElement[bool]:
@@ -128,6 +143,9 @@ class _SqliteWriter(Writer):
             )
         )
         self.update = _Statement(update, dialect)
+        select = sa.select(*[c.c[n] for n in (*_CASE_COLUMNS, "body")]).where(c.c.id == bp("b_id"))
+        self.load_sql = _Statement(select, dialect).sql
+        self.load_param = _one
         self.insert_case = _Statement(
             sqlite_dialect.insert(c).on_conflict_do_nothing(index_elements=[c.c.id]),
             dialect,
@@ -196,6 +214,10 @@ class _SqliteWriter(Writer):
                 cursor.execute(self.del_fields.sql, case_id)
         _rows(cursor, self.work, w.work)
         _rows(cursor, self.fields, w.fields or [])
+
+
+def _one(value: str) -> tuple[str]:
+    return (value,)
 
 
 def _rows(cursor: Any, statement: _Statement, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -285,6 +307,9 @@ class _PostgresWriter(Writer):
             "fields": quote(tables.case_fields),
         }
         children = _CHILDREN.format(**names)
+        columns = ", ".join((*_CASE_COLUMNS, "body"))
+        self.load_sql = f"SELECT {columns} FROM {names['cases']} WHERE id = %(b_id)s"
+        self.load_param = _by_id
         assignments = ", ".join(f"{name} = %({name})s" for name in _UPDATED)
         self.update = _UPDATE.format(assignments=assignments, **names) + children
         self.insert = (
@@ -333,6 +358,10 @@ class _PostgresWriter(Writer):
             cursor.execute(sql, params, binary=True)
             row = cursor.fetchone()
         return bool(row[0])
+
+
+def _by_id(value: str) -> dict[str, str]:
+    return {"b_id": value}
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:

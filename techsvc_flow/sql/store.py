@@ -602,8 +602,12 @@ class SqlStore(Store):
     # --- reading -------------------------------------------------------------------------
 
     def load(self, case_id: str) -> Case:
+        fast = self._fast
         with self.reading() as conn:
-            row = conn.execute(self._sel_case, {"b_id": case_id}).first()
+            if fast is not None:
+                row = fast.load(conn, case_id)
+            else:
+                row = conn.execute(self._sel_case, {"b_id": case_id}).first()
         if row is None:
             raise CaseNotFound(case_id)
         self._recent.put(tuple(row))
