@@ -655,8 +655,17 @@ class Workflow:
         return closest(refusals)[1]
 
     def _fired_by(self, case: Case) -> Callable[[], dict[str, frozenset[str | None]]]:
-        """Who fired each trigger of ``case``, read from its history when first asked."""
-        return functools.cache(lambda: actors_of(self.store.history(case.id), case.seq))
+        """Who fired each trigger of ``case``, read from its history when first asked
+        (a plain closure: ``functools.cache`` would cost more than the rest of a fire's
+        checks)."""
+        found: list[dict[str, frozenset[str | None]]] = []
+
+        def fired_by() -> dict[str, frozenset[str | None]]:
+            if not found:
+                found.append(actors_of(self.store.history(case.id), case.seq))
+            return found[0]
+
+        return fired_by
 
     def history(self, case_id: str, /, *, actor: ActorLike = None) -> list[HistoryEntry]:
         """The case's audit trail, oldest first; given ``actor``, with every payload
