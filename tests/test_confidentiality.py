@@ -338,3 +338,42 @@ def test_redact_walks_mappings_and_lists_without_changing_them() -> None:
     }
     assert value["b"] == {"c": {"fee": 3}}
     assert redact(value, {}) is value
+
+
+# --- worklists and queries ---------------------------------------------------------------
+
+
+def test_worklists_and_queries_read_as_the_reader_may() -> None:
+    from techsvc_flow.definition import Assign
+
+    desk = ProcessDefinition(
+        name="desk",
+        version=1,
+        states=[
+            State("open", initial=True, assign=Assign(roles=("handler", "staff"))),
+            State("done", final=True),
+        ],
+        transitions=[Transition("close", source="open", dest="done")],
+        fields=[
+            Field("client", "str", level="internal", indexed=True),
+            Field("fee", "decimal", level="secret"),
+            Field("request", "dict"),
+        ],
+    )
+    wf = Workflow(
+        clock=SteppedClock(T0),
+        processes=[desk],
+        roles=lambda who: ROLES.get(who, []),
+        clearances=CLEARANCES,
+    )
+    data = {"client": "C-7", "fee": Decimal("5"), "request": {"fee": Decimal("4")}}
+    wf.start("desk", case_id="W-1", data=data)
+    (item,) = wf.worklist("ann")  # a handler: confidential clearance
+    assert item.case.data == {"client": "C-7", "fee": SECRET, "request": {"fee": SECRET}}
+    (seen,) = wf.query(process="desk", actor="sam")
+    assert seen.data["fee"] == SECRET and seen.data["client"] == "C-7"
+    (full,) = wf.query(process="desk")  # no reader given: unfiltered
+    assert full.data["fee"] == Decimal("5")
+    assert [c.id for c in wf.query(fields={"client": "C-7"}, actor="sam")] == ["W-1"]
+    with pytest.raises(InvalidValue, match="fields.client"):  # the answer would tell
+        wf.query(fields={"client": "C-7"}, actor=Actor("guest"))

@@ -439,7 +439,10 @@ class Workflow:
         Without ``actor`` the case is returned unfiltered: the host must pass the
         reader to get the filtering. Raises :class:`CaseNotFound`.
         """
-        case = self.store.load(case_id)
+        return self._view(self.store.load(case_id), actor)
+
+    def _view(self, case: Case, actor: ActorLike) -> Case:
+        """``case`` as ``actor`` may read it (see :meth:`get`)."""
         hidden = self._hidden(case, actor)
         return attrs.evolve(case, data=redact(case.data, hidden)) if hidden else case
 
@@ -963,7 +966,11 @@ class Workflow:
         if not actor_id:
             raise InvalidValue("actor", "a worklist is somebody's: give the person")
         q = self._case_query(at, due_within, process=process)
-        return worklist(self, actor_id, roles, at, q, limit, after)
+        page = worklist(self, actor_id, roles, at, q, limit, after)
+        # the person reads what their clearance allows
+        return attrs.evolve(
+            page, items=[attrs.evolve(w, case=self._view(w.case, actor)) for w in page.items]
+        )
 
     def query(
         self,
@@ -973,6 +980,7 @@ class Workflow:
         limit: int = 50,
         after: str | None = None,
         at: dt.datetime | None = None,
+        actor: ActorLike = None,
         **filters: Any,
     ) -> Page[Case]:
         """The cases matching every filter given, a page at a time.
@@ -983,15 +991,36 @@ class Workflow:
         ``fields`` (indexed case data fields: ``{"client_id": "C-7"}``, a list for one
         of several values), ``order``), and: ``overdue=True`` (a running clock is late at ``at``),
         ``due_within="4wh"`` (due within that working time of ``at``, overdue
-        included). Pass the page's ``next`` as ``after`` for the next page.
+        included). Pass the page's ``next`` as ``after`` for the next page. Given
+        ``actor``, each case is read as the actor's :meth:`clearance` allows (see
+        :meth:`get`), and a filter on a field classified above it is refused (its
+        answer would tell the value).
 
         Raises:
-            InvalidValue: an unknown filter, a bad value or cursor.
+            InvalidValue: an unknown filter, a bad value or cursor; a field filter
+                above ``actor``'s clearance.
         """
         at = self._at(at)
         if overdue:
             filters["overdue_at"] = at
-        return query(self, self._case_query(at, due_within, **filters), limit, after)
+        if actor is not None:
+            self._check_field_filters(filters.get("fields") or {}, actor)
+        page = query(self, self._case_query(at, due_within, **filters), limit, after)
+        if actor is None:
+            return page
+        return attrs.evolve(page, items=[self._view(case, actor) for case in page.items])
+
+    def _check_field_filters(self, fields: Mapping[str, Any], actor: ActorLike) -> None:
+        """Refuse a filter on a field some process classifies above ``actor``'s clearance."""
+        clearance = self.clearance(actor)
+        for machine in self._machines.values():
+            for name, level in above(machine.definition.levels, clearance).items():
+                if name in fields:
+                    raise InvalidValue(
+                        f"fields.{name}",
+                        f"the field is classified {level!r}, above the clearance "
+                        f"{clearance!r} of the reader",
+                    )
 
     def counts(
         self,
