@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import functools
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
