@@ -25,7 +25,7 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .calendar import WorkCalendar
@@ -307,7 +307,7 @@ def _cases(args: argparse.Namespace) -> int:
     try:
         wf = _work_workflow(store, cal)
         now = _now(args, cal)
-        filters: dict[str, object] = {}
+        filters: dict[str, Any] = {}
         if args.process:
             filters["process"] = args.process
         if args.state:
