@@ -13,7 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from benchmarks._sqlbench import Backend, baseline_tables, check_fires, fires_per_second
+from benchmarks._sqlbench import (
+    WARM_FIRES,
+    Backend,
+    baseline_tables,
+    check_fires,
+    fires_per_second,
+)
 from techsvc_flow.sql import SqlStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +42,8 @@ def test_sql_benchmark_quick_run() -> None:
     assert "| ours (fires/s) | baseline (fires/s) | ours/baseline fires/s |" in result.stdout
     assert "| SQLite | fsync off | — | 4 |" in result.stdout
     assert "| SQLite | 100,000 |" in result.stdout
-    assert "SQLite: rows checked: 150 fires on each side" in result.stdout
+    # 1 and 4 workers, 20 fires + the warm-up fires each
+    assert f"SQLite: rows checked: {5 * (20 + WARM_FIRES)} fires on each side" in result.stdout
     assert "targets met:" in result.stdout
 
 
@@ -51,9 +58,10 @@ def test_sql_benchmark_quick_run_on_postgres_through_the_proxy() -> None:
     assert "| PostgreSQL | fsync off | — | 4 |" in result.stdout
     assert "| PostgreSQL | fsync off | 1 ms each way (proxy) | 1 |" in result.stdout
     assert "| PostgreSQL | fsync off | 1 ms each way (proxy) | 4 |" in result.stdout
-    # 1 and 4 workers, straight and through the proxy, each 20 fires + 10 warm-up
-    # fires, and 5 cases fired twice + 10 warm-up fires per side
-    assert "PostgreSQL: rows checked: 320 fires on each side" in result.stdout
+    # 1 and 4 workers, straight and through the proxy, each 20 fires + the warm-up
+    # fires, and 5 cases fired twice + the warm-up fires per side
+    made = 2 * 5 * (20 + WARM_FIRES) + 10 + WARM_FIRES
+    assert f"PostgreSQL: rows checked: {made} fires on each side" in result.stdout
     for side in ("baseline", "ours"):
         line = next(
             x for x in result.stdout.splitlines() if x.startswith(f"| PostgreSQL | {side} |")
@@ -71,6 +79,7 @@ def test_short_rows_fail_loudly(tmp_path: Path) -> None:
     engine.dispose()
     for side in ("ours", "baseline"):
         fires_per_second(backend, side, workers=1, fires=4)
-    check_fires(backend, {"ours": 14, "baseline": 14})  # 4 fires and 10 warm-up fires each
-    with pytest.raises(AssertionError, match="rows short: fires made: ours 15, baseline 14"):
-        check_fires(backend, {"ours": 15, "baseline": 14})
+    made = 4 + WARM_FIRES  # 4 fires and the warm-up fires each
+    check_fires(backend, {"ours": made, "baseline": made})
+    with pytest.raises(AssertionError, match=f"fires made: ours {made + 1}, baseline {made};"):
+        check_fires(backend, {"ours": made + 1, "baseline": made})
