@@ -92,8 +92,10 @@ def wf() -> Workflow:
 def test_entering_a_state_applies_its_rule_and_records_it(wf: Workflow) -> None:
     case = wf.start("ticket", case_id="T-1")
     assert case.assignment == Assignment(None, ("agent",))
-    kinds = [(e.kind, e.actor, e.payload.get("rule")) for e in wf.history("T-1")]
-    assert kinds[-1] == ("work.assign", None, "roles")
+    start = wf.history("T-1")[0]  # the move's own entry records the automatic assignment
+    assert start.kind == "start"
+    assert start.assigned == {"assignment": Assignment(None, ("agent",)).to_dict(), "rule": "roles"}
+    assert "work.assign" not in [e.kind for e in wf.history("T-1")]
     case = wf.fire("T-1", "fix", payload={"owner": "eve"})
     assert case.assignment == Assignment("eve", ("agent",))
     case = wf.fire("T-1", "close")
