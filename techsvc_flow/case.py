@@ -321,9 +321,39 @@ def _text(
     head = _HEAD.encode(fields if key_id is None else [key_id, *fields])
     body = canonical(payload) if payload else "{}"
     if assigned is not None:
-        body += canonical(assigned)
+        body += _assigned_text(assigned)
     # surrogatepass: any Python string hashes (a store may still refuse to keep it)
     return (head + body).encode("utf-8", "surrogatepass")
+
+
+_ASSIGNED_KEYS = frozenset(("assignment", "rule"))
+_ASSIGNMENT_KEYS = frozenset(("assignee", "roles", "delegate"))
+#: the canonical text of ``assigned`` values seen, by their (type-exact) contents: most
+#: automatic assignments name the same roles, or one of a few people
+_ASSIGNED_TEXTS: dict[tuple[Any, ...], str] = {}
+
+
+def _assigned_text(assigned: Mapping[str, Any]) -> str:
+    """``canonical(assigned)``, remembered for the usual shape (str or ``None`` values,
+    roles a list or tuple of str): a fire's seal would otherwise spend as long on this
+    small mapping as on the rest of the entry."""
+    a = assigned.get("assignment")
+    if type(a) is dict and assigned.keys() == _ASSIGNED_KEYS and a.keys() == _ASSIGNMENT_KEYS:
+        roles, rule, person, delegate = a["roles"], assigned["rule"], a["assignee"], a["delegate"]
+        if (
+            type(roles) in (list, tuple)
+            and all(type(r) is str for r in roles)
+            and all(v is None or type(v) is str for v in (rule, person, delegate))
+        ):
+            key = (rule, person, delegate, *roles)
+            text = _ASSIGNED_TEXTS.get(key)
+            if text is None:
+                text = canonical(assigned)
+                if len(_ASSIGNED_TEXTS) >= 4096:
+                    _ASSIGNED_TEXTS.clear()
+                _ASSIGNED_TEXTS[key] = text
+            return text
+    return canonical(assigned)
 
 
 def digest(

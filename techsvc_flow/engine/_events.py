@@ -102,10 +102,8 @@ def events_of(
         else:
             items.append((entry.kind, {**base, **_plain(entry.payload)}))
         if entry.assigned is not None:
-            items.append(
-                ("work.assign", {"actor": None, "version": entry.version,
-                                 **_plain(entry.assigned)})
-            )  # fmt: skip
+            items.append(("work.assign", {"actor": None, "version": entry.version,
+                                          **_plain(entry.assigned)}))  # fmt: skip
         for i, (etype, payload) in enumerate(items):
             events.append(
                 Event(event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)

@@ -97,9 +97,10 @@ def on_entry(
                     f"{definition.name!r} assigns with it",
                 )
             person, by = assigner(after, rule.roles), "call"
-        assignment = Assignment.from_dict({"assignee": person, "roles": rule.roles})
-        if assignment is not None:
-            assigned = {"assignment": assignment.to_dict(), "rule": by}
+        if person is not None or rule.roles:
+            assignment = Assignment(person, rule.roles)
+            assigned = {"assignment": {"assignee": person, "roles": list(rule.roles),
+                                       "delegate": None}, "rule": by}  # fmt: skip
             drafts = list(drafts)
             drafts[move] = drafts[move]._replace(assigned=assigned)
     if after.assignment != assignment:
