@@ -101,7 +101,7 @@ def events_of(
             items.append(("incident.opened", {**base, **_plain(entry.payload)}))
         else:
             items.append((entry.kind, {**base, **_plain(entry.payload)}))
-        if entry.assigned is not None:
+        if entry.assigned is not None:  # the move's automatic assignment, by the system
             items.append(("work.assign", {"actor": None, "version": entry.version,
                                           **_plain(entry.assigned)}))  # fmt: skip
         for i, (etype, payload) in enumerate(items):

@@ -98,14 +98,30 @@ def on_entry(
                 )
             person, by = assigner(after, rule.roles), "call"
         if person is not None or rule.roles:
-            assignment = Assignment(person, rule.roles)
+            assignment = _assignment(person, rule.roles)
             assigned = {"assignment": {"assignee": person, "roles": list(rule.roles),
                                        "delegate": None}, "rule": by}  # fmt: skip
             drafts = list(drafts)
             drafts[move] = drafts[move]._replace(assigned=assigned)
-    if after.assignment != assignment:
+    if after.assignment is not assignment and after.assignment != assignment:
         after = _set(before, after, "assignment", assignment)
     return after, drafts
+
+
+#: the assignments the rules made, shared (they are immutable): most name the same roles
+_MADE: dict[tuple[str | None, tuple[str, ...]], Assignment] = {}
+
+
+def _assignment(person: str | None, roles: tuple[str, ...]) -> Assignment:
+    """``Assignment(person, roles)``, the same object each time for a str or no person."""
+    if person is not None and type(person) is not str:
+        return Assignment(person, roles)
+    made = _MADE.get((person, roles))
+    if made is None:
+        if len(_MADE) >= 4096:
+            _MADE.clear()
+        made = _MADE[person, roles] = Assignment(person, roles)
+    return made
 
 
 def _reason(code: str, message: str, details: Sequence[str] = (), kind: str = "state") -> Reason:
