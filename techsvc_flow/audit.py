@@ -101,12 +101,15 @@ def case_problems(
 
 
 def _assignment(entries: Sequence[HistoryEntry]) -> Assignment | None:
-    """Who is to act, as the history says: a move to another state clears it, a
+    """Who is to act, as the history says: a move to another state clears it, then sets
+    it when the move's entry records the automatic assignment (``assigned``); a
     ``work.*`` entry that records an ``assignment`` sets it."""
     found: Assignment | None = None
     for e in entries:
         if e.dest is not None and e.dest != e.source:
             found = None
+            if e.assigned is not None:
+                found = Assignment.from_dict(e.assigned["assignment"])
         elif e.kind.startswith("work.") and "assignment" in e.payload:
             found = Assignment.from_dict(e.payload["assignment"])
     return found

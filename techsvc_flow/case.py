@@ -233,6 +233,12 @@ class HistoryEntry:
         hash: the seal over this entry's content and ``prev``: SHA-256, or HMAC-SHA256
             with the key named by ``key_id``.
         key_id: the id of the :class:`ChainKey` that sealed the entry (``None``: no key).
+        assigned: the automatic assignment this entry's move made (the entered state's
+            rule), as the payload of a ``work.assign`` entry: ``assignment`` (see
+            :meth:`Assignment.to_dict`) and ``rule`` (``"field"``, ``"call"`` or
+            ``"roles"``); ``None``: none. Sealed with the entry only when set, so that
+            entries written before it existed (with a separate ``work.assign`` entry)
+            keep their seal.
     """
 
     case_id: str
@@ -249,9 +255,11 @@ class HistoryEntry:
     prev: str
     hash: str = ""
     key_id: str | None = None
+    assigned: Mapping[str, Any] | None = None
 
     def content(self) -> dict[str, Any]:
-        """The sealed content (everything but :attr:`hash`; ``key_id`` only if set)."""
+        """The sealed content (everything but :attr:`hash`; ``key_id`` and ``assigned``
+        only if set)."""
         out = {
             "case_id": self.case_id,
             "seq": self.seq,
@@ -268,6 +276,8 @@ class HistoryEntry:
         }
         if self.key_id is not None:
             out["key_id"] = self.key_id
+        if self.assigned is not None:
+            out["assigned"] = dict(self.assigned)
         return out
 
     def computed_hash(self, key: ChainKey | None = None) -> str:
@@ -275,6 +285,7 @@ class HistoryEntry:
         return seal(
             key, self.case_id, self.seq, self.kind, self.at, self.actor, self.trigger,
             self.source, self.dest, self.payload, self.definition_hash, self.version, self.prev,
+            self.assigned,
         )  # fmt: skip
 
     def sealed(self, key: ChainKey | None = None) -> HistoryEntry:
@@ -300,15 +311,49 @@ def _text(
     definition_hash: str,
     version: int,
     prev: str,
+    assigned: Mapping[str, Any] | None = None,
 ) -> bytes:
     """What is sealed: the canonical JSON of the fields in this order (preceded by the key
-    id when keyed), the instant in UTC, then the canonical JSON of the payload."""
+    id when keyed), the instant in UTC, then the canonical JSON of the payload, then,
+    only when set, the canonical JSON of ``assigned``."""
     fields = [case_id, seq, kind, at.astimezone(dt.UTC).isoformat(), actor, trigger, source,
               dest, definition_hash, version, prev]  # fmt: skip
     head = _HEAD.encode(fields if key_id is None else [key_id, *fields])
     body = canonical(payload) if payload else "{}"
+    if assigned is not None:
+        body += _assigned_text(assigned)
     # surrogatepass: any Python string hashes (a store may still refuse to keep it)
     return (head + body).encode("utf-8", "surrogatepass")
+
+
+_ASSIGNED_KEYS = frozenset(("assignment", "rule"))
+_ASSIGNMENT_KEYS = frozenset(("assignee", "roles", "delegate"))
+#: the canonical text of ``assigned`` values seen, by their (type-exact) contents: most
+#: automatic assignments name the same roles, or one of a few people
+_ASSIGNED_TEXTS: dict[tuple[Any, ...], str] = {}
+
+
+def _assigned_text(assigned: Mapping[str, Any]) -> str:
+    """``canonical(assigned)``, remembered for the usual shape (str or ``None`` values,
+    roles a list or tuple of str): a fire's seal would otherwise spend as long on this
+    small mapping as on the rest of the entry."""
+    a = assigned.get("assignment")
+    if type(a) is dict and assigned.keys() == _ASSIGNED_KEYS and a.keys() == _ASSIGNMENT_KEYS:
+        roles, rule, person, delegate = a["roles"], assigned["rule"], a["assignee"], a["delegate"]
+        if (
+            type(roles) in (list, tuple)
+            and all(type(r) is str for r in roles)
+            and all(v is None or type(v) is str for v in (rule, person, delegate))
+        ):
+            key = (rule, person, delegate, *roles)
+            text = _ASSIGNED_TEXTS.get(key)
+            if text is None:
+                text = canonical(assigned)
+                if len(_ASSIGNED_TEXTS) >= 4096:
+                    _ASSIGNED_TEXTS.clear()
+                _ASSIGNED_TEXTS[key] = text
+            return text
+    return canonical(assigned)
 
 
 def digest(
@@ -324,11 +369,13 @@ def digest(
     definition_hash: str,
     version: int,
     prev: str,
+    assigned: Mapping[str, Any] | None = None,
 ) -> str:
     """SHA-256 (hex) of an entry: the canonical JSON of its fields in this order, the
-    instant in UTC, followed by the canonical JSON of the payload (sorted keys)."""
+    instant in UTC, followed by the canonical JSON of the payload (sorted keys) and,
+    when set, of ``assigned``."""
     return seal(None, case_id, seq, kind, at, actor, trigger, source, dest, payload,
-                definition_hash, version, prev)  # fmt: skip
+                definition_hash, version, prev, assigned)  # fmt: skip
 
 
 def _key_id(secret: bytes) -> str:
@@ -397,11 +444,13 @@ def seal(
     definition_hash: str,
     version: int,
     prev: str,
+    assigned: Mapping[str, Any] | None = None,
 ) -> str:
     """The seal of an entry (hex, 64 characters): :func:`digest` without a key; with one,
-    HMAC-SHA256 under the key's secret of the key's id and the same text."""
+    HMAC-SHA256 under the key's secret of the key's id and the same text (``assigned``:
+    see :attr:`HistoryEntry.assigned`)."""
     text = _text(None if key is None else key.id, case_id, seq, kind, at, actor, trigger,
-                 source, dest, payload, definition_hash, version, prev)  # fmt: skip
+                 source, dest, payload, definition_hash, version, prev, assigned)  # fmt: skip
     if key is None:
         return hashlib.sha256(text).hexdigest()
     return hmac.digest(key.secret, text, "sha256").hex()

@@ -92,13 +92,90 @@ def wf() -> Workflow:
 def test_entering_a_state_applies_its_rule_and_records_it(wf: Workflow) -> None:
     case = wf.start("ticket", case_id="T-1")
     assert case.assignment == Assignment(None, ("agent",))
-    kinds = [(e.kind, e.actor, e.payload.get("rule")) for e in wf.history("T-1")]
-    assert kinds[-1] == ("work.assign", None, "roles")
+    start = wf.history("T-1")[0]  # the move's own entry records the automatic assignment
+    assert start.kind == "start"
+    assert start.assigned == {"assignment": Assignment(None, ("agent",)).to_dict(), "rule": "roles"}
+    assert "work.assign" not in [e.kind for e in wf.history("T-1")]
     case = wf.fire("T-1", "fix", payload={"owner": "eve"})
     assert case.assignment == Assignment("eve", ("agent",))
     case = wf.fire("T-1", "close")
     assert case.assignment is None  # leaving clears it; done names nobody
     assert wf.verify_history("T-1")
+
+
+def test_the_automatic_assignment_is_sealed_in_the_move_and_emits_its_event(
+    store: Store,
+) -> None:
+    wf = make_wf(store)
+    seen: list[Any] = []
+    wf.on("work.*", seen.append)
+    wf.start("ticket", case_id="T-1")
+    wf.fire("T-1", "fix", payload={"owner": "eve"})
+    entries = wf.history("T-1")
+    assert [e.kind for e in entries] == ["start", "sla.started", "fire"]
+    fire = entries[-1]
+    assert fire.assigned == {"assignment": {"assignee": "eve", "roles": ["agent"],
+                                            "delegate": None}, "rule": "field"}  # fmt: skip
+    assert fire.content()["assigned"] == fire.assigned  # sealed, and stored with the entry
+    assert "assigned" not in entries[1].content()
+    assert wf.verify_history("T-1")
+    # one work.assign event per automatic assignment, by the system, as before
+    assert [(e.type, e.payload["actor"], e.payload["rule"]) for e in seen] == [
+        ("work.assign", None, "roles"), ("work.assign", None, "field")]  # fmt: skip
+    assert seen[-1].payload["assignment"]["assignee"] == "eve"
+    assert seen[-1].id.startswith(fire.hash[:32])
+    assert [i.case.id for i in wf.worklist(Actor("eve"), at=T0)] == ["T-1"]
+    # the seal covers it: another assignee does not verify
+    forged = attrs.evolve(fire, assigned={**fire.assigned, "rule": "call"})
+    assert forged.computed_hash() != fire.hash
+    assert attrs.evolve(fire, assigned=None).computed_hash() != fire.hash
+
+
+def test_a_history_with_separate_work_assign_entries_still_verifies() -> None:
+    from techsvc_flow.audit import case_problems
+    from techsvc_flow.engine._unit import Draft, write
+
+    wf = make_wf()
+    definition = wf._machine("ticket").definition
+    # the format before the automatic assignment moved into the move's entry
+    case = wf.start("ticket", case_id="T-1")
+    old = [e for e in wf.history("T-1")]
+    assert old[0].assigned is not None
+    before = case
+    assigned = {"assignment": {"assignee": "eve", "roles": ["agent"], "delegate": None},
+                "rule": "field"}  # fmt: skip
+    moved = attrs.evolve(before, state="fixing", version=2,
+                         assignment=Assignment("eve", ("agent",)))  # fmt: skip
+    drafts = [Draft("fire", None, "fix", "open", "fixing", {"owner": "eve"}),
+              Draft("work.assign", None, None, "fixing", None, assigned)]  # fmt: skip
+    moved = attrs.evolve(moved, data={"owner": "eve"}, counts={"fix": 1})
+    written = write(wf.store, CALENDAR, definition, before, moved, drafts, T0)
+    entries = wf.history("T-1")
+    assert [e.kind for e in entries][-2:] == ["fire", "work.assign"]
+    assert entries[-1].assigned is None and "assigned" not in entries[-1].content()
+    assert wf.verify_history("T-1")
+    assert case_problems(written.case, entries, definition.hash) == []
+    assert [e.type for e in written.events][-1] == "work.assign"
+    # and the audit derives the assignment from either form
+    assert case_problems(attrs.evolve(written.case, assignment=None), entries, None) == [
+        "case row: assignment is None, its history says "
+        "Assignment(assignee='eve', roles=('agent',), delegate=None)"
+    ]
+
+
+def test_the_archive_exports_the_automatic_assignment() -> None:
+    from techsvc_flow.quality.archive import archive
+
+    wf = make_wf()
+    wf.start("ticket", case_id="T-1")
+    exported = archive(wf, "T-1")
+    first = exported["history"][0]
+    assert first["kind"] == "start"
+    assert first["assigned"] == {
+        "assignment": {"assignee": None, "roles": ["agent"], "delegate": None},
+        "rule": "roles",
+    }
+    assert "assigned" not in exported["history"][1]
 
 
 def test_a_self_transition_keeps_the_assignee(wf: Workflow) -> None:

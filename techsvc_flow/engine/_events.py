@@ -72,9 +72,11 @@ def events_of(
     ``start`` gives ``case.started`` and ``state.entered``; ``fire`` gives
     ``case.transition`` (and ``state.left``/``state.entered`` when the state changes);
     ``refused`` gives ``case.refused``; ``incident`` gives ``incident.opened``; any other
-    kind (``sla.*``, ``incident.resolved``) an event of its own name carrying the entry's
-    payload. Event ids derive from the entry hash, so an event
-    keeps its id whenever it is delivered again.
+    kind (``sla.*``, ``incident.resolved``, ``work.*``) an event of its own name carrying
+    the entry's payload. An entry whose move assigned the case (``assigned``) gives,
+    last, ``work.assign`` by the system (``actor`` ``None``) carrying ``assigned``, as a
+    separate ``work.assign`` entry would. Event ids derive from the entry hash, so an
+    event keeps its id whenever it is delivered again.
     """
     events: list[Event] = []
     for entry in entries:
@@ -99,6 +101,9 @@ def events_of(
             items.append(("incident.opened", {**base, **_plain(entry.payload)}))
         else:
             items.append((entry.kind, {**base, **_plain(entry.payload)}))
+        if entry.assigned is not None:  # the move's automatic assignment, by the system
+            items.append(("work.assign", {"actor": None, "version": entry.version,
+                                          **_plain(entry.assigned)}))  # fmt: skip
         for i, (etype, payload) in enumerate(items):
             events.append(
                 Event(event_id(entry.hash, i), etype, case.id, case.process, entry.at, payload)

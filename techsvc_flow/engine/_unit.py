@@ -32,7 +32,8 @@ class Draft(NamedTuple):
     """A history entry still to be written: what happened, without its place in the chain.
 
     (A named tuple, not an attrs class: a fire makes one or more, and it is the cheapest
-    value Python builds.)
+    value Python builds.) ``assigned``: the automatic assignment the move made (see
+    :attr:`HistoryEntry.assigned`).
     """
 
     kind: str
@@ -41,6 +42,7 @@ class Draft(NamedTuple):
     source: str | None = None
     dest: str | None = None
     payload: Mapping[str, Any] | None = None
+    assigned: Mapping[str, Any] | None = None
 
 
 def due_instant(case: Case, calendar: WorkCalendar) -> dt.datetime | None:
@@ -105,10 +107,10 @@ def write(
         seq += 1
         payload = d.payload if type(d.payload) is dict else dict(d.payload or {})
         sealed = seal(key, case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
-                      payload, process_hash, version, head)  # fmt: skip
+                      payload, process_hash, version, head, d.assigned)  # fmt: skip
         entries.append(
             HistoryEntry(case_id, seq, d.kind, at, d.actor, d.trigger, d.source, d.dest,
-                         payload, process_hash, version, head, sealed, key_id)
+                         payload, process_hash, version, head, sealed, key_id, d.assigned)
         )  # fmt: skip
         head = sealed
     if not entries:

@@ -1,8 +1,9 @@
 """Who acts next: assignment rules on entering a state, and the work operations.
 
 Assignment is data, not state. On entering a state whose definition declares an
-:class:`~techsvc_flow.definition.Assign` rule, the case is assigned (a ``work.assign``
-entry by the system, in the same write as the move); leaving the state clears it. The
+:class:`~techsvc_flow.definition.Assign` rule, the case is assigned (recorded in the
+move's own history entry, :attr:`~techsvc_flow.case.HistoryEntry.assigned`, with a
+``work.assign`` event by the system); leaving the state clears it. The
 operations ``assign``, ``claim``, ``unclaim``, ``reassign`` (转办, with a reason),
 ``delegate`` (委托), ``urge`` (催办) and ``comment`` are ``work.<operation>`` history
 entries and events of the same name, written through the one commit step. They do not
@@ -63,21 +64,25 @@ def on_entry(
     after: Case,
     drafts: Sequence[Draft],
     assigners: Mapping[str, Assigner],
-) -> tuple[Case, list[Draft]]:
+) -> tuple[Case, Sequence[Draft]]:
     """Apply the entered state's rule when ``drafts`` move the case to another state.
 
-    Returns the case (its assignment cleared, then set by the rule) and the
-    ``work.assign`` draft recording what the rule chose (none when it names nobody).
+    Returns the case (its assignment cleared, then set by the rule) and the drafts, the
+    move among them recording what the rule chose in its ``assigned`` (nothing when it
+    names nobody): one sealed entry for the move and the assignment, whose events
+    include ``work.assign`` (see :attr:`~techsvc_flow.case.HistoryEntry.assigned`).
 
     Raises:
         ConfigurationError: the rule calls an assigner that is not registered.
     """
-    moved = before is None or any(d.dest is not None and d.dest != d.source for d in drafts)
-    if not moved:
-        return after, []
+    move = -1
+    for i, d in enumerate(drafts):
+        if d.dest is not None and (d.dest != d.source or before is None):
+            move = i
+    if move < 0:
+        return after, drafts
     rule = definition.state_map[after.state].assign
     assignment: Assignment | None = None
-    extra: list[Draft] = []
     if rule is not None:
         person = None
         by = "roles"
@@ -92,13 +97,31 @@ def on_entry(
                     f"{definition.name!r} assigns with it",
                 )
             person, by = assigner(after, rule.roles), "call"
-        assignment = Assignment.from_dict({"assignee": person, "roles": rule.roles})
-        if assignment is not None:
-            payload = {"assignment": assignment.to_dict(), "rule": by}
-            extra.append(Draft("work.assign", None, None, after.state, None, payload))
-    if after.assignment != assignment:
+        if person is not None or rule.roles:
+            assignment = _assignment(person, rule.roles)
+            assigned = {"assignment": {"assignee": person, "roles": list(rule.roles),
+                                       "delegate": None}, "rule": by}  # fmt: skip
+            drafts = list(drafts)
+            drafts[move] = drafts[move]._replace(assigned=assigned)
+    if after.assignment is not assignment and after.assignment != assignment:
         after = _set(before, after, "assignment", assignment)
-    return after, extra
+    return after, drafts
+
+
+#: the assignments the rules made, shared (they are immutable): most name the same roles
+_MADE: dict[tuple[str | None, tuple[str, ...]], Assignment] = {}
+
+
+def _assignment(person: str | None, roles: tuple[str, ...]) -> Assignment:
+    """``Assignment(person, roles)``, the same object each time for a str or no person."""
+    if person is not None and type(person) is not str:
+        return Assignment(person, roles)
+    made = _MADE.get((person, roles))
+    if made is None:
+        if len(_MADE) >= 4096:
+            _MADE.clear()
+        made = _MADE[person, roles] = Assignment(person, roles)
+    return made
 
 
 def _reason(code: str, message: str, details: Sequence[str] = (), kind: str = "state") -> Reason:

@@ -371,10 +371,8 @@ class Workflow:
     ) -> Written:
         """The one commit step (:func:`~techsvc_flow.engine._unit.write`), then delivery
         of its events where the outbox delivers after commit. A move into a state with
-        an assignment rule assigns the case in the same write."""
-        after, assigned = on_entry(definition, before, after, drafts, self._assigners)
-        if assigned:
-            drafts = [*drafts, *assigned]
+        an assignment rule assigns the case in the same write (and the same entry)."""
+        after, drafts = on_entry(definition, before, after, drafts, self._assigners)
         written = write(
             self.store, self.calendar, definition, before, after, drafts, at,
             idempotency_key=idempotency_key, key=self.chain_key, calendars=self.calendars,

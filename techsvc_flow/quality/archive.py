@@ -110,6 +110,8 @@ def _entry(entry: HistoryEntry, definition: ProcessDefinition, include: bool) ->
         "prev": entry.prev,
         "hash": entry.hash,
     }
+    if entry.assigned is not None:  # the automatic assignment the move made, sealed with it
+        out["assigned"] = jsonable(dict(entry.assigned))
     if withheld:
         out["withheld"] = withheld
     return out
