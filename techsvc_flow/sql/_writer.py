@@ -24,6 +24,7 @@ that a fire computed from a cached case can never apply a request twice.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -234,35 +235,35 @@ def _rows(cursor: Any, statement: _Statement, rows: Sequence[Mapping[str, Any]])
 _CHILDREN = """\
 , h AS (
   INSERT INTO {history} (case_id, seq, kind, at, version, hash, body, dest, at_offset)
-  SELECT done.id, x.* FROM done, unnest(
-    %(h_seq)b::int[], %(h_kind)b::text[], %(h_at)b::timestamptz[], %(h_version)b::int[],
-    %(h_hash)b::text[], %(h_body)b::text[], %(h_dest)b::text[], %(h_offset)b::int[]) AS x
+  SELECT done.id, x.* FROM done, json_to_recordset(%(h)s::json) AS x(
+    seq int, kind text, at timestamptz, version int, hash text, body text, dest text,
+    at_offset int)
 ), td AS (
   DELETE FROM {timers} WHERE case_id IN (SELECT id FROM done)
-    AND sla <> ALL(%(t_sla)b::text[])
+    AND sla NOT IN (SELECT y.sla FROM json_to_recordset(%(t)s::json) AS y(sla text))
 ), ti AS (
   INSERT INTO {timers} (case_id, sla, mark, due_at, attempts, error, since)
-  SELECT done.id, x.* FROM done, unnest(
-    %(t_sla)b::text[], %(t_mark)b::text[], %(t_due)b::timestamptz[],
-    %(t_attempts)b::int[], %(t_error)b::text[], %(t_since)b::timestamptz[]) AS x
+  SELECT done.id, x.* FROM done, json_to_recordset(%(t)s::json) AS x(
+    sla text, mark text, due_at timestamptz, attempts int, error text, since timestamptz)
   ON CONFLICT (case_id, sla) DO UPDATE SET mark = EXCLUDED.mark, due_at = EXCLUDED.due_at,
     attempts = EXCLUDED.attempts, error = EXCLUDED.error, since = EXCLUDED.since,
     claimed_until = NULL, claimed_by = NULL
 ), o AS (
   INSERT INTO {outbox} (event_id, case_id, type, status, attempts, delivered_to, event)
-  SELECT x.event_id, x.case_id, x.type, 'pending', 0, '[]', x.event FROM done, unnest(
-    %(o_id)b::text[], %(o_case)b::text[], %(o_type)b::text[], %(o_event)b::text[])
-    AS x(event_id, case_id, type, event)
+  SELECT x.event_id, x.case_id, x.type, 'pending', 0, '[]', x.event
+  FROM done, json_to_recordset(%(o)s::json) AS x(
+    event_id text, case_id text, type text, event text)
   ON CONFLICT (event_id) DO NOTHING
 ), k AS (
   INSERT INTO {keys} (case_id, key, body)
   SELECT done.id, %(k_key)s::text, %(k_body)s::text FROM done WHERE %(k_key)s::text IS NOT NULL
 ), wd AS (
-  DELETE FROM {work} WHERE case_id IN (SELECT id FROM done) AND who <> ALL(%(w_who)b::text[])
+  DELETE FROM {work} WHERE case_id IN (SELECT id FROM done)
+    AND who NOT IN (SELECT y.who FROM json_to_recordset(%(w)s::json) AS y(who text))
 ), wi AS (
   INSERT INTO {work} AS old (case_id, who, due_at, sig)
-  SELECT done.id, x.* FROM done, unnest(
-    %(w_who)b::text[], %(w_due)b::timestamptz[], %(w_sig)b::text[]) AS x
+  SELECT done.id, x.* FROM done, json_to_recordset(%(w)s::json) AS x(
+    who text, due_at timestamptz, sig text)
   ON CONFLICT (case_id, who) DO UPDATE SET due_at = EXCLUDED.due_at, sig = EXCLUDED.sig
     WHERE (old.due_at, old.sig) IS DISTINCT FROM (EXCLUDED.due_at, EXCLUDED.sig)
 ), fd AS (
@@ -335,33 +336,44 @@ class _PostgresWriter(Writer):
         return self._run(conn, self.update, params, w)
 
     def _run(self, conn: Connection, sql: str, params: dict[str, Any], w: _Writes) -> bool:
-        params |= _columns("h", w.entries, {
-            "seq": "seq", "kind": "kind", "at": "at", "version": "version", "hash": "hash",
-            "body": "body", "dest": "dest", "offset": "at_offset"})  # fmt: skip
-        timers = [_TIMER_DEFAULTS | row for row in w.timers]
-        params |= _columns("t", timers, {
-            "sla": "sla", "mark": "mark", "due": "due_at", "attempts": "attempts",
-            "error": "error", "since": "since"})  # fmt: skip
-        params |= _columns("o", w.events, {
-            "id": "event_id", "case": "case_id", "type": "type", "event": "event"})  # fmt: skip
-        params |= _columns("w", w.work, {"who": "who", "due": "due_at", "sig": "sig"})
-        # the fields of a process that indexes some (``None``: it indexes none)
+        # the rows go as JSON documents (one per table), the fields' values as arrays
+        # (numbers stay doubles): the driver adapts a handful of text parameters
+        # instead of an array per column
+        params["h"] = _json(w.entries, _HISTORY[1:], ("at",))
+        params["t"] = _json([_TIMER_DEFAULTS | r for r in w.timers], _TIMER[1:],
+                            ("due_at", "since"))  # fmt: skip
+        params["o"] = _json(w.events, ("event_id", "case_id", "type", "event"), ())
+        params["w"] = _json(w.work, ("who", "due_at", "sig"), ("due_at",))
         params |= _columns("f", w.fields or [], {"name": "name", "s": "s", "n": "n", "sig": "sig"})
+        # the fields of a process that indexes some (``None``: it indexes none)
         params["f_kept"] = w.fields is not None
-        for name in ("h_at", "t_due", "t_since", "w_due"):
-            params[name] = [_utc(value) for value in params[name]]
         key = w.key
         params["k_key"] = None if key is None else key["key"]
         params["k_body"] = None if key is None else key["body"]
         with _driver(conn).cursor() as cursor:
-            # binary: arrays of JSON text go as they are, with no quoting to do
-            cursor.execute(sql, params, binary=True)
+            cursor.execute(sql, params)
             row = cursor.fetchone()
         return bool(row[0])
 
 
 def _by_id(value: str) -> dict[str, str]:
     return {"b_id": value}
+
+
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def _json(rows: Sequence[Mapping[str, Any]], names: Sequence[str], instants: Sequence[str]) -> str:
+    """``rows`` as a JSON array of objects of ``names`` (``instants`` as ISO text in UTC)."""
+    out = []
+    for row in rows:
+        item = {name: row[name] for name in names}
+        for name in instants:
+            value = item[name]
+            if value is not None:
+                item[name] = value.astimezone(dt.UTC).isoformat()
+        out.append(item)
+    return _DUMPS(out)
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
