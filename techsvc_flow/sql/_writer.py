@@ -8,8 +8,8 @@ per store and sent through the database driver itself:
 - **PostgreSQL**: the whole write — the case row under the optimistic check, its history
   entries, its timers and work rows replaced, its outbox rows and idempotency key — is
   *one* statement (data-modifying ``WITH`` clauses, each table's rows passed as one
-  JSON document and expanded by ``json_to_recordset``). Every child write reads the row the ``UPDATE`` (or ``INSERT … ON
-  CONFLICT DO NOTHING``) returned, so when the check fails nothing at all is written.
+  JSON document and expanded by ``json_to_recordset``). Every child write reads the
+  row the ``UPDATE`` (or ``INSERT … ON CONFLICT DO NOTHING``) returned, so when the check fails nothing at all is written.
   Sent outside a transaction it is its own transaction: one round trip, no ``BEGIN``,
   no ``COMMIT``; inside a host's transaction it is one statement of that transaction.
 - **SQLite** (in process; statements cost CPU, not round trips): the same writes as
@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 from ._rows import _CASE_COLUMNS, _UPDATED, _Writes
 from .tables import SqlTables
 
-__all__ = ["Writer", "rows_replaced", "writer_for"]
+__all__ = ["Writer", "driver_connection", "rows_replaced", "writer_for"]
 
 _CASE_INSERTED = ("id", "process", "process_version", "state", "version", "seq", "head",
                   "created_at", "updated_at", "body", "assignee", "due_at", "paused",
@@ -98,9 +98,12 @@ def rows_replaced(t: SqlTables) -> sa.ColumnElement[bool]:
     ).label("has_work")
 
 
-def _driver(conn: Connection) -> Any:
+def driver_connection(conn: Connection) -> Any:
     """The driver's own connection under ``conn``."""
     return conn.connection.dbapi_connection
+
+
+_driver = driver_connection
 
 
 # --- SQLite ------------------------------------------------------------------------------

@@ -81,7 +81,7 @@ from ._rows import (
     _timer_row,
     _Writes,
 )
-from ._writer import Writer, rows_replaced, writer_for
+from ._writer import Writer, driver_connection, rows_replaced, writer_for
 from .quality_index import ObservationIndex
 from .schema import (
     BEGIN_OPTION,
@@ -820,7 +820,8 @@ class SqlStore(Store):
         name = self.engine.dialect.identifier_preparer.format_table(table, use_schema=False)
         return sa.literal_column(f"{name}.ctid") == sa.any_(sa.func.array(pick.scalar_subquery()))
 
-    def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
+    def _claim_timers(self, now: Any, limit: Any, until: Any) -> Any:
+        """The statement claiming up to ``limit`` timers due by ``now`` until ``until``."""
         tm = self.tables.timers
         pick = (
             sa.select(tm.c.case_id, tm.c.sla)
@@ -828,15 +829,39 @@ class SqlStore(Store):
             .order_by(tm.c.due_at, tm.c.case_id, tm.c.sla)
             .limit(limit)
         )
-        claim = (
+        return (
             sa.update(tm)
             .where(self._picked(tm, pick, sa.tuple_(tm.c.case_id, tm.c.sla)))
-            .values(claimed_until=now + self.lease, claimed_by=self.worker_id)
+            .values(claimed_until=until, claimed_by=self.worker_id)
             .returning(*self._timer_columns)
         )
-        with self._statement() as conn:  # one statement: its own transaction
-            rows = conn.execute(claim).all()
-        timers = [Timer(*r) for r in rows]
+
+    def due_timers(self, now: dt.datetime, limit: int) -> list[Timer]:
+        until = now + self.lease
+        if self._fast is not None and self.dialect == "postgresql":
+            # through the driver: a thousand rows read without SQLAlchemy's result
+            # processing (a third of the claim's time), with the statement compiled once
+            compiled: tuple[str, dict[str, Any]] | None = self.__dict__.get("_claim_sql")
+            if compiled is None:
+                bp = sa.bindparam
+                claim = self._claim_timers(bp("now", now), bp("limit", limit), bp("until", until))
+                made = claim.compile(dialect=self.engine.dialect)
+                compiled = self.__dict__["_claim_sql"] = (made.string, dict(made.params))
+            sql, defaults = compiled  # the defaults: this store's worker id
+            params = defaults | {"now": now, "limit": limit, "until": until}
+            with self._statement() as conn, driver_connection(conn).cursor() as cursor:
+                cursor.execute(sql, params)
+                found = cursor.fetchall()
+            utc = dt.UTC
+            timers = [
+                Timer(case_id, sla, mark, due.astimezone(utc), attempts, error,
+                      since and since.astimezone(utc))
+                for case_id, sla, mark, due, attempts, error, since in found
+            ]  # fmt: skip
+        else:
+            with self._statement() as conn:  # one statement: its own transaction
+                rows = conn.execute(self._claim_timers(now, limit, until)).all()
+            timers = [Timer(*r) for r in rows]
         timers.sort(key=lambda t: (t.due_at, t.case_id, t.sla))
         return timers
 
