@@ -9,7 +9,8 @@ per store and sent through the database driver itself:
   entries, its timers and work rows replaced, its outbox rows and idempotency key — is
   *one* statement (data-modifying ``WITH`` clauses, each table's rows passed as one
   JSON document and expanded by ``json_to_recordset``). Every child write reads the
-  row the ``UPDATE`` (or ``INSERT … ON CONFLICT DO NOTHING``) returned, so when the check fails nothing at all is written.
+  row the ``UPDATE`` (or ``INSERT … ON CONFLICT DO NOTHING``) returned, so when the
+  check fails nothing at all is written.
   Sent outside a transaction it is its own transaction: one round trip, no ``BEGIN``,
   no ``COMMIT``; inside a host's transaction it is one statement of that transaction.
 - **SQLite** (in process; statements cost CPU, not round trips): the same writes as
