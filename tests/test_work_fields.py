@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import test_work
 
 from techsvc_flow import (
     Actor,
@@ -31,7 +32,7 @@ from techsvc_flow import (
 )
 from techsvc_flow.definition import Assign
 from techsvc_flow.errors import DefinitionError, InvalidValue
-from techsvc_flow.query import CaseQuery, index_value, matches, sort_key
+from techsvc_flow.query import CaseQuery, index_value
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T0 = dt.datetime(2025, 9, 30, 9, 0, tzinfo=SHANGHAI)
@@ -104,20 +105,9 @@ def populate(wf: Workflow) -> None:
     wf.fire("O-04", "edit", payload={"amount": 1000}, at=at)
 
 
-def reference(wf: Workflow, q: CaseQuery) -> list[str]:
-    cases = [c for c in wf.store.cases() if matches(c, q)]
-    return [c.id for c in sorted(cases, key=lambda c: sort_key(c, q.order))]
-
-
-def pages(wf: Workflow, limit: int, **filters: Any) -> list[str]:
-    out: list[str] = []
-    after = None
-    while True:
-        page = wf.query(limit=limit, after=after, at=NOW, **filters)
-        out += [c.id for c in page]
-        if page.next is None:
-            return out
-        after = page.next
+# the same reference answer and paging as the work tests (the same NOW)
+reference = test_work.reference
+pages = test_work.all_pages
 
 
 SEEN = dt.datetime(2025, 10, 1, 3, tzinfo=SHANGHAI)
