@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .calendar import WorkCalendar
+from .confidentiality import LEVELS
 from .errors import CalendarCoverageError, FlowError, ProvisionalWarning
 
 if TYPE_CHECKING:
@@ -230,7 +231,8 @@ def _ledger(args: argparse.Namespace) -> int:
     try:
         with _progress("reading complaints"):
             rows = ledger(store, calendar=cal, as_of=_now(args, cal),
-                          include_confidential=args.confidential)  # fmt: skip
+                          include_confidential=args.confidential,
+                          clearance=args.clearance)  # fmt: skip
             content = rows.export(args.format, lang=args.lang)
         _write(args, content)
     finally:
@@ -646,6 +648,12 @@ def build_parser() -> argparse.ArgumentParser:
     ledger.add_argument("--as-of", default=None, help="evaluate as of this instant (default now)")
     ledger.add_argument(
         "--confidential", action="store_true", help="include confidential fields (保密)"
+    )
+    ledger.add_argument(
+        "--clearance",
+        choices=LEVELS,
+        default=None,
+        help="the reader's clearance: values classified above it are replaced by a marker",
     )
     _calendar_options(ledger, coverage="provisional")
     ledger.set_defaults(run=_ledger)
