@@ -30,9 +30,11 @@ from .case import Case
 from .errors import InvalidValue
 
 __all__ = [
+    "GROUPS",
     "NEVER",
     "CaseQuery",
     "Page",
+    "check_group",
     "decode_cursor",
     "encode_cursor",
     "index_value",
@@ -46,6 +48,16 @@ NEVER = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
 Order = Literal["due", "updated"]
 T = TypeVar("T")
+
+#: what counts group cases by (``Workflow.counts``, ``Store.count``)
+GROUPS = ("state", "process", "assignee", "role")
+
+
+def check_group(by: str) -> None:
+    """Raise :class:`~techsvc_flow.errors.InvalidValue` unless ``by`` is one of
+    :data:`GROUPS`."""
+    if by not in GROUPS:
+        raise InvalidValue("by", f"is {by!r}: use one of {', '.join(GROUPS)}")
 
 
 def _tuple(value: str | Iterable[str] | None) -> tuple[str, ...]:

@@ -22,7 +22,7 @@ from .case import GENESIS, Case, HistoryEntry
 from .errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from .facts import CaseFacts, case_facts
 from .notifications import Delivery, Event
-from .query import CaseQuery, matches, sort_key
+from .query import CaseQuery, check_group, matches, sort_key
 from .sla import Timer
 
 if TYPE_CHECKING:
@@ -617,7 +617,8 @@ def _groups(case: Case, by: str) -> tuple[str | None, ...]:
         return (None if a is None else a.assignee,)
     if by == "role":
         return (None,) if a is None or a.assignee is not None or not a.roles else a.roles
-    raise InvalidValue("by", f"is {by!r}: use state, process, assignee or role")
+    check_group(by)  # raises: not a group
+    raise AssertionError(by)  # pragma: no cover
 
 
 def _delivery(row: Delivery | Event) -> Delivery:

@@ -23,7 +23,7 @@ import attrs
 from ..case import Case
 from ..durations import Duration
 from ..errors import DurationError, InvalidValue
-from ..query import CaseQuery, Page, decode_cursor, encode_cursor, sort_key
+from ..query import CaseQuery, Page, check_group, decode_cursor, encode_cursor, sort_key
 
 if TYPE_CHECKING:
     from .workflow import Workflow
@@ -213,13 +213,8 @@ def worklist(
     return Page(items, cursor)
 
 
-#: what :func:`counts` groups by
-GROUPS = ("state", "process", "assignee", "role")
-
-
 def counts(wf: Workflow, q: CaseQuery, by: str) -> dict[str | None, int]:
     """See :meth:`Workflow.counts`."""
-    if by not in GROUPS:
-        raise InvalidValue("by", f"is {by!r}: use one of {', '.join(GROUPS)}")
+    check_group(by)
     check_fields(wf, q)
     return wf.store.count(q, by)

@@ -59,10 +59,11 @@ from ..case import GENESIS, Case, HistoryEntry
 from ..errors import CaseExists, CaseNotFound, ConcurrentUpdate, InvalidValue
 from ..facts import CaseFacts
 from ..notifications import Delivery, Event
-from ..query import NEVER, CaseQuery, index_value, sort_key
+from ..query import CaseQuery, check_group, sort_key
 from ..sla import Timer
 from ..store import Store, StoredHistory, broken_head, continuation
 from ._facts import _facts_query, _facts_rows
+from ._queries import count_statement, query_statement
 from ._recent import RecentCases
 from ._rows import (
     _CASE_COLUMNS,
@@ -91,7 +92,7 @@ from .schema import (
     make_engine,
     upgrade_engine,
 )
-from .tables import UtcDateTime, flow_tables
+from .tables import flow_tables
 
 if TYPE_CHECKING:
     from ..calendar import WorkCalendar
@@ -697,25 +698,7 @@ class SqlStore(Store):
                     merged[case.id] = (sort_key(case, query.order), case)
             best = sorted(merged.values(), key=lambda kc: kc[0])[:limit]
             return [case for _, case in best]
-        c, w = self.tables.cases, self.tables.work
-        select = sa.select(*self._case_columns)
-        key = c.c.due_at if query.order == "due" else c.c.updated_at
-        who = None
-        if query.assignee is not None:
-            who = f"u:{query.assignee}"
-        elif query.roles:
-            who = f"r:{query.roles[0]}"
-        if who is not None:
-            select = select.select_from(w.join(c, c.c.id == w.c.case_id)).where(w.c.who == who)
-            if query.order == "due":
-                key = w.c.due_at
-        case_id = c.c.id if who is None else w.c.case_id
-        select = select.where(*_filters(c, query, self.tables.case_fields))
-        if after is not None:
-            position = NEVER if after[0] > NEVER else after[0]
-            select = select.where(sa.tuple_(key, case_id) > sa.tuple_(
-                sa.literal(position, UtcDateTime), sa.literal(after[1])))  # fmt: skip
-        select = select.order_by(key, case_id).limit(limit)
+        select = query_statement(self.tables, self._case_columns, query, limit, after)
         with self.reading() as conn:
             return [_case_from(row) for row in conn.execute(select)]
 
@@ -724,22 +707,11 @@ class SqlStore(Store):
         grouped statement."""
         if not self._works or (query.fields and not self._indexes):  # older tables
             return super().count(query, by)
-        c, w = self.tables.cases, self.tables.work
-        columns = {"state": c.c.state, "process": c.c.process, "assignee": c.c.assignee}
-        if by == "role":
-            group: Any = sa.func.substr(w.c.who, 3)
-            select = sa.select(group, sa.func.count()).select_from(
-                c.outerjoin(w, sa.and_(w.c.case_id == c.c.id, w.c.who.like("r:%")))
-            )
-        elif by in columns:
-            group = columns[by]
-            select = sa.select(group, sa.func.count()).select_from(c)
-        else:
-            raise InvalidValue("by", f"is {by!r}: use state, process, assignee or role")
+        check_group(by)  # before any query
+        ids = None
         if query.assignee is not None or query.roles:
             ids = [case.id for case in self.query(query, 1 << 62)]
-            select = select.where(c.c.id.in_(ids))
-        select = select.where(*_filters(c, query, self.tables.case_fields)).group_by(group)
+        select = count_statement(self.tables, query, by, ids)
         with self.reading() as conn:
             return {key: n for key, n in conn.execute(select)}
 
@@ -1159,44 +1131,6 @@ def _broken(
     if start is not None and head != start:
         return broken_head(case.id, expected_seq)
     return None
-
-
-def _filters(c: sa.Table, q: CaseQuery, f: sa.Table) -> list[sa.ColumnElement[bool]]:
-    """The conditions on the case columns that ``q`` asks for (but assignee and roles),
-    and on the indexed fields' rows (``f``: one ``IN`` over its index per field)."""
-    out: list[sa.ColumnElement[bool]] = []
-    for name, values in q.fields:
-        held = [index_value(v) for v in values]
-        texts = [v[1] for v in held if v is not None and v[0] == "s"]
-        numbers = [v[1] for v in held if v is not None and v[0] == "n"]
-        wanted = [column.in_(found) for column, found in ((f.c.s, texts), (f.c.n, numbers))
-                  if found]  # fmt: skip
-        rows = sa.select(f.c.case_id).where(f.c.name == name, sa.or_(*wanted))
-        out.append(c.c.id.in_(rows))
-    if q.process is not None:
-        out.append(c.c.process == q.process)
-    if q.states:
-        out.append(c.c.state.in_(q.states))
-    if q.unclaimed is not None:
-        out.append(c.c.assignee.is_(None) if q.unclaimed else c.c.assignee.is_not(None))
-    if q.overdue_at is not None:
-        out.append(c.c.due_at < min(q.overdue_at, NEVER))
-    if q.due_by is not None:
-        out.append(c.c.due_at <= q.due_by)
-        out.append(c.c.due_at < NEVER)
-    if q.running is not None:
-        out.append(c.c.due_at < NEVER if q.running else c.c.due_at >= NEVER)
-    if q.paused is not None:
-        out.append(c.c.paused == int(q.paused))
-    for column, start, end in (
-        (c.c.created_at, q.created_from, q.created_until),
-        (c.c.updated_at, q.updated_from, q.updated_until),
-    ):
-        if start is not None:
-            out.append(column >= start)
-        if end is not None:
-            out.append(column < end)
-    return out
 
 
 def open_store(
