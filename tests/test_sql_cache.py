@@ -13,7 +13,6 @@ import datetime as dt
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 import test_sqlstore
 from test_sqlstore import T0, Database, workflow
 
@@ -40,18 +39,37 @@ def servers(db: Database, **options: Any) -> tuple[Any, Any]:
 def test_a_fire_after_a_write_reads_nothing(db: Database) -> None:
     wf, _ = servers(db)
     store = wf.store
-    selects: list[str] = []
-    sa.event.listen(
-        store.engine,
-        "before_cursor_execute",
-        lambda conn, cursor, statement, *rest: (
-            selects.append(statement) if statement.lstrip().upper().startswith("SELECT") else None
-        ),
-    )
+    # every read of the store (through SQLAlchemy or the driver) takes a reading connection
+    reads: list[str] = []
+    reading = store.reading
+
+    def counted() -> Any:
+        reads.append("read")
+        return reading()
+
+    store.reading = counted  # type: ignore[method-assign]
     wf.fire("T-1", "note", payload={"text": "a"}, at=T0 + H)
-    assert selects == []  # the case came from the cache: no read
+    assert reads == []  # the case came from the cache: no read
+    del store.reading
     assert store.cached("T-1") == store.load("T-1")
     assert store.load("T-1").data["text"] == "a"
+
+
+def test_without_the_cache_a_fire_reads_the_case(db: Database) -> None:
+    # the counterpart of the test above: the count sees a read when there is one
+    store = db.store(cache_size=0)
+    wf = workflow(store)
+    wf.start("ticket", case_id="T-1", at=T0)
+    reads: list[str] = []
+    reading = store.reading
+
+    def counted() -> Any:
+        reads.append("read")
+        return reading()
+
+    store.reading = counted  # type: ignore[method-assign]
+    wf.fire("T-1", "note", payload={"text": "a"}, at=T0 + H)
+    assert reads == ["read"]
 
 
 def test_a_stale_cache_loses_no_update(db: Database) -> None:
@@ -169,3 +187,25 @@ def test_a_rolled_back_host_transaction_leaves_no_trace(db: Database) -> None:
     case = wf.fire("T-1", "note", payload={"text": "kept"}, at=T0 + 2 * H)
     assert case.version == 2 and store.load("T-1").data["text"] == "kept"
     assert [e.payload.get("text") for e in wf.history("T-1") if e.kind == "fire"] == ["kept"]
+
+
+def test_on_older_tables_nothing_is_remembered(tmp_path: Any) -> None:
+    # a store made with migrate=False on tables of an older revision writes through
+    # SQLAlchemy statements, which do not check the idempotency key in the write: it
+    # must not offer remembered cases, or a request sent twice would apply twice
+    from techsvc_flow.sql import SqlStore, upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, revision="0007")
+    store = SqlStore(url, migrate=False)
+    try:
+        wf = workflow(store)
+        wf.start("ticket", case_id="T-1", at=T0)
+        assert store.cached("T-1") is None
+        first = wf.fire("T-1", "note", payload={"text": "k"}, idempotency_key="K", at=T0 + H)
+        assert wf.get("T-1").version == 2  # a read, which a cache would remember
+        again = wf.fire("T-1", "note", payload={"text": "k"}, idempotency_key="K", at=T0 + H)
+        assert again.version == first.version == 2
+        assert [e.kind for e in store.history("T-1")].count("fire") == 1
+    finally:
+        store.close()

@@ -1,4 +1,4 @@
-"""Reading a State Council holiday notice (国务院办公厅关于XXXX年部分节假日安排的通知).
+"""Reading a State Council holiday notice (国务院办公厅关于某年部分节假日安排的通知).
 
 :func:`parse_notice` reads the numbered items of a notice from its text: each
 festival's days off (``X月X日至X日放假调休``, ``放假``, ``补休``) and its make-up working

@@ -302,7 +302,7 @@ class WorkCalendar:
     def with_notice(self, text: str, *, year: int | None = None) -> WorkCalendar:
         """The same calendar with the schedule of a State Council holiday notice.
 
-        ``text`` is the notice (国务院办公厅关于XXXX年部分节假日安排的通知) as published;
+        ``text`` is the notice (国务院办公厅关于某年部分节假日安排的通知) as published;
         see :func:`~techsvc_flow.calendar.notices.parse_notice` for what is read and
         checked. A notice for a year replaces that year's schedule, like
         :meth:`with_schedule`, and sets the days it names in the year before (the

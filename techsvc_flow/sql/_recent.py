@@ -40,6 +40,3 @@ class RecentCases:
     def forget(self, case_id: str) -> None:
         with self._lock:
             self._rows.pop(case_id, None)
-
-    def __len__(self) -> int:
-        return len(self._rows)

@@ -24,6 +24,7 @@ that a fire computed from a cached case can never apply a request twice.
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 import json
 from collections.abc import Callable, Mapping, Sequence
@@ -33,14 +34,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import Connection
 
-from ._rows import _CASE_COLUMNS, _UPDATED, _Writes
+from ._rows import _CASE_COLUMNS, _UPDATED, _WORK_COLUMNS, _Writes
 from .tables import SqlTables
 
 __all__ = ["Writer", "driver_connection", "rows_replaced", "writer_for"]
 
-_CASE_INSERTED = ("id", "process", "process_version", "state", "version", "seq", "head",
-                  "created_at", "updated_at", "body", "assignee", "due_at", "paused",
-                  "index_sig")  # fmt: skip
+#: every column of a new case row (the keys of ``_Writes.case`` on current tables)
+_CASE_INSERTED = (*_CASE_COLUMNS, "created_at", "updated_at", "body", *_WORK_COLUMNS, "index_sig")
 _HISTORY = ("case_id", "seq", "kind", "at", "version", "hash", "body", "dest", "at_offset")
 _TIMER = ("case_id", "sla", "mark", "due_at", "attempts", "error", "since")
 _OUTBOX = ("event_id", "case_id", "type", "status", "attempts", "delivered_to", "event")
@@ -50,20 +50,20 @@ _FIELDS = ("case_id", "name", "s", "n", "sig")
 _TIMER_DEFAULTS = {"attempts": 0, "error": None, "since": None}
 
 
-class Writer:
+class Writer(abc.ABC):
     """Writes a case's create or commit (:class:`_Writes`) on a connection."""
 
     #: whether :meth:`commit` and :meth:`create` need a transaction around them
     needs_transaction = True
 
+    @abc.abstractmethod
     def create(self, conn: Connection, w: _Writes) -> bool:
         """Insert the case and its children; False (nothing written) if the id is taken."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def commit(self, conn: Connection, w: _Writes, seq: int, head: str) -> bool:
         """Update the case from ``seq``/``head`` and write its children; False (nothing
         written) if the case is not at ``seq``/``head`` or the key is stored already."""
-        raise NotImplementedError
 
     #: the case row's columns as :func:`~._rows._case_from` reads them, by id
     load_sql: str
@@ -72,7 +72,7 @@ class Writer:
 
     def load(self, conn: Connection, case_id: str) -> tuple[Any, ...] | None:
         """The case row (``_CASE_COLUMNS`` and ``body``), or None."""
-        cursor = _driver(conn).cursor()
+        cursor = driver_connection(conn).cursor()
         try:
             cursor.execute(self.load_sql, self.load_param(case_id))
             row = cursor.fetchone()
@@ -102,9 +102,6 @@ def rows_replaced(t: SqlTables) -> sa.ColumnElement[bool]:
 def driver_connection(conn: Connection) -> Any:
     """The driver's own connection under ``conn``."""
     return conn.connection.dbapi_connection
-
-
-_driver = driver_connection
 
 
 # --- SQLite ------------------------------------------------------------------------------
@@ -174,7 +171,7 @@ class _SqliteWriter(Writer):
         self.del_fields = _Statement(sa.delete(f).where(f.c.case_id == bp("b_id")), dialect)
 
     def create(self, conn: Connection, w: _Writes) -> bool:
-        cursor = _driver(conn).cursor()
+        cursor = driver_connection(conn).cursor()
         try:
             cursor.execute(self.insert_case.sql, self.insert_case.params(w.case))
             if cursor.rowcount != 1:
@@ -188,7 +185,7 @@ class _SqliteWriter(Writer):
         params = {name: w.case[name] for name in _UPDATED}
         params |= {"b_id": w.case["id"], "b_seq": seq, "b_head": head,
                    "b_key": None if w.key is None else w.key["key"]}  # fmt: skip
-        cursor = _driver(conn).cursor()
+        cursor = driver_connection(conn).cursor()
         try:
             row = cursor.execute(self.update.sql, self.update.params(params)).fetchone()
             if row is None:
@@ -354,7 +351,7 @@ class _PostgresWriter(Writer):
         key = w.key
         params["k_key"] = None if key is None else key["key"]
         params["k_body"] = None if key is None else key["body"]
-        with _driver(conn).cursor() as cursor:
+        with driver_connection(conn).cursor() as cursor:
             cursor.execute(sql, params)
             row = cursor.fetchone()
         return bool(row[0])
